@@ -1,0 +1,126 @@
+/**
+ * Named deadlines: the core's only notion of "later".
+ *
+ * Theory of operation:
+ * 1. A deadline has a unique name (e.g. `grace:<endpointId>`), a due time in ms and a callback.
+ * 2. Setting a name that is already armed replaces it (the old callback never runs).
+ * 3. `expire(now)` runs every deadline with `at <= now` in order of (`at`, arming order). A callback
+ *    may arm new deadlines; those that are already due run in the same `expire` call.
+ * 4. Nothing here reads a clock: the driver says what time it is.
+ *
+ * Implementation: a binary min-heap of entries with lazy deletion (a cancelled or replaced entry
+ * stays in the heap with `live = false` and is skipped when it reaches the top).
+ */
+
+interface Entry {
+  name: string;
+  at: number;
+  order: number;
+  live: boolean;
+  fn: () => void;
+}
+
+export class Deadlines {
+  private heap: Entry[] = [];
+  private byName = new Map<string, Entry>();
+  private order = 0;
+
+  /** Arm (or re-arm) `name` to run `fn` at `atMs`. */
+  set(name: string, atMs: number, fn: () => void): void {
+    const old = this.byName.get(name);
+    if (old) old.live = false;
+    const e: Entry = { name, at: atMs, order: this.order++, live: true, fn };
+    this.byName.set(name, e);
+    this.push(e);
+  }
+
+  cancel(name: string): boolean {
+    const e = this.byName.get(name);
+    if (!e) return false;
+    e.live = false;
+    this.byName.delete(name);
+    return true;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** Due time of `name`, if armed. */
+  at(name: string): number | undefined {
+    return this.byName.get(name)?.at;
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  /** Names of armed deadlines, in arming order (for inspection and checkers). */
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  next(): number | undefined {
+    this.dropDead();
+    return this.heap[0]?.at;
+  }
+
+  /** Run every deadline due at or before `nowMs`. Returns how many ran. */
+  expire(nowMs: number): number {
+    let ran = 0;
+    for (;;) {
+      this.dropDead();
+      const top = this.heap[0];
+      if (!top || top.at > nowMs) return ran;
+      this.pop();
+      top.live = false;
+      if (this.byName.get(top.name) === top) this.byName.delete(top.name);
+      ran++;
+      top.fn();
+    }
+  }
+
+  clear(): void {
+    for (const e of this.heap) e.live = false;
+    this.heap = [];
+    this.byName.clear();
+  }
+
+  private dropDead(): void {
+    while (this.heap.length > 0 && !this.heap[0]!.live) this.pop();
+  }
+
+  private less(a: Entry, b: Entry): boolean {
+    return a.at < b.at || (a.at === b.at && a.order < b.order);
+  }
+
+  private push(e: Entry): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+}

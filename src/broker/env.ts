@@ -1,0 +1,136 @@
+/**
+ * The environment every component of the core works through. It is the only way a component
+ * touches the world: it emits outputs, asks the platform API or storage and gets a continuation
+ * called when the matching input arrives, arms named deadlines, draws randomness and logs.
+ *
+ * Continuations are plain callbacks stored by request id. They run synchronously inside
+ * `BrokerCore.handle` when the driver delivers the result, so the core stays synchronous and
+ * deterministic: the order of callbacks is exactly the order of inputs.
+ */
+
+import type { ApiArgs, ApiOp, ApiResult } from "./api.ts";
+import { Deadlines } from "./deadlines.ts";
+import type { BrokerOptions, PlantedFaults } from "./options.ts";
+import type { LogLevel, LogSink, Output, Random, StorageOp } from "./types.ts";
+
+export type ApiCallback<K extends ApiOp> = (result: ApiResult<K>) => void;
+
+export class Env {
+  readonly deadlines = new Deadlines();
+  /** Outputs not yet taken by the driver. */
+  outputs: Output[] = [];
+  /** Virtual or real time of the input being handled, in ms since the epoch. */
+  nowMs = 0;
+  private nextId = 1;
+  private apiPending = new Map<number, (r: ApiResult<ApiOp>) => void>();
+  private storagePending = new Map<number, (ok: boolean, error?: string) => void>();
+  /** Counts of log events, cheap enough to keep always (coverage and tests read them). */
+  readonly logCounts = new Map<string, number>();
+  /** Set once shutdown completed: results arriving later are ignored. */
+  stopped = false;
+
+  constructor(
+    readonly opts: BrokerOptions,
+    readonly random: Random,
+    readonly faults: PlantedFaults,
+    private readonly sink: LogSink | undefined,
+  ) {}
+
+  emit(out: Output): void {
+    this.outputs.push(out);
+  }
+
+  log(level: LogLevel, event: string, fields?: Record<string, unknown>): void {
+    this.logCounts.set(event, (this.logCounts.get(event) ?? 0) + 1);
+    this.sink?.(level, event, fields);
+  }
+
+  /** Ask the platform API; `cb` runs when the driver delivers the `api_result`. */
+  api<K extends ApiOp>(op: K, args: ApiArgs[K], cb?: ApiCallback<K>): number {
+    const id = this.nextId++;
+    if (cb) this.apiPending.set(id, cb as (r: ApiResult<ApiOp>) => void);
+    else this.apiPending.set(id, noop);
+    this.outputs.push({ kind: "api_call", id, op, args } as Output);
+    return id;
+  }
+
+  /** Ask storage; `cb` runs with the outcome when the driver delivers the `storage_result`. */
+  storage(op: StorageOp, cb?: (ok: boolean, error?: string) => void): number {
+    const id = this.nextId++;
+    this.storagePending.set(id, cb ?? noop);
+    this.outputs.push({ kind: "storage", id, op });
+    return id;
+  }
+
+  /** Deliver an API result. Unknown ids are logged and ignored (a driver bug, never a crash). */
+  completeApi(id: number, result: ApiResult<ApiOp>): void {
+    const cb = this.apiPending.get(id);
+    if (!cb) {
+      this.log("warn", "api_result_unknown_id", { id });
+      return;
+    }
+    this.apiPending.delete(id);
+    cb(result);
+  }
+
+  completeStorage(id: number, ok: boolean, error?: string): void {
+    const cb = this.storagePending.get(id);
+    if (!cb) {
+      this.log("warn", "storage_result_unknown_id", { id });
+      return;
+    }
+    this.storagePending.delete(id);
+    cb(ok, error);
+  }
+
+  get pendingApiCalls(): number {
+    return this.apiPending.size;
+  }
+
+  get pendingStorageOps(): number {
+    return this.storagePending.size;
+  }
+
+  /** Drop every pending continuation (shutdown). */
+  abandonPending(): void {
+    this.apiPending.clear();
+    this.storagePending.clear();
+  }
+
+  /** Arm a named deadline `delayMs` from now. */
+  after(name: string, delayMs: number, fn: () => void): void {
+    this.deadlines.set(name, this.nowMs + delayMs, fn);
+  }
+
+  iso(ms: number = this.nowMs): string {
+    return isoFromMs(ms);
+  }
+}
+
+function noop(): void {}
+
+/** ISO-8601 UTC rendering of epoch ms without touching `Date` (the core may not use it). */
+export function isoFromMs(ms: number): string {
+  const t = Math.floor(ms);
+  const msPart = ((t % 1000) + 1000) % 1000;
+  let secs = Math.floor(t / 1000);
+  const s = ((secs % 60) + 60) % 60;
+  secs = Math.floor(secs / 60);
+  const mi = ((secs % 60) + 60) % 60;
+  secs = Math.floor(secs / 60);
+  const h = ((secs % 24) + 24) % 24;
+  let days = Math.floor(secs / 24);
+  // Civil-from-days (Howard Hinnant's algorithm).
+  days += 719468;
+  const era = Math.floor(days / 146097);
+  const doe = days - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  let y = yoe + era * 400;
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) y += 1;
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  return `${String(y).padStart(4, "0")}-${p2(m)}-${p2(d)}T${p2(h)}:${p2(mi)}:${p2(s)}.${String(msPart).padStart(3, "0")}Z`;
+}

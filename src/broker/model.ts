@@ -1,0 +1,99 @@
+/**
+ * Interfaces between the components of the core. Each is implemented in its own module; this file
+ * exists so components can be written (and tested) against each other's contracts.
+ */
+
+import type { MessageReceivedFrame } from "./connector/frames.ts";
+import type { PushEnvelope, TargetRef } from "./types.ts";
+
+export type EndpointState = "active" | "reconnecting";
+
+export type BackgroundExchangeMode = "resident_endpoint" | "adapter_managed_turn";
+
+/** One registered runtime endpoint (PROTOCOL §1.4). */
+export interface EndpointEntry {
+  endpointId: string;
+  nonce: string;
+  ownerToken: string;
+  agentId?: string;
+  pluginPid: number;
+  kind: string;
+  /** The IPC channel the endpoint is bound to (the pid's channel at register/reattach time). */
+  channel: number;
+  state: EndpointState;
+  stateSinceMs: number;
+  graceDeadlineMs?: number;
+  capabilities: string[];
+  runtimeSessionId?: string;
+  backgroundExchangeMode?: BackgroundExchangeMode;
+  /** Is this endpoint headless (no foreground UI)? From the register body `headless`. */
+  headless: boolean;
+  /** Registration order (routing scans in this order). */
+  order: number;
+}
+
+export interface Registry {
+  get(endpointId: string): EndpointEntry | undefined;
+  /** Entries in registration order. */
+  all(): Iterable<EndpointEntry>;
+  /** Does `endpointId`'s correlation ring contain `correlationId`? */
+  ringHas(endpointId: string, correlationId: string): boolean;
+  ringAdd(endpointId: string, correlationId: string): void;
+}
+
+/** One undispatched inbox row (PROTOCOL §1.6). */
+export interface InboxRow {
+  id: string;
+  source_message_id?: string;
+  arrived_at: string;
+  sender_address: string;
+  content: string;
+  content_type: string;
+  metadata: Record<string, unknown>;
+  reason: "unaddressed" | "closed_session_continuation" | "correlated_continuation";
+  original_target_endpoint_id?: string;
+  original_correlation_id?: string;
+}
+
+export interface Inbox {
+  readonly size: number;
+  readonly capacity: number;
+  has(id: string): boolean;
+  get(id: string): InboxRow | undefined;
+  /** Add or overwrite. Overwrite always succeeds; a new id fails when full. */
+  tryAdd(row: InboxRow): boolean;
+  /** Remove and return. */
+  take(id: string): InboxRow | undefined;
+  values(): Iterable<InboxRow>;
+}
+
+/** Result of a push on an IPC channel. `received` = receipt acked (or no receipt capability and OPEN). */
+export type PushCallback = (received: boolean) => void;
+
+export interface Channels {
+  /** The current channel of `pid`, if open. */
+  channelOf(pid: number): number | undefined;
+  isOpen(channel: number): boolean;
+  /**
+   * Push `message_received` on `channel`; with a receipt when the channel advertised
+   * `push_receipt_ack_v1`. `cb(false)` on closed socket, timeout, channel close.
+   */
+  pushMessage(channel: number, envelope: PushEnvelope, cb: PushCallback): void;
+}
+
+/** Endpoint reconnecting buffers (in-memory mirror of what storage persisted). */
+export interface Buffers {
+  /** Append through storage; `cb(ok)` after storage answered. Duplicate ids are skipped (ok). */
+  append(endpointId: string, id: string, envelope: PushEnvelope, cb: (ok: boolean) => void): void;
+  count(endpointId: string): number;
+}
+
+/** What the assignments component needs from the rest of the broker, and what it gives back. */
+export interface AssignmentsHooks {
+  /** The endpoint left the registry (closed): restore its unaccepted assignments. */
+  onEndpointRemoved(endpointId: string, reason: string): void;
+  /** Shutdown flush (§5.10). */
+  onShutdown(): void;
+}
+
+export type { MessageReceivedFrame, TargetRef };
