@@ -120,7 +120,12 @@ export interface ApiArgs {
   register: RegisterArgs;
   heartbeat: { endpoint_id: string };
   unregister: { endpoint_id: string };
-  transition_state: { endpoint_id: string; state: "active" | "reconnecting" | "closed"; reason: string; ts: string };
+  transition_state: {
+    endpoint_id: string;
+    state: "active" | "reconnecting" | "closed";
+    reason: string;
+    ts: string;
+  };
   undispatched_changed: UndispatchedChangedEvent;
   inbound_route_claim: RouteClaimEvent;
   inbound_routed: RoutedEvent;
@@ -128,6 +133,8 @@ export interface ApiArgs {
   presence_changed: PresenceChangedEvent;
   /** Does this endpoint id name an endpoint the platform has retired? */
   closed_endpoint_lookup: { endpoint_id: string };
+  /** Platform claim candidates for `GET /v1/undispatched` (§3.2). */
+  list_claim_candidates: { endpoint_id: string; endpoint_nonce: string; limit: number };
 }
 
 /** Success payloads per op (failures are always `Failure`). */
@@ -142,6 +149,22 @@ export interface ApiOkBodies {
   processing_state: Record<string, never>;
   presence_changed: Record<string, never>;
   closed_endpoint_lookup: { retired: boolean };
+  list_claim_candidates: { items: ClaimCandidate[] };
+}
+
+export interface ClaimCandidate {
+  undispatched_id: string;
+  source_message_id?: string;
+  content_preview?: string;
+  sender_address?: string;
+  reason?: string;
+  claim_policy?: string;
+  active_assignment_id?: string;
+  active_target_endpoint_id?: string;
+  conversation_ref?: unknown;
+  target_endpoint_id_hint?: string;
+  in_reply_to?: string;
+  arrived_at?: number;
 }
 
 export type ApiOp = keyof ApiArgs;

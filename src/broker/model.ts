@@ -97,3 +97,68 @@ export interface AssignmentsHooks {
 }
 
 export type { MessageReceivedFrame, TargetRef };
+
+/** Outcome of a connector send (SEND_MESSAGE → SEND_ACK). */
+export type SendResult =
+  | { ok: true; messageId: string; status: "delivered" | "stored" }
+  /** Socket not OPEN: nothing was written; safe to retry. */
+  | { ok: false; error: "unavailable"; messageId: string }
+  /** Written, but no SEND_ACK (timeout or connection closed): outcome unknown, do not resend. */
+  | { ok: false; error: "outcome_unknown"; messageId: string; detail: string }
+  /** The connector answered with an ERROR frame for this message id. */
+  | { ok: false; error: "rejected"; messageId: string; code: string; detail: string };
+
+export interface OutboundMessage {
+  to: string;
+  content: string;
+  contentType: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ConnectorPort {
+  /** Is the connector socket OPEN and registered? */
+  readonly ready: boolean;
+  /**
+   * Write a SEND_MESSAGE with `messageId` (callers that need a stable wire id pass their own;
+   * otherwise a fresh one is drawn) and call `cb` with the outcome.
+   */
+  send(msg: OutboundMessage, cb: (r: SendResult) => void, messageId?: string): string;
+}
+
+/** The reply-correlation cache of §1.10. */
+export interface ReplyCorrelations {
+  record(correlationId: string, endpointId: string): void;
+  ownerOf(correlationId: string): string | undefined;
+}
+
+/** Everything the assignments/replies/control component uses from the rest of the core. */
+export interface AssignmentDeps {
+  registry: Registry;
+  inbox: Inbox;
+  channels: Channels;
+  buffers: Buffers;
+  connector: ConnectorPort;
+  correlations: ReplyCorrelations;
+  /** Queue an `undispatched_changed` event through the undispatched retry emitter. */
+  enqueueUndispatched(event: import("./api.ts").UndispatchedChangedEvent): void;
+  /** Apply the `explicit_unregister` transition to an endpoint (force_unregister). */
+  unregisterEndpoint(endpointId: string): void;
+}
+
+/** What the assignments component exposes to the composition root. */
+export interface AssignmentsComponent extends AssignmentsHooks {
+  /** IPC routes it serves (assignment-reply, processing-state, dispatch). */
+  routes: import("./ipc/http.ts").Route[];
+  /** Feed a control event; the component emits the `control_ack` output itself. */
+  onControlEvent(event: unknown): void;
+  /** Live records, for snapshots and checkers. */
+  records(): Iterable<{
+    key: string;
+    assignmentId: string;
+    undispatchedId: string;
+    targetEndpointId: string;
+    accepted: boolean;
+    lastStateSequence: number;
+  }>;
+  /** Message ids (undispatched ids) of live assignments, for A11. */
+}

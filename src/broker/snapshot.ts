@@ -12,9 +12,22 @@ export interface BrokerSnapshot {
     seenPayloadIds: number;
   };
   presence: "offline" | "online" | "reconnecting";
-  endpoints: Array<{ endpointId: string; state: "active" | "reconnecting"; pid: number; channel: number; bufferCount: number }>;
+  endpoints: Array<{
+    endpointId: string;
+    state: "active" | "reconnecting";
+    pid: number;
+    channel: number;
+    bufferCount: number;
+  }>;
   inbox: { size: number; capacity: number; ids: string[] };
-  assignments: Array<{ key: string; assignmentId: string; undispatchedId: string; targetEndpointId: string; accepted: boolean; lastStateSequence: number }>;
+  assignments: Array<{
+    key: string;
+    assignmentId: string;
+    undispatchedId: string;
+    targetEndpointId: string;
+    accepted: boolean;
+    lastStateSequence: number;
+  }>;
   deadlines: string[];
   pendingApiCalls: number;
   pendingStorageOps: number;

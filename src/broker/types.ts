@@ -110,7 +110,12 @@ export type Output =
   | { kind: "ipc_push"; channel: number; frame: PushFrame }
   | { kind: "ipc_response"; id: number; status: number; body: unknown }
   | { kind: "ipc_close_channel"; channel: number; code: number; reason: string }
-  | { kind: "control_ack"; idempotency_key: string; status: "received" | "applied" | "failed"; detail?: string }
+  | {
+      kind: "control_ack";
+      idempotency_key: string;
+      status: "received" | "applied" | "failed";
+      detail?: string;
+    }
   /** The core finished shutting down: the driver may exit. */
   | { kind: "stopped" };
 

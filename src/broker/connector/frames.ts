@@ -50,7 +50,12 @@ export interface TypingFrame {
   isTyping: boolean;
 }
 
-export type OutboundFrame = RegisterFrame | SendMessageFrame | DeliveryAckFrame | RequestGapFillFrame | TypingFrame;
+export type OutboundFrame =
+  | RegisterFrame
+  | SendMessageFrame
+  | DeliveryAckFrame
+  | RequestGapFillFrame
+  | TypingFrame;
 
 // ---- connector → broker ----
 

@@ -92,7 +92,10 @@ export class Router {
   }
 
   /** Find a route; `undefined` ⇒ 404. `methodMismatch` ⇒ 405. */
-  match(method: HttpMethod, path: string): { route: Route; params: Record<string, string> } | "method" | undefined {
+  match(
+    method: HttpMethod,
+    path: string,
+  ): { route: Route; params: Record<string, string> } | "method" | undefined {
     const segs = path.split("/");
     let sawPath = false;
     for (const c of this.routes) {
@@ -163,6 +166,7 @@ export function optPid(o: Record<string, unknown>, key = "plugin_pid"): number |
 export function optRecord(o: Record<string, unknown>, key: string): Record<string, unknown> | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "object" || Array.isArray(v)) throw new BrokerHttpError(400, "bad_request", `${key} must be an object`);
+  if (typeof v !== "object" || Array.isArray(v))
+    throw new BrokerHttpError(400, "bad_request", `${key} must be an object`);
   return v as Record<string, unknown>;
 }
