@@ -3,7 +3,9 @@
  * exists so components can be written (and tested) against each other's contracts.
  */
 
+import type { UndispatchedChangedEvent } from "./api.ts";
 import type { MessageReceivedFrame } from "./connector/frames.ts";
+import type { Route } from "./ipc/http.ts";
 import type { PushEnvelope, TargetRef } from "./types.ts";
 
 export type EndpointState = "active" | "reconnecting";
@@ -140,7 +142,7 @@ export interface AssignmentDeps {
   connector: ConnectorPort;
   correlations: ReplyCorrelations;
   /** Queue an `undispatched_changed` event through the undispatched retry emitter. */
-  enqueueUndispatched(event: import("./api.ts").UndispatchedChangedEvent): void;
+  enqueueUndispatched(event: UndispatchedChangedEvent): void;
   /** Apply the `explicit_unregister` transition to an endpoint (force_unregister). */
   unregisterEndpoint(endpointId: string): void;
 }
@@ -148,7 +150,7 @@ export interface AssignmentDeps {
 /** What the assignments component exposes to the composition root. */
 export interface AssignmentsComponent extends AssignmentsHooks {
   /** IPC routes it serves (assignment-reply, processing-state, dispatch). */
-  routes: import("./ipc/http.ts").Route[];
+  routes: Route[];
   /** Feed a control event; the component emits the `control_ack` output itself. */
   onControlEvent(event: unknown): void;
   /** Live records, for snapshots and checkers. */
