@@ -21,6 +21,14 @@ export interface BrokerOptions {
   alreadyConnectedRetryMs: number;
   /** "Already connected" retries before one exponential delay is used. Default 30. */
   alreadyConnectedRetriesMax: number;
+  /**
+   * First delay before re-sending REQUEST_GAP_FILL while the cursor is stuck behind a hole nobody
+   * is working on (our liveness addition to §2.5, see connector/delivery-stream.ts); doubles up to
+   * `gapFillRetryMaxMs`, resets on cursor progress. Default 1 000 ms.
+   */
+  gapFillRetryInitialMs: number;
+  /** Ceiling of the gap-fill retry backoff. Default 30 000 ms. */
+  gapFillRetryMaxMs: number;
   /** Seen payload id window (FIFO). Default 4 096. */
   seenPayloadIdsMax: number;
   /** Endpoint grace after an IPC close while the plugin is alive. Default 600 000 ms. */
@@ -74,6 +82,8 @@ export const DEFAULT_OPTIONS: BrokerOptions = {
   reconnectJitterRatio: 0.3,
   alreadyConnectedRetryMs: 2_000,
   alreadyConnectedRetriesMax: 30,
+  gapFillRetryInitialMs: 1_000,
+  gapFillRetryMaxMs: 30_000,
   seenPayloadIdsMax: 4_096,
   graceMs: 600_000,
   presenceGraceMs: 600_000,

@@ -1,0 +1,211 @@
+/**
+ * The inbound side of one connector stream: turns MESSAGE_RECEIVED, DELIVERY_CURSOR and
+ * DELIVERY_SKIP frames plus the pipeline's accept/release calls into cursor decisions and frames
+ * (PROTOCOL.md §2.5, §2.6).
+ *
+ * Theory of operation:
+ * 1. Frames whose (normalised) `runtimeSessionId` differs from the configured scope change nothing
+ *    (S6); every DELIVERY_ACK / REQUEST_GAP_FILL written carries the configured scope.
+ * 2. Frames are only written while the socket is OPEN *and registered* (`wire.writable()`). The
+ *    reference checks OPEN only; writing an ack before REGISTER_ACK is pointless because REGISTER
+ *    already carries `lastKnownSeq`, and REGISTER_ACK flushes again. This is stricter than S4.
+ * 3. Flush order is the S3 contract: write DELIVERY_ACK(c), then commit, then ask storage to write
+ *    the cursor file with c. A jump from the server's `deliveredSeq` is never persisted (§2.6).
+ * 4. Every REQUEST_GAP_FILL carries `sinceSeq = L` at the time of writing (S8).
+ *
+ * Deviation from the reference (liveness L1, bounded traffic L2):
+ * 5. The reference asks for a gap fill on *every* frame whose seq is above `L + 1`, and never asks
+ *    again on its own. The first floods the server while hand-offs are in flight; the second
+ *    strands a released (blocked) seq forever when no newer frame arrives (L1 fails). We instead:
+ *    a. call it a hole only when the seq is above the contiguous run of in-flight/accepted seqs
+ *       (`DeliveryCursor.contiguousTop`);
+ *    b. write at most one REQUEST_GAP_FILL per `sinceSeq` per socket until a backoff deadline
+ *       (`connector:gap_retry`, `gapFillRetryInitialMs` doubling to `gapFillRetryMaxMs`) passes;
+ *    c. while the cursor is stuck (the server has shown a seq above the contiguous run, e.g. after
+ *       a `release`), keep that deadline armed and re-send REQUEST_GAP_FILL(L) when it fires;
+ *    d. reset the backoff whenever `L` moves.
+ */
+
+import type { Env } from "../env.ts";
+import type {
+  DeliveryCursorFrame,
+  DeliverySkipFrame,
+  MessageReceivedFrame,
+  OutboundFrame,
+} from "./frames.ts";
+import { DeliveryCursor } from "./cursor.ts";
+
+export const GAP_RETRY_DEADLINE = "connector:gap_retry";
+
+/** The socket as the stream sees it. */
+export interface Wire {
+  /** OPEN and registered: frames written now reach the server. */
+  writable(): boolean;
+  write(frame: OutboundFrame): void;
+}
+
+export class DeliveryStream {
+  readonly cursor: DeliveryCursor;
+  gapFillsSent = 0;
+  /** `sinceSeq` of the last REQUEST_GAP_FILL on the current socket. */
+  private lastGapSince: number | undefined;
+  /** Until this time a second REQUEST_GAP_FILL for `lastGapSince` is held back. */
+  private gapQuietUntilMs = 0;
+  private gapRetryDelayMs: number;
+  /** Largest value handed to storage by the planted `persistBeforeAck` fault. */
+  private faultPersisted = -1;
+
+  constructor(
+    private readonly env: Env,
+    private readonly wire: Wire,
+    private readonly scope: string | undefined,
+    initialCursor: number,
+    private readonly deliver: (frame: MessageReceivedFrame) => void,
+  ) {
+    this.cursor = new DeliveryCursor({ seenCapacity: env.opts.seenPayloadIdsMax });
+    this.cursor.reset(initialCursor);
+    this.gapRetryDelayMs = env.opts.gapFillRetryInitialMs;
+  }
+
+  onMessageReceived(f: MessageReceivedFrame): void {
+    if (!this.inScope(f.runtimeSessionId, f.type)) return;
+    const d = this.cursor.onMessage(f.seq, f.messageId, !this.env.faults.noDuplicateSuppression);
+    if (d.action === "drop") {
+      this.env.log("debug", "connector_message_dropped", { why: d.why, seq: f.seq, messageId: f.messageId });
+      return;
+    }
+    if (d.gapFrom !== undefined) this.requestGapFill("message_gap");
+    this.deliver(f);
+    this.review();
+  }
+
+  onDeliveryCursor(f: DeliveryCursorFrame): void {
+    if (!this.inScope(f.runtimeSessionId, f.type)) return;
+    this.cursor.noteServerHead(f.deliverySeq);
+    let acked = false;
+    if (f.deliveredSeq !== undefined && this.cursor.jumpTo(f.deliveredSeq)) {
+      this.env.log("info", "delivery_cursor_jumped", { lastKnownSeq: this.cursor.committed });
+      this.onProgress();
+      acked = this.flush();
+    }
+    const l = this.cursor.committed;
+    if (f.deliverySeq > l) {
+      if (f.deliverySeq > this.cursor.contiguousTop) this.requestGapFill("delivery_cursor");
+    } else if (f.deliveredSeq !== undefined && f.deliveredSeq < l && !acked) {
+      // The flush above already told the server about L; a second identical ack adds nothing.
+      this.reAck("delivery_cursor");
+    }
+    this.review();
+  }
+
+  onDeliverySkip(f: DeliverySkipFrame): void {
+    if (!this.inScope(f.runtimeSessionId, f.type)) return;
+    if (this.cursor.revealsHole(f.seq)) this.requestGapFill("delivery_skip");
+    this.env.log("info", "delivery_skip_accepted", { seq: f.seq, messageId: f.messageId });
+    this.accept(f.seq);
+  }
+
+  /** REGISTER_ACK ok: re-ack a server that is behind us, then flush what waited for the socket. */
+  onRegistered(serverDeliverySeq: number | undefined): void {
+    this.lastGapSince = undefined;
+    this.gapQuietUntilMs = 0;
+    if (serverDeliverySeq !== undefined && serverDeliverySeq < this.cursor.committed)
+      this.reAck("register_ack");
+    this.flush();
+    this.review();
+  }
+
+  onSocketClosed(): void {
+    this.env.deadlines.cancel(GAP_RETRY_DEADLINE);
+    this.lastGapSince = undefined;
+    this.gapQuietUntilMs = 0;
+  }
+
+  accept(seq: number): void {
+    if (this.cursor.accept(seq)) this.flush();
+    else this.env.log("debug", "delivery_accept_ignored", { seq, lastKnownSeq: this.cursor.committed });
+    this.review();
+  }
+
+  release(seq: number): void {
+    const released = this.cursor.release(seq);
+    this.env.log("debug", "delivery_seq_released", { seq, released });
+    this.review();
+  }
+
+  /** Returns whether a DELIVERY_ACK was written. */
+  private flush(): boolean {
+    const c = this.cursor.flushCandidate();
+    if (c === undefined) return false;
+    if (this.env.faults.persistBeforeAck && c > this.faultPersisted) {
+      this.faultPersisted = c;
+      this.persist(c);
+    }
+    if (!this.wire.writable()) return false;
+    this.wire.write(this.withScope({ type: "DELIVERY_ACK", upToSeq: c }));
+    this.cursor.commit(c);
+    this.env.log("debug", "delivery_cursor_advanced", { lastKnownSeq: c });
+    if (!this.env.faults.persistBeforeAck) this.persist(c);
+    this.onProgress();
+    return true;
+  }
+
+  private persist(c: number): void {
+    this.env.storage({ op: "write_cursor", lastKnownSeq: c }, (ok, error) => {
+      if (!ok) this.env.log("warn", "delivery_cursor_persist_failed", { lastKnownSeq: c, error });
+    });
+  }
+
+  private reAck(trigger: string): void {
+    if (!this.wire.writable()) return;
+    const l = this.cursor.committed;
+    this.wire.write(this.withScope({ type: "DELIVERY_ACK", upToSeq: l }));
+    this.env.log("debug", "delivery_cursor_reacked", { lastKnownSeq: l, trigger });
+  }
+
+  /** Write REQUEST_GAP_FILL(L) unless one for the same L is still within its backoff window. */
+  private requestGapFill(trigger: string): void {
+    if (!this.wire.writable()) return;
+    const l = this.cursor.committed;
+    if (this.lastGapSince === l && this.env.nowMs < this.gapQuietUntilMs) {
+      this.env.log("debug", "gap_fill_suppressed", { sinceSeq: l, trigger });
+      return;
+    }
+    this.wire.write(this.withScope({ type: "REQUEST_GAP_FILL", sinceSeq: l }));
+    this.gapFillsSent++;
+    this.env.log("debug", "gap_fill_requested", { sinceSeq: l, trigger });
+    this.lastGapSince = l;
+    this.gapQuietUntilMs = this.env.nowMs + this.gapRetryDelayMs;
+    this.env.deadlines.set(GAP_RETRY_DEADLINE, this.gapQuietUntilMs, () => this.onGapRetry());
+    this.gapRetryDelayMs = Math.min(this.gapRetryDelayMs * 2, this.env.opts.gapFillRetryMaxMs);
+  }
+
+  private onGapRetry(): void {
+    if (this.wire.writable() && this.cursor.stuck()) this.requestGapFill("retry");
+  }
+
+  /** Keep a retry armed while only a replay can move the cursor. */
+  private review(): void {
+    if (!this.wire.writable() || !this.cursor.stuck() || this.env.deadlines.has(GAP_RETRY_DEADLINE)) return;
+    const at = Math.max(this.gapQuietUntilMs, this.env.nowMs + this.gapRetryDelayMs);
+    this.env.deadlines.set(GAP_RETRY_DEADLINE, at, () => this.onGapRetry());
+    // The wait just armed is one backoff step: the next request waits twice as long.
+    this.gapRetryDelayMs = Math.min(this.gapRetryDelayMs * 2, this.env.opts.gapFillRetryMaxMs);
+  }
+
+  private onProgress(): void {
+    this.gapRetryDelayMs = this.env.opts.gapFillRetryInitialMs;
+    this.gapQuietUntilMs = 0;
+    this.env.deadlines.cancel(GAP_RETRY_DEADLINE);
+  }
+
+  private inScope(frameScope: string | undefined, type: string): boolean {
+    if (frameScope === this.scope) return true;
+    this.env.log("debug", "connector_frame_foreign_scope", { type, runtimeSessionId: frameScope });
+    return false;
+  }
+
+  private withScope<F extends { type: "DELIVERY_ACK" | "REQUEST_GAP_FILL" }>(frame: F): F {
+    return this.scope === undefined ? frame : { ...frame, runtimeSessionId: this.scope };
+  }
+}
