@@ -137,17 +137,20 @@ export interface ApiArgs {
   list_claim_candidates: { endpoint_id: string; endpoint_nonce: string; limit: number };
 }
 
+/** A success that carries nothing beyond `ok: true`. */
+export type EmptyBody = Record<never, never>;
+
 /** Success payloads per op (failures are always `Failure`). */
 export interface ApiOkBodies {
   register: { endpoint_id: string; heartbeat_after_seconds?: number; session_naming?: unknown };
-  heartbeat: Record<string, never>;
-  unregister: Record<string, never>;
-  transition_state: Record<string, never>;
-  undispatched_changed: Record<string, never>;
+  heartbeat: EmptyBody;
+  unregister: EmptyBody;
+  transition_state: EmptyBody;
+  undispatched_changed: EmptyBody;
   inbound_route_claim: { action: "route" | "skip" };
-  inbound_routed: Record<string, never>;
-  processing_state: Record<string, never>;
-  presence_changed: Record<string, never>;
+  inbound_routed: EmptyBody;
+  processing_state: EmptyBody;
+  presence_changed: EmptyBody;
   closed_endpoint_lookup: { retired: boolean };
   list_claim_candidates: { items: ClaimCandidate[] };
 }

@@ -1,0 +1,273 @@
+/**
+ * Embedding API: `createBroker(options)` starts a real runtime broker in this process — the
+ * sans-IO core driven over real ws (connector), http + ws (plugin IPC), fs (cursor, buffers,
+ * discovery) and the platform's HTTP API and SSE control stream.
+ *
+ * Start-up order (PROTOCOL §1.1, as far as it concerns I/O):
+ * 1. Create the data directory (0700). If its discovery file names a live broker whose
+ *    `GET /health` answers within `discoveryHealthTimeoutMs`, refuse with BrokerAlreadyRunningError.
+ * 2. Read the persisted cursor (absent/corrupt ⇒ 0) and build the core with it.
+ * 3. Listen for plugins on 127.0.0.1:0 with a fresh bearer token, feed `start`, write discovery,
+ *    subscribe to control events when an `agentId` is known.
+ *
+ * `close()` feeds `shutdown`, waits for the core's `stopped` (at most `shutdownWatchdogMs`), then
+ * closes every socket, including plugin streams that are still open.
+ */
+
+import type { BrokerCore as BrokerCoreType } from "../broker/broker.ts";
+import { BrokerCore } from "../broker/broker.ts";
+import type { BrokerOptions } from "../broker/options.ts";
+import type { LogLevel, Random } from "../broker/types.ts";
+import { ConnectorWs } from "./connector-ws.ts";
+import { ControlEventStream } from "./control-events.ts";
+import { Driver } from "./driver.ts";
+import { mintBearerToken } from "./ipc-auth.ts";
+import { IpcServer, processAlive } from "./ipc-server.ts";
+import { Logger, type LogWriter } from "./logger.ts";
+import { PlatformClient } from "./platform-client.ts";
+import { CryptoRandom } from "./random.ts";
+import { FileStorage } from "./storage.ts";
+
+export interface CreateBrokerOptions {
+  /** `ws://`/`wss://` URL of the platform connector. Required. */
+  connectorUrl: string;
+  /** Connector auth token, sent in REGISTER. Required. */
+  connectorToken: string;
+  /** Platform API base URL without `/v1` (e.g. `http://127.0.0.1:8080`). Required. */
+  apiBaseUrl: string;
+  /** Bearer token for the platform API and control-event stream. Default: `connectorToken`. */
+  apiToken?: string;
+  /** Directory for the cursor, buffers and discovery file; created with mode 0700. Required. */
+  dataDir: string;
+  /** Agent id for `GET /v1/runtime/control-events?agent_id=`. Default none: no control stream. */
+  agentId?: string;
+  /** Lowest log level written. Default `"info"`. */
+  logLevel?: LogLevel;
+  /** Where JSON log lines go. Default `process.stderr`. */
+  logStream?: LogWriter;
+  /** Overrides of the core's PROTOCOL §6 defaults (timeouts in ms, capacities in entries). */
+  brokerOptions?: Partial<BrokerOptions>;
+  /** IPC bind port. Default 0 (ephemeral). The host is always 127.0.0.1. */
+  ipcPort?: number;
+  /** IPC request body limit. Default 1 048 576 bytes. */
+  ipcBodyLimitBytes?: number;
+  /** IPC stream frame limit (larger ⇒ close 1009). Default 1 048 576 bytes. */
+  ipcWsMaxPayloadBytes?: number;
+  /** Connector opening handshake timeout. Default 10 000 ms. */
+  connectorHandshakeTimeoutMs?: number;
+  /** Largest connector frame accepted (larger ⇒ close 1009). Default 16 777 216 bytes. */
+  connectorMaxPayloadBytes?: number;
+  /** Platform API request timeout. Default 15 000 ms. */
+  apiRequestTimeoutMs?: number;
+  /** Control-event stream reconnect delay: first and ceiling. Defaults 1 000 / 30 000 ms. */
+  controlEventsBackoffInitialMs?: number;
+  controlEventsBackoffMaxMs?: number;
+  /** Longest wait for the core's `stopped` during `close()`. Default 5 000 ms. */
+  shutdownWatchdogMs?: number;
+  /** Wait for a discovery-named broker's `/health`. Default 2 000 ms. */
+  discoveryHealthTimeoutMs?: number;
+  /** Plugin liveness probe. Default: `process.kill(pid, 0)` not failing with ESRCH. */
+  livenessProbe?: (pid: number) => boolean;
+  /** Randomness for the core. Default crypto-backed (`randomUUID`, `randomInt`, `randomBytes`). */
+  random?: Random;
+  /** Called once when the core stopped on its own (e.g. superseded by a new runtime). */
+  onStopped?: () => void;
+}
+
+export interface RunningBroker {
+  /** Base URL of the IPC server, e.g. `http://127.0.0.1:53117`. */
+  readonly ipcUrl: string;
+  /** The IPC bearer token (also in the discovery file, mode 0600). */
+  readonly bearerToken: string;
+  /** The core, for snapshots and tests. */
+  readonly core: BrokerCoreType;
+  readonly driver: Driver;
+  readonly discoveryPath: string;
+  readonly logger: Logger;
+  /** Graceful shutdown; idempotent; resolves when every socket is closed. */
+  close(): Promise<void>;
+  /** Drop all I/O at once without the shutdown protocol, as if the process died (crash tests). */
+  abort(): void;
+}
+
+export class BrokerAlreadyRunningError extends Error {
+  constructor(
+    readonly pid: number,
+    readonly ipcUrl: string,
+  ) {
+    super(`a runtime broker (pid ${pid}) is already serving ${ipcUrl}`);
+    this.name = "BrokerAlreadyRunningError";
+  }
+}
+
+export async function createBroker(options: CreateBrokerOptions): Promise<RunningBroker> {
+  const logger = new Logger({ level: options.logLevel ?? "info", stream: options.logStream });
+  const storage = new FileStorage(options.dataDir, logger);
+  storage.init();
+  await refuseIfRunning(storage, options.discoveryHealthTimeoutMs ?? 2_000);
+
+  const initialCursor = storage.readCursor();
+  logger.info("cursor_file_read", { lastKnownSeq: initialCursor, path: storage.cursorPath });
+  const core = new BrokerCore({
+    options: { ...options.brokerOptions, connectorToken: options.connectorToken },
+    random: options.random ?? new CryptoRandom(),
+    initialCursor,
+    log: logger.sink,
+  });
+
+  const apiToken = options.apiToken ?? options.connectorToken;
+  const platform = new PlatformClient({
+    baseUrl: options.apiBaseUrl,
+    token: apiToken,
+    requestTimeoutMs: options.apiRequestTimeoutMs,
+    logger,
+  });
+  const bearerToken = mintBearerToken();
+  // The components answer through the driver, which is created right below them.
+  let driver: Driver | undefined;
+  const feed: Driver["feed"] = (input) => driver?.feed(input);
+  const connector = new ConnectorWs({
+    url: options.connectorUrl,
+    handshakeTimeoutMs: options.connectorHandshakeTimeoutMs,
+    maxPayloadBytes: options.connectorMaxPayloadBytes,
+    onInput: feed,
+    logger,
+  });
+  const ipc = new IpcServer({
+    token: bearerToken,
+    onInput: feed,
+    port: options.ipcPort ?? 0,
+    bodyLimitBytes: options.ipcBodyLimitBytes,
+    wsMaxPayloadBytes: options.ipcWsMaxPayloadBytes,
+    livenessProbe: options.livenessProbe ?? processAlive,
+    logger,
+  });
+  const control = options.agentId
+    ? new ControlEventStream({
+        baseUrl: options.apiBaseUrl,
+        agentId: options.agentId,
+        token: apiToken,
+        onEvent: (event) => feed({ kind: "control_event", event }),
+        backoffInitialMs: options.controlEventsBackoffInitialMs,
+        backoffMaxMs: options.controlEventsBackoffMaxMs,
+        logger,
+      })
+    : undefined;
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => {
+    resolveStopped = r;
+  });
+  let closing: Promise<void> | undefined;
+  // Set before the shutdown input is fed: the core answers it synchronously with `stopped`.
+  let closeRequested = false;
+  let aborted = false;
+
+  const d = new Driver(
+    core,
+    {
+      connectorConnect: () => connector.connect(),
+      connectorSend: (frame) => connector.send(frame),
+      connectorClose: (code, reason) => connector.close(code, reason),
+      api: (id, op, args) => {
+        void platform.call(op, args).then((result) => feed({ kind: "api_result", id, result }));
+      },
+      storage: (id, op) => {
+        const r = storage.perform(op);
+        feed(
+          r.ok
+            ? { kind: "storage_result", id, ok: true }
+            : { kind: "storage_result", id, ok: false, error: r.error },
+        );
+      },
+      ipcRespond: (id, status, body) => ipc.respond(id, status, body),
+      ipcPush: (channel, frame) => ipc.push(channel, frame),
+      ipcCloseChannel: (channel, code, reason) => ipc.closeChannel(channel, code, reason),
+      controlAck: ({ idempotency_key, status, detail }) => {
+        void platform.controlAck(
+          detail === undefined ? { idempotency_key, status } : { idempotency_key, status, detail },
+        );
+      },
+      stopped: () => {
+        resolveStopped();
+        // A core that stops by itself (superseded) still needs its sockets closed.
+        if (!closeRequested) {
+          void close().then(() => options.onStopped?.());
+        }
+      },
+    },
+    { logger },
+  );
+  driver = d;
+
+  const ipcUrl = await ipc.listen();
+  logger.info("ipc_listening", { ipcUrl });
+  const identity = { pid: process.pid, ipcUrl, bearerToken };
+  d.feed({ kind: "start" });
+  storage.writeDiscovery({ version: 1, startedAt: new Date().toISOString(), ...identity });
+  if (control) control.start();
+  else logger.info("control_events_disabled", { reason: "no agentId" });
+
+  async function close(): Promise<void> {
+    if (aborted) return;
+    if (closing) return closing;
+    closeRequested = true;
+    closing = (async () => {
+      logger.info("daemon_shutdown_begin", {});
+      storage.deleteDiscoveryIfOwned(identity);
+      const controlStopped = control?.stop();
+      d.feed({ kind: "shutdown" });
+      const watchdogMs = options.shutdownWatchdogMs ?? 5_000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const fired = await Promise.race([
+        stopped.then(() => false),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(true), watchdogMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (fired) logger.warn("shutdown_watchdog_fired", { watchdogMs });
+      d.dispose();
+      platform.abortAll();
+      connector.terminate();
+      await Promise.all([ipc.close(), controlStopped]);
+      logger.info("shutdown_complete", {});
+    })();
+    return closing;
+  }
+
+  return {
+    ipcUrl,
+    bearerToken,
+    core,
+    driver: d,
+    discoveryPath: storage.discoveryPath,
+    logger,
+    close,
+    abort: () => {
+      if (aborted) return;
+      aborted = true;
+      d.dispose();
+      platform.abortAll();
+      connector.terminate();
+      ipc.terminate();
+      void control?.stop();
+    },
+  };
+}
+
+async function refuseIfRunning(storage: FileStorage, timeoutMs: number): Promise<void> {
+  const rec = storage.readDiscovery();
+  if (!rec || !processAlive(rec.pid)) return;
+  try {
+    const res = await fetch(`${rec.ipcUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    if (res.status >= 200 && res.status < 300) throw new BrokerAlreadyRunningError(rec.pid, rec.ipcUrl);
+  } catch (err) {
+    if (err instanceof BrokerAlreadyRunningError) throw err;
+    // Unreachable or slow: the record is stale; we take over and overwrite it.
+  }
+}
+
+export { FileStorage } from "./storage.ts";
+export { Logger, MemoryLogWriter } from "./logger.ts";

@@ -1,0 +1,265 @@
+/**
+ * Files the broker keeps (PROTOCOL §1.14): the delivery cursor, the discovery record and the
+ * per-endpoint reconnecting buffers. Everything lives under one data directory (mode 0700):
+ *
+ *   <dataDir>/delivery-cursor.json          {version:1, lastKnownSeq, updatedAt}
+ *   <dataDir>/discovery.json                {version:1, pid, startedAt, ipcUrl, bearerToken}
+ *   <dataDir>/buffers/<sha256(id)>.ndjson   one BufferRecord per line
+ *
+ * Rules:
+ * 1. Records are written atomically: a temp file in the same directory (mode 0600), fsync'd, then
+ *    renamed over the target, so a crash leaves either the old or the new record, never half.
+ * 2. Buffer appends are fdatasync'd before they are reported ok: the core only acknowledges a
+ *    message to the connector once it is durable.
+ * 3. A missing, unreadable or invalid file is treated as absent and logged; reading never throws.
+ * 4. All file work is synchronous: the records are tiny, and doing them in output order is what
+ *    makes "the cursor on disk never runs ahead of the ack" easy to see.
+ */
+
+import { createHash, randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import type { BufferRecord, StorageOp } from "../broker/types.ts";
+import type { Logger } from "./logger.ts";
+
+export interface CursorRecord {
+  version: 1;
+  lastKnownSeq: number;
+  updatedAt: string;
+}
+
+export interface DiscoveryRecord {
+  version: 1;
+  pid: number;
+  startedAt: string;
+  ipcUrl: string;
+  bearerToken: string;
+}
+
+export type StorageResult = { ok: true } | { ok: false; error: string };
+
+export class FileStorage {
+  readonly cursorPath: string;
+  readonly discoveryPath: string;
+  readonly buffersDir: string;
+
+  constructor(
+    readonly dataDir: string,
+    private readonly logger?: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.cursorPath = join(dataDir, "delivery-cursor.json");
+    this.discoveryPath = join(dataDir, "discovery.json");
+    this.buffersDir = join(dataDir, "buffers");
+  }
+
+  /** Create the data directory (0700). Throws when it cannot: without it nothing is durable. */
+  init(): void {
+    mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(this.dataDir, 0o700);
+  }
+
+  // ---- core storage outputs ----
+
+  perform(op: StorageOp): StorageResult {
+    try {
+      switch (op.op) {
+        case "write_cursor":
+          this.writeCursor(op.lastKnownSeq);
+          return { ok: true };
+        case "append_buffer":
+          this.appendBuffer(op.endpointId, op.record);
+          return { ok: true };
+        case "delete_buffer":
+          rmSync(this.bufferPath(op.endpointId), { force: true });
+          return { ok: true };
+        default: {
+          const never: never = op;
+          return { ok: false, error: `unknown storage op ${JSON.stringify(never)}` };
+        }
+      }
+    } catch (err) {
+      const error = (err as Error).message;
+      this.logger?.error("storage_op_failed", { op: op.op, error });
+      return { ok: false, error };
+    }
+  }
+
+  // ---- cursor ----
+
+  writeCursor(lastKnownSeq: number): void {
+    const rec: CursorRecord = { version: 1, lastKnownSeq, updatedAt: new Date(this.now()).toISOString() };
+    writeAtomic(this.cursorPath, `${JSON.stringify(rec)}\n`);
+  }
+
+  /** The persisted `lastKnownSeq`, or 0 when the file is missing or invalid. */
+  readCursor(): number {
+    const rec = this.readJson(this.cursorPath, "cursor");
+    if (rec === undefined) return 0;
+    if (!isCursorRecord(rec)) {
+      this.logger?.warn("cursor_file_invalid", { path: this.cursorPath });
+      return 0;
+    }
+    return rec.lastKnownSeq;
+  }
+
+  // ---- discovery ----
+
+  writeDiscovery(rec: DiscoveryRecord): void {
+    writeAtomic(this.discoveryPath, `${JSON.stringify(rec)}\n`);
+  }
+
+  readDiscovery(): DiscoveryRecord | undefined {
+    const rec = this.readJson(this.discoveryPath, "discovery");
+    if (rec === undefined) return undefined;
+    if (!isDiscoveryRecord(rec)) {
+      this.logger?.warn("discovery_file_invalid", { path: this.discoveryPath });
+      return undefined;
+    }
+    return rec;
+  }
+
+  /** Delete the discovery file only if it still names this broker (another may have replaced it). */
+  deleteDiscoveryIfOwned(own: Pick<DiscoveryRecord, "pid" | "ipcUrl" | "bearerToken">): boolean {
+    const rec = this.readDiscovery();
+    if (!rec || rec.pid !== own.pid || rec.ipcUrl !== own.ipcUrl || rec.bearerToken !== own.bearerToken) {
+      return false;
+    }
+    try {
+      unlinkSync(this.discoveryPath);
+      return true;
+    } catch (err) {
+      this.logger?.warn("discovery_delete_failed", { error: (err as Error).message });
+      return false;
+    }
+  }
+
+  // ---- buffers ----
+
+  bufferPath(endpointId: string): string {
+    const name = createHash("sha256").update(endpointId, "utf8").digest("hex").slice(0, 32);
+    return join(this.buffersDir, `${name}.ndjson`);
+  }
+
+  appendBuffer(endpointId: string, record: BufferRecord): void {
+    mkdirSync(this.buffersDir, { recursive: true, mode: 0o700 });
+    const fd = openSync(this.bufferPath(endpointId), "a", 0o600);
+    try {
+      writeAll(fd, Buffer.from(`${JSON.stringify(record)}\n`, "utf8"));
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Records of a buffer in file order; a torn or invalid line is skipped and logged. */
+  readBuffer(endpointId: string): BufferRecord[] {
+    let text: string;
+    try {
+      text = readFileSync(this.bufferPath(endpointId), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+        this.logger?.warn("buffer_file_unreadable", { endpointId, error: (err as Error).message });
+      }
+      return [];
+    }
+    const out: BufferRecord[] = [];
+    for (const line of text.split("\n")) {
+      if (line.trim().length === 0) continue;
+      try {
+        const rec = JSON.parse(line) as BufferRecord;
+        if (typeof rec?.id === "string" && typeof rec.envelope === "object" && rec.envelope !== null) {
+          out.push(rec);
+          continue;
+        }
+      } catch {
+        // fall through: logged below
+      }
+      this.logger?.warn("buffer_line_invalid", { endpointId });
+    }
+    return out;
+  }
+
+  private readJson(path: string, what: string): unknown {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT")
+        this.logger?.warn(`${what}_file_unreadable`, { path, error: (err as Error).message });
+      return undefined;
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      this.logger?.warn(`${what}_file_invalid`, { path, reason: "not_json" });
+      return undefined;
+    }
+  }
+}
+
+/** Write `text` to `path` through a fsync'd temp file and a rename (mode 0600). */
+export function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const fd = openSync(tmp, "wx", 0o600);
+  try {
+    writeAll(fd, Buffer.from(text, "utf8"));
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export function isCursorRecord(v: unknown): v is CursorRecord {
+  return (
+    isObject(v) &&
+    v.version === 1 &&
+    typeof v.lastKnownSeq === "number" &&
+    Number.isSafeInteger(v.lastKnownSeq) &&
+    v.lastKnownSeq >= 0
+  );
+}
+
+export function isDiscoveryRecord(v: unknown): v is DiscoveryRecord {
+  return (
+    isObject(v) &&
+    v.version === 1 &&
+    typeof v.pid === "number" &&
+    Number.isSafeInteger(v.pid) &&
+    v.pid > 0 &&
+    typeof v.ipcUrl === "string" &&
+    typeof v.bearerToken === "string" &&
+    typeof v.startedAt === "string"
+  );
+}

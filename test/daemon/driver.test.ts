@@ -1,0 +1,161 @@
+import FakeTimers from "@sinonjs/fake-timers";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BrokerCore } from "../../src/broker/broker.ts";
+import type { Input, Output } from "../../src/broker/types.ts";
+import { Driver, type DriverPorts } from "../../src/daemon/driver.ts";
+import { CountingRandom } from "../support/random.ts";
+
+const T0 = 1_700_000_000_000;
+/** An input the core only logs (a storage result for an id it never issued): it just re-arms the timer. */
+const HARMLESS: Input = { kind: "storage_result", id: 999_999, ok: true };
+
+/** Ports that record what the driver performed, in order. */
+function recordingPorts(): { ports: DriverPorts; done: Array<Output["kind"]> } {
+  const done: Array<Output["kind"]> = [];
+  const ports: DriverPorts = {
+    connectorConnect: () => done.push("connector_connect"),
+    connectorSend: () => done.push("connector_send"),
+    connectorClose: () => done.push("connector_close"),
+    api: () => done.push("api_call"),
+    storage: () => done.push("storage"),
+    ipcRespond: () => done.push("ipc_response"),
+    ipcPush: () => done.push("ipc_push"),
+    ipcCloseChannel: () => done.push("ipc_close_channel"),
+    controlAck: () => done.push("control_ack"),
+    stopped: () => done.push("stopped"),
+  };
+  return { ports, done };
+}
+
+describe("the driver loop", () => {
+  let clock: ReturnType<typeof FakeTimers.install>;
+  beforeEach(() => {
+    clock = FakeTimers.install({ now: T0, toFake: ["setTimeout", "clearTimeout", "Date"] });
+  });
+  afterEach(() => clock.uninstall());
+
+  it("calls the core at its next deadline with the wall-clock time", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    const { ports, done } = recordingPorts();
+    const driver = new Driver(core, ports);
+    const fired: number[] = [];
+    core.env.deadlines.set("test:a", T0 + 1_000, () => {
+      fired.push(core.env.nowMs);
+      core.env.emit({ kind: "connector_connect" });
+    });
+    driver.feed(HARMLESS); // any input re-arms the timer
+    expect(driver.armedAt).toBe(T0 + 1_000);
+    clock.tick(999);
+    expect(fired).toEqual([]);
+    clock.tick(1);
+    expect(fired).toEqual([T0 + 1_000]);
+    expect(done).toContain("connector_connect");
+    expect(driver.armedAt).toBeUndefined();
+    driver.dispose();
+  });
+
+  it("re-arms for deadlines armed by an expiring deadline and runs them in order", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    const driver = new Driver(core, recordingPorts().ports);
+    const order: string[] = [];
+    core.env.deadlines.set("first", T0 + 500, () => {
+      order.push("first");
+      core.env.after("second", 2_000, () => order.push("second"));
+    });
+    core.env.deadlines.set("third", T0 + 10_000, () => order.push("third"));
+    driver.feed(HARMLESS);
+    clock.tick(500);
+    expect(driver.armedAt).toBe(T0 + 2_500);
+    clock.tick(10_000);
+    expect(order).toEqual(["first", "second", "third"]);
+    driver.dispose();
+  });
+
+  it("keeps one timer: a nearer deadline replaces the armed one", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    const driver = new Driver(core, recordingPorts().ports);
+    core.env.deadlines.set("far", T0 + 60_000, () => {});
+    driver.feed(HARMLESS);
+    expect(driver.armedAt).toBe(T0 + 60_000);
+    core.env.deadlines.set("near", T0 + 100, () => {});
+    driver.feed(HARMLESS);
+    expect(driver.armedAt).toBe(T0 + 100);
+    expect(clock.countTimers()).toBe(1);
+    driver.dispose();
+    expect(clock.countTimers()).toBe(0);
+  });
+
+  it("never hands the core a time earlier than one it already saw", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    const driver = new Driver(core, recordingPorts().ports);
+    driver.feed(HARMLESS);
+    clock.setSystemTime(T0 - 60_000);
+    expect(driver.now()).toBe(T0);
+    driver.dispose();
+  });
+
+  it("queues inputs fed while outputs are being performed instead of re-entering the core", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    const seen: string[] = [];
+    let driver!: Driver;
+    const { ports } = recordingPorts();
+    ports.storage = (id) => {
+      seen.push(`storage ${id}`);
+      driver.feed({ kind: "storage_result", id, ok: true });
+      seen.push(`after feed ${id}`);
+    };
+    driver = new Driver(core, ports);
+    core.env.deadlines.set("write", T0 + 10, () =>
+      core.env.storage({ op: "write_cursor", lastKnownSeq: 1 }, () => seen.push("cb")),
+    );
+    driver.feed(HARMLESS);
+    clock.tick(10);
+    expect(seen).toEqual(["storage 1", "after feed 1", "cb"]);
+    driver.dispose();
+  });
+
+  it("survives a port that throws and still performs the following outputs", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    const { ports, done } = recordingPorts();
+    ports.connectorConnect = () => {
+      throw new Error("boom");
+    };
+    const driver = new Driver(core, ports);
+    core.env.deadlines.set("x", T0 + 1, () => {
+      core.env.emit({ kind: "connector_connect" });
+      core.env.emit({ kind: "stopped" });
+    });
+    driver.feed(HARMLESS);
+    clock.tick(1);
+    expect(done).toEqual(["stopped"]);
+    expect(driver.stats.performErrors).toBe(1);
+    driver.dispose();
+  });
+
+  it("ignores inputs after dispose and leaves no timer behind", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    const driver = new Driver(core, recordingPorts().ports);
+    core.env.deadlines.set("x", T0 + 1_000, () => {});
+    driver.dispose();
+    driver.feed({ kind: "start" });
+    expect(driver.stats.inputs).toBe(0);
+    expect(clock.countTimers()).toBe(0);
+  });
+
+  it("drives the real core's REGISTER_ACK timeout off the wall clock", () => {
+    const core = new BrokerCore({ random: new CountingRandom(), options: { connectorToken: "t" } });
+    const performed: Output[] = [];
+    const { ports } = recordingPorts();
+    ports.connectorSend = (frame) => performed.push({ kind: "connector_send", frame });
+    ports.connectorClose = (code, reason) => performed.push({ kind: "connector_close", code, reason });
+    const driver = new Driver(core, ports);
+    driver.feed({ kind: "start" });
+    driver.feed({ kind: "connector_open" });
+    expect(performed.map((o) => o.kind)).toEqual(["connector_send"]);
+    clock.tick(14_999);
+    expect(performed).toHaveLength(1);
+    clock.tick(1);
+    expect(performed[1]).toEqual({ kind: "connector_close", code: 4000, reason: "Register timeout" });
+    driver.dispose();
+  });
+});
