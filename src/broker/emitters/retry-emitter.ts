@@ -1,0 +1,136 @@
+/**
+ * FIFO retry emitter (PROTOCOL §1.9): the undispatched, routed and presence emitters are instances.
+ *
+ * Theory of operation:
+ * 1. One item is in flight at a time, the head of the queue (head-of-line): order on the wire is
+ *    enqueue order.
+ * 2. An item is posted until ok, a terminal failure (dropped), or `retriesMax` transient failures
+ *    (dropped). Before retry n (1-based) the emitter waits min(initial·2^(n-1), max) ms on the
+ *    deadline `emitter:<name>`.
+ * 3. Enqueue onto a full queue evicts the oldest item and returns false. If the evicted item is the
+ *    one in flight its result is ignored when it arrives.
+ * 4. `onSuccess` of an item runs when its post returned ok, never otherwise.
+ * 5. `shutdown()` stops at once: queued items are dropped, the backoff deadline is cancelled, and
+ *    results that arrive later are ignored.
+ */
+
+import type { ApiArgs } from "../api.ts";
+import type { Env } from "../env.ts";
+
+export type EmitterOp = "undispatched_changed" | "inbound_routed" | "presence_changed";
+
+export interface RetryEmitterOptions {
+  capacity: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  retriesMax: number;
+}
+
+interface Item<K extends EmitterOp> {
+  args: ApiArgs[K];
+  onSuccess: (() => void) | undefined;
+  failures: number;
+  dropped: boolean;
+}
+
+export class RetryEmitter<K extends EmitterOp> {
+  private queue: Item<K>[] = [];
+  private inflight: Item<K> | undefined;
+  private waiting = false;
+  private stopped = false;
+
+  constructor(
+    private readonly env: Env,
+    readonly name: string,
+    private readonly op: K,
+    private readonly opts: RetryEmitterOptions,
+  ) {}
+
+  get size(): number {
+    return this.queue.length;
+  }
+
+  get deadlineName(): string {
+    return `emitter:${this.name}`;
+  }
+
+  enqueue(args: ApiArgs[K], onSuccess?: () => void): boolean {
+    if (this.stopped) return false;
+    let fit = true;
+    this.queue.push({ args, onSuccess, failures: 0, dropped: false });
+    while (this.queue.length > this.opts.capacity) {
+      const evicted = this.queue.shift()!;
+      evicted.dropped = true;
+      fit = false;
+      this.env.log("warn", `${this.name}_queue_overflow`, { capacity: this.opts.capacity });
+    }
+    if (!fit && this.waiting) {
+      // Eviction always takes the head, which is the item we were backing off for.
+      this.waiting = false;
+      this.env.deadlines.cancel(this.deadlineName);
+    }
+    this.pump();
+    return fit;
+  }
+
+  shutdown(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.queue.length > 0) {
+      this.env.log("info", `${this.name}_dropped_on_shutdown`, { count: this.queue.length });
+    }
+    for (const item of this.queue) item.dropped = true;
+    this.queue = [];
+    this.waiting = false;
+    this.env.deadlines.cancel(this.deadlineName);
+  }
+
+  private pump(): void {
+    if (this.stopped || this.inflight || this.waiting) return;
+    const head = this.queue[0];
+    if (!head) return;
+    this.inflight = head;
+    this.env.api(this.op, head.args, (result) => {
+      this.inflight = undefined;
+      if (this.stopped) return;
+      if (head.dropped) {
+        this.pump();
+        return;
+      }
+      if (result.ok) {
+        this.removeHead(head);
+        head.onSuccess?.();
+      } else if (result.terminal) {
+        this.removeHead(head);
+        this.env.log("warn", `${this.name}_drop_terminal`, { status: result.status, detail: result.detail });
+      } else {
+        head.failures++;
+        if (head.failures >= this.opts.retriesMax) {
+          this.removeHead(head);
+          this.env.log("warn", `${this.name}_drop_max_retries`, { failures: head.failures });
+        } else {
+          const delay = Math.min(
+            this.opts.backoffInitialMs * 2 ** (head.failures - 1),
+            this.opts.backoffMaxMs,
+          );
+          this.env.log("debug", `${this.name}_retry`, { attempt: head.failures, delay_ms: delay });
+          this.waiting = true;
+          this.env.after(this.deadlineName, delay, () => {
+            this.waiting = false;
+            this.pump();
+          });
+          return;
+        }
+      }
+      this.pump();
+    });
+  }
+
+  private removeHead(item: Item<K>): void {
+    if (this.queue[0] === item) this.queue.shift();
+    else {
+      const i = this.queue.indexOf(item);
+      if (i >= 0) this.queue.splice(i, 1);
+    }
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * Inbound pipeline (PROTOCOL §1.8): what happens to every MESSAGE_RECEIVED the connector delivers.
+ *
+ * Theory of operation:
+ * 1. Each message starts a task. Tasks are independent: a task waiting for the platform never blocks
+ *    another one, except through the hand-off gate (point 5).
+ * 2. Routing (§1.7) picks an endpoint E or none; the §1.8 decision table sends the message to the
+ *    inbox (with an `undispatched_changed add` posted directly) or hands it to E: delivered-route
+ *    cache hit ⇒ re-post the routed event only; else route claim (`skip` ⇒ accepted, nothing
+ *    delivered), then push (E active) or buffer append (E reconnecting), then the routed post.
+ * 3. A sequenced task reports accepted (`connector.accept(seq)`) only once its outcome is final:
+ *    pushed with receipt, appended, inbox row posted, claim `skip`, or routed post ok. Otherwise its
+ *    seq is released (`connector.release(seq)`) so a redelivery is processed, and kept in `blocked`.
+ * 4. Deferred ack: a routed post that failed transiently is queued on the routed emitter with an
+ *    on-success callback that accepts the seq later.
+ * 5. R5 — deviation from the reference: hand-offs to one endpoint are released in seq order. A
+ *    sequenced task routed to E joins E's gate before its route claim and may push/append only
+ *    when no lower-seq task of E's gate is still waiting; a task ending without hand-off leaves.
+ * 6. Before pushing or appending the task re-reads E from the registry (E3, R3): removed ⇒ not
+ *    accepted; the current state decides push vs append and the route kind of the routed event.
+ * 7. Any exception inside a task ends it not accepted (`inbound_message_handling_failed`); it never
+ *    escapes the core with the task left running.
+ * Planted fault `ackBeforeHandoff`: the seq is accepted when the task starts (breaks S1/R1).
+ */
+
+import type { RoutedEvent, RouteClaimEvent, UndispatchedChangedEvent } from "../api.ts";
+import type { IpcChannels } from "../endpoints/channels.ts";
+import type { ReconnectingBuffers } from "../endpoints/buffers.ts";
+import type { CorrelationCache } from "../endpoints/correlation-cache.ts";
+import type { RetryEmitter } from "../emitters/retry-emitter.ts";
+import type { Env } from "../env.ts";
+import type { EndpointEntry, InboxRow, MessageReceivedFrame, Registry } from "../model.ts";
+import type { PushEnvelope } from "../types.ts";
+import { type GateTicket, HandoffGate } from "./handoff-gate.ts";
+import type { UndispatchedInbox } from "./inbox.ts";
+import type { RouteCache } from "./route-cache.ts";
+import { type RoutingKeys, route, routingKeys } from "./routing.ts";
+import { preview, traceIdOf, withTrace } from "./trace.ts";
+
+/** The cursor side of the connector the pipeline reports to. */
+export interface CursorPort {
+  accept(seq: number): void;
+  release(seq: number): void;
+}
+
+export interface PipelineDeps {
+  env: Env;
+  registry: Registry;
+  inbox: UndispatchedInbox;
+  channels: IpcChannels;
+  buffers: ReconnectingBuffers;
+  correlations: CorrelationCache;
+  routeCache: RouteCache;
+  routedEmitter: RetryEmitter<"inbound_routed">;
+  undispatchedEmitter: RetryEmitter<"undispatched_changed">;
+  cursor: CursorPort;
+}
+
+export interface InboundTask {
+  id: number;
+  seq: number | undefined;
+  messageId: string | undefined;
+  startedAtMs: number;
+  accepted: boolean;
+  done: boolean;
+  ticket: GateTicket | undefined;
+}
+
+interface Msg {
+  frame: MessageReceivedFrame;
+  metadata: Record<string, unknown>;
+  traceparent: string;
+  keys: RoutingKeys;
+}
+
+type InboxReason = InboxRow["reason"];
+
+export class InboundPipeline {
+  /** Tasks not yet finished, by task id, in start order. */
+  readonly inflight = new Map<number, InboundTask>();
+  /** Seqs whose last task finished not accepted and that no deferred ack accepted since. */
+  readonly blocked = new Set<number>();
+  /** Seqs a deferred ack accepted while their task was still running. */
+  readonly asyncAccepted = new Set<number>();
+  readonly gate = new HandoffGate();
+  private nextTaskId = 1;
+
+  constructor(private readonly d: PipelineDeps) {}
+
+  start(frame: MessageReceivedFrame): void {
+    const { env } = this.d;
+    const seq = typeof frame.seq === "number" && Number.isInteger(frame.seq) ? frame.seq : undefined;
+    const task: InboundTask = {
+      id: this.nextTaskId++,
+      seq,
+      messageId:
+        typeof frame.messageId === "string" && frame.messageId.length > 0 ? frame.messageId : undefined,
+      startedAtMs: env.nowMs,
+      accepted: false,
+      done: false,
+      ticket: undefined,
+    };
+    this.inflight.set(task.id, task);
+    if (seq !== undefined && env.faults.ackBeforeHandoff) this.d.cursor.accept(seq);
+    this.guard(task, () => {
+      const raw = isRecord(frame.metadata) ? frame.metadata : {};
+      const { metadata, traceparent } = withTrace(raw, env.random);
+      this.decide(task, { frame, metadata, traceparent, keys: routingKeys(metadata) });
+    });
+  }
+
+  /** DELIVERY_PENDING is legacy (the connector logs and ignores it); we add the blocked seqs. */
+  deliveryPending(): void {
+    this.d.env.log("debug", "delivery_pending_blocked_seqs", { blocked: [...this.blocked] });
+  }
+
+  private decide(task: InboundTask, msg: Msg): void {
+    const { registry, env } = this.d;
+    const decision = route(registry, msg.keys);
+    if (decision.kind === "endpoint") {
+      const e = decision.entry;
+      if (decision.collisions.length > 0) {
+        env.log("warn", "correlation_id_collision", {
+          correlation_id: msg.keys.correlationId,
+          endpoint_id: e.endpointId,
+          others: decision.collisions,
+        });
+      }
+      const cid = msg.keys.correlationId;
+      const continuation = cid !== undefined && registry.ringHas(e.endpointId, cid);
+      if (isBackgroundTarget(e) && !continuation) {
+        this.toInbox(task, msg, "unaddressed", e.endpointId);
+        return;
+      }
+      if (continuation && !e.headless && !e.capabilities.includes("foreground_channel_v1")) {
+        this.toInbox(task, msg, "correlated_continuation", e.endpointId);
+        return;
+      }
+      this.handOff(task, msg, e);
+      return;
+    }
+    const target = msg.keys.targetEndpointId;
+    if (target === undefined) {
+      this.toInbox(task, msg, "unaddressed", undefined);
+      return;
+    }
+    env.api(
+      "closed_endpoint_lookup",
+      { endpoint_id: target },
+      this.cont(task, (r) => {
+        if (r.ok && r.retired === true) return this.toInbox(task, msg, "closed_session_continuation", target);
+        if (!r.ok) env.log("warn", "closed_lookup_failed", { endpoint_id: target, status: r.status });
+        this.toInbox(task, msg, "unaddressed", undefined);
+      }),
+    );
+  }
+
+  private toInbox(task: InboundTask, msg: Msg, reason: InboxReason, hint: string | undefined): void {
+    const { env, inbox } = this.d;
+    const f = msg.frame;
+    const id = task.messageId ?? env.random.uuid();
+    const row: InboxRow = {
+      id,
+      arrived_at: env.iso(),
+      sender_address: f.from,
+      content: f.content,
+      content_type: f.contentType,
+      metadata: msg.metadata,
+      reason,
+    };
+    if (task.messageId !== undefined) row.source_message_id = task.messageId;
+    if (hint !== undefined) row.original_target_endpoint_id = hint;
+    if (msg.keys.correlationId !== undefined) row.original_correlation_id = msg.keys.correlationId;
+    if (!inbox.tryAdd(row)) {
+      env.log("warn", "undispatched_inbox_at_capacity", { id, capacity: inbox.capacity, seq: task.seq });
+      this.finish(task, false);
+      return;
+    }
+    env.log("info", "undispatched_added", { id, reason, seq: task.seq });
+    const event: UndispatchedChangedEvent = {
+      type: "undispatched_changed",
+      version: 1,
+      action: "add",
+      undispatched_id: id,
+      sender_address: f.from,
+      content_preview: preview(f.content, env.opts.contentPreviewMaxChars),
+      reason: reason === "unaddressed" ? "no_target_endpoint" : reason,
+      traceparent: msg.traceparent,
+      traceId: traceIdOf(msg.traceparent),
+      arrived_at: env.nowMs,
+    };
+    if (task.messageId !== undefined) event.source_message_id = task.messageId;
+    if (hint !== undefined) event.target_endpoint_id_hint = hint;
+    if (msg.keys.correlationId !== undefined) event.in_reply_to = msg.keys.correlationId;
+    env.api(
+      "undispatched_changed",
+      event,
+      this.cont(task, (r) => {
+        if (r.ok) return this.accepted(task);
+        env.log("warn", "undispatched_changed_direct_post_failed", {
+          id,
+          status: r.status,
+          terminal: r.terminal,
+        });
+        if (task.seq === undefined && !r.terminal) this.d.undispatchedEmitter.enqueue(event);
+        this.finish(task, false);
+      }),
+    );
+  }
+
+  private handOff(task: InboundTask, msg: Msg, e: EndpointEntry): void {
+    const { env, routeCache } = this.d;
+    const endpointId = e.endpointId;
+    if (task.messageId !== undefined) {
+      const cached = routeCache.get(task.messageId);
+      if (cached) {
+        env.log("debug", "delivered_route_cache_hit", { message_id: task.messageId, seq: task.seq });
+        this.postRouted(task, cached);
+        return;
+      }
+    }
+    if (task.seq !== undefined) task.ticket = this.gate.join(endpointId, task.seq);
+    const deliver = () => this.deliver(task, msg, endpointId);
+    if (task.messageId === undefined) {
+      this.whenTurn(task, deliver);
+      return;
+    }
+    const claim: RouteClaimEvent = {
+      type: "runtime_inbound_route_claim",
+      version: 1,
+      source_message_id: task.messageId,
+      routed_to_endpoint_id: endpointId,
+      route_kind: e.state === "active" ? "active_endpoint" : "reconnecting_endpoint",
+      claimed_at: env.nowMs,
+    };
+    env.api(
+      "inbound_route_claim",
+      claim,
+      this.cont(task, (r) => {
+        if (!r.ok || (r.action !== "route" && r.action !== "skip")) {
+          env.log("warn", "runtime_inbound_route_claim_failed", {
+            message_id: task.messageId,
+            status: r.ok ? undefined : r.status,
+          });
+          return this.finish(task, false);
+        }
+        if (r.action === "skip") {
+          env.log("info", "runtime_inbound_route_claim_skip", { message_id: task.messageId, seq: task.seq });
+          return this.accepted(task);
+        }
+        this.whenTurn(task, deliver);
+      }),
+    );
+  }
+
+  private whenTurn(task: InboundTask, go: () => void): void {
+    if (!task.ticket) {
+      this.guard(task, go);
+      return;
+    }
+    this.gate.whenTurn(task.ticket, () => this.guard(task, go));
+  }
+
+  private deliver(task: InboundTask, msg: Msg, endpointId: string): void {
+    const { env, registry, channels, buffers } = this.d;
+    const e = registry.get(endpointId);
+    if (!e) {
+      env.log("warn", "inbound_endpoint_gone", { endpoint_id: endpointId, seq: task.seq });
+      this.finish(task, false);
+      return;
+    }
+    const f = msg.frame;
+    const envelope: PushEnvelope = {
+      from: f.from,
+      content: f.content,
+      contentType: f.contentType,
+      metadata: msg.metadata,
+    };
+    if (task.messageId !== undefined) envelope.sourceMessageId = task.messageId;
+    if (e.state === "active") {
+      channels.pushMessage(
+        e.channel,
+        envelope,
+        this.cont(task, (received) => {
+          if (!received) {
+            env.log("warn", "ipc_push_not_received", { endpoint_id: endpointId, seq: task.seq });
+            return this.finish(task, false);
+          }
+          this.handedOff(task, msg, endpointId, "active_endpoint");
+        }),
+      );
+      return;
+    }
+    buffers.append(
+      endpointId,
+      task.messageId ?? env.random.uuid(),
+      envelope,
+      this.cont(task, (ok) => {
+        if (!ok) return this.finish(task, false);
+        env.log("info", "buffered_for_reconnecting_endpoint", { endpoint_id: endpointId, seq: task.seq });
+        this.handedOff(task, msg, endpointId, "reconnecting_endpoint");
+      }),
+    );
+  }
+
+  private handedOff(task: InboundTask, msg: Msg, endpointId: string, kind: RoutedEvent["route_kind"]): void {
+    const cid = msg.keys.correlationId;
+    if (cid !== undefined) this.d.correlations.record(cid, endpointId);
+    if (task.messageId === undefined) {
+      this.accepted(task);
+      return;
+    }
+    const event: RoutedEvent = {
+      type: "runtime_inbound_routed",
+      version: 1,
+      source_message_id: task.messageId,
+      routed_to_endpoint_id: endpointId,
+      route_kind: kind,
+      routed_at: this.d.env.nowMs,
+    };
+    this.d.routeCache.set(task.messageId, event);
+    this.postRouted(task, event);
+  }
+
+  private postRouted(task: InboundTask, event: RoutedEvent): void {
+    const { env, routedEmitter } = this.d;
+    env.api(
+      "inbound_routed",
+      event,
+      this.cont(task, (r) => {
+        if (r.ok) return this.accepted(task);
+        env.log("warn", "runtime_inbound_routed_direct_post_failed", {
+          message_id: event.source_message_id,
+          status: r.status,
+          terminal: r.terminal,
+        });
+        if (r.terminal) return this.finish(task, false);
+        const seq = task.seq;
+        if (seq === undefined) return this.finish(task, routedEmitter.enqueue(event));
+        routedEmitter.enqueue(event, () => this.deferredAccept(seq));
+        this.finish(task, false);
+      }),
+    );
+  }
+
+  /** A queued routed post succeeded later: the seq counts as accepted now. */
+  private deferredAccept(seq: number): void {
+    if (this.blocked.has(seq)) this.blocked.delete(seq);
+    else this.asyncAccepted.add(seq);
+    this.d.env.log("info", "inbound_deferred_ack", { seq });
+    this.d.cursor.accept(seq);
+  }
+
+  private accepted(task: InboundTask): void {
+    task.accepted = true;
+    if (task.seq !== undefined) this.d.cursor.accept(task.seq);
+    this.finish(task, true);
+  }
+
+  private finish(task: InboundTask, accepted: boolean): void {
+    if (task.done) return;
+    task.done = true;
+    this.inflight.delete(task.id);
+    if (task.ticket) this.gate.leave(task.ticket);
+    const seq = task.seq;
+    if (seq === undefined) return;
+    if (accepted || this.asyncAccepted.has(seq)) {
+      this.blocked.delete(seq);
+      this.asyncAccepted.delete(seq);
+      return;
+    }
+    this.d.cursor.release(seq);
+    this.blocked.add(seq);
+  }
+
+  private cont<T>(task: InboundTask, fn: (v: T) => void): (v: T) => void {
+    return (v: T) => this.guard(task, () => fn(v));
+  }
+
+  private guard(task: InboundTask, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.d.env.log("error", "inbound_message_handling_failed", { seq: task.seq, message: e.message });
+      this.finish(task, false);
+    }
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isBackgroundTarget(e: EndpointEntry): boolean {
+  return (
+    e.capabilities.includes("background_exchange_v1") &&
+    (e.backgroundExchangeMode === "resident_endpoint" || e.backgroundExchangeMode === "adapter_managed_turn")
+  );
+}
