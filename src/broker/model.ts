@@ -162,5 +162,11 @@ export interface AssignmentsComponent extends AssignmentsHooks {
     accepted: boolean;
     lastStateSequence: number;
   }>;
-  /** Message ids (undispatched ids) of live assignments, for A11. */
+  /**
+   * Undispatched ids of live assignments whose target has the message (pushed with receipt or
+   * buffered), for A11.
+   */
+  liveUndispatchedIds(): string[];
+  /** Undispatched ids taken from the inbox by a dispatch whose `assigned` post is in flight (A10). */
+  heldUndispatchedIds(): string[];
 }

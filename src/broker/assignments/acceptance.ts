@@ -1,0 +1,146 @@
+/**
+ * Acceptance timeouts and the restore routine (PROTOCOL §5.5).
+ *
+ * Theory of operation:
+ * 1. Every non-staged record gets a deadline `accept:<key>` when it is created. When it fires for
+ *    a still-unaccepted record, every unaccepted assignment of the same target is restored.
+ * 2. Restoring = put the message back into the inbox, then post `target_lost_before_acceptance`;
+ *    the record is forgotten once the platform took that event. If the inbox is full, the record
+ *    is kept and the deadline re-armed: the "capacity-full reinsertion" loop retries every timeout
+ *    period, so the message is never dropped (A10). If the post fails, the record and the inbox
+ *    row coexist until the next attempt (the re-armed deadline).
+ * 3. One target_lost post per record at a time (`restoring`). When it lands, the platform's view
+ *    wins: ok ⇒ the assignment is over even if the adapter accepted meanwhile (the row is in the
+ *    inbox); failed ⇒ an acceptance that arrived meanwhile wins and the row is taken back out of
+ *    the inbox (A11). A re-dispatch of the same key while the post was in flight is a newer
+ *    binding and keeps the record.
+ * 4. The same routine serves endpoint removal, push failure, buffer failure and shutdown; only the
+ *    reason differs. The target_lost sequence is reserved like every other (A1), not the constant
+ *    2 of the reference package (see docs/deviations.md).
+ */
+
+import { brokerEvent, type Ctx, postState } from "./context.ts";
+import { type AssignmentRecord, acceptDeadline } from "./records.ts";
+
+export class Acceptance {
+  constructor(private readonly ctx: Ctx) {}
+
+  /** Arm the acceptance deadline unless one is armed, the record is accepted, or timeouts are off. */
+  arm(rec: AssignmentRecord): void {
+    const { env } = this.ctx;
+    if (env.opts.acceptanceTimeoutMs <= 0 || rec.accepted) return;
+    const name = acceptDeadline(rec.key);
+    if (env.deadlines.has(name)) return;
+    env.after(name, env.opts.acceptanceTimeoutMs, () => this.onTimeout(rec.key));
+  }
+
+  private onTimeout(key: string): void {
+    const rec = this.ctx.store.get(key);
+    if (!rec || rec.accepted) return;
+    this.ctx.env.log("warn", "runtime_assignment_acceptance_timeout", {
+      undispatched_id: rec.context.undispatchedId,
+      source_message_id: rec.context.sourceMessageId,
+      target_endpoint_id: rec.context.targetRef.projection_endpoint_id,
+    });
+    this.restoreEndpoint(rec.context.targetRef.projection_endpoint_id, "adapter_acceptance_timeout");
+  }
+
+  /** Restore every unaccepted assignment targeting `endpointId`. */
+  restoreEndpoint(endpointId: string, reason: string): void {
+    for (const rec of this.ctx.store.pendingFor(endpointId)) this.restoreOne(rec, reason);
+  }
+
+  restoreOne(rec: AssignmentRecord, reason: string): void {
+    const { env, deps, store } = this.ctx;
+    if (rec.restoring || rec.accepted) return;
+    env.deadlines.cancel(acceptDeadline(rec.key));
+    if (!rec.inInbox) {
+      if (!deps.inbox.tryAdd(rec.message)) {
+        if (env.faults.silentInboxLoss) {
+          store.forget(rec.key);
+          return;
+        }
+        env.log("error", "runtime_assignment_reinsert_failed_at_capacity", {
+          undispatched_id: rec.context.undispatchedId,
+          source_message_id: rec.context.sourceMessageId,
+          target_endpoint_id: rec.context.targetRef.projection_endpoint_id,
+          inbox_size: deps.inbox.size,
+          inbox_capacity: deps.inbox.capacity,
+          reason,
+        });
+        this.arm(rec);
+        return;
+      }
+      rec.inInbox = true;
+    }
+    rec.restoring = true;
+    const generation = rec.generation;
+    const event = brokerEvent(
+      this.ctx,
+      rec,
+      "target_lost_before_acceptance",
+      `${rec.context.assignmentId}:target_lost`,
+      { occurred_at: env.nowMs, reason_code: reason },
+    );
+    postState(this.ctx, event, (r) => {
+      rec.restoring = false;
+      if (store.get(rec.key) !== rec) return;
+      // A re-dispatch of the same key while the post was in flight is a newer binding (its
+      // assigned post has the higher sequence) and owns the row now.
+      if (rec.generation !== generation) return;
+      if (r.ok) {
+        // The platform now considers the assignment lost — even if the adapter accepted it
+        // meanwhile — and the row is back in the inbox for the next dispatch.
+        store.forget(rec.key);
+        return;
+      }
+      if (rec.accepted) {
+        // The platform never learned of the loss and the adapter has the message: acceptance wins,
+        // and the copy in the inbox must go so the message is not handed out twice (A11).
+        this.takeBack(rec);
+        return;
+      }
+      env.log("warn", "runtime_assignment_target_lost_emit_failed", {
+        undispatched_id: rec.context.undispatchedId,
+        source_message_id: rec.context.sourceMessageId,
+        status: r.status,
+        terminal: r.terminal,
+        detail: r.detail,
+      });
+      this.arm(rec);
+    });
+  }
+
+  /** Take a restored row back out of the inbox: the record owns the message again. */
+  takeBack(rec: AssignmentRecord): void {
+    if (!rec.inInbox) return;
+    this.ctx.deps.inbox.take(rec.context.undispatchedId);
+    rec.inInbox = false;
+  }
+
+  /**
+   * The single-record variant for adapter-reported failures before acceptance: put the message
+   * back and forget the record, without a target_lost event (the adapter already reported one).
+   */
+  restoreBeforeAcceptance(rec: AssignmentRecord, reason: string): void {
+    const { env, deps, store } = this.ctx;
+    env.deadlines.cancel(acceptDeadline(rec.key));
+    if (rec.inInbox || deps.inbox.tryAdd(rec.message)) {
+      store.forget(rec.key);
+      return;
+    }
+    if (env.faults.silentInboxLoss) {
+      store.forget(rec.key);
+      return;
+    }
+    env.log("error", "runtime_assignment_reinsert_failed_at_capacity", {
+      undispatched_id: rec.context.undispatchedId,
+      source_message_id: rec.context.sourceMessageId,
+      target_endpoint_id: rec.context.targetRef.projection_endpoint_id,
+      inbox_size: deps.inbox.size,
+      inbox_capacity: deps.inbox.capacity,
+      reason,
+    });
+    this.arm(rec);
+  }
+}

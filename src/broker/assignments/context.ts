@@ -1,0 +1,69 @@
+/**
+ * What every assignments module shares: the environment, the dependencies, the record store, and
+ * the one function that builds and posts a `runtime_processing_state` event.
+ */
+
+import type { Failure, ProcessingState, ProcessingStateEvent } from "../api.ts";
+import type { Env } from "../env.ts";
+import type { AssignmentDeps, InboxRow } from "../model.ts";
+import type { AssignmentRecord, RecordStore } from "./records.ts";
+
+export interface Ctx {
+  env: Env;
+  deps: AssignmentDeps;
+  store: RecordStore;
+}
+
+export type PostOutcome = { ok: true } | Failure;
+
+/** Post a processing-state event; the callback gets `{ok:true}` or the failure. */
+export function postState(ctx: Ctx, event: ProcessingStateEvent, cb: (r: PostOutcome) => void): void {
+  ctx.env.api("processing_state", event, (r) => cb(r.ok ? { ok: true } : r));
+}
+
+/** A broker-originated event for `rec`, with a freshly reserved sequence. */
+export function brokerEvent(
+  ctx: Ctx,
+  rec: Pick<AssignmentRecord, "key" | "context">,
+  state: ProcessingState,
+  stateEventId: string,
+  extra: Partial<ProcessingStateEvent> = {},
+): ProcessingStateEvent {
+  return {
+    type: "runtime_processing_state",
+    version: 1,
+    source_message_id: rec.context.sourceMessageId,
+    assignment_id: rec.context.assignmentId,
+    state_event_id: stateEventId,
+    state_sequence: ctx.store.reserve(rec.key),
+    target_ref: rec.context.targetRef,
+    state,
+    occurred_at: ctx.env.nowMs,
+    undispatched_id: rec.context.undispatchedId,
+    ...extra,
+  };
+}
+
+/**
+ * Put a row back into the inbox after it was taken. A full inbox is never a silent loss (A10): the
+ * platform is told the row is gone with an `undispatched_changed` remove. The planted fault
+ * `silentInboxLoss` skips that event to prove the A10 checker notices.
+ */
+export function putBack(ctx: Ctx, row: InboxRow, why: string): void {
+  if (ctx.deps.inbox.tryAdd(row)) return;
+  if (ctx.env.faults.silentInboxLoss) return;
+  ctx.env.log("error", "dispatch_reinsert_failed_at_capacity", {
+    undispatched_id: row.id,
+    why,
+    inbox_size: ctx.deps.inbox.size,
+    inbox_capacity: ctx.deps.inbox.capacity,
+  });
+  ctx.deps.enqueueUndispatched({
+    type: "undispatched_changed",
+    version: 1,
+    action: "remove",
+    undispatched_id: row.id,
+    ...(row.source_message_id !== undefined && { source_message_id: row.source_message_id }),
+    remove_reason: "lost_at_capacity_during_redispatch_bounce",
+  });
+}

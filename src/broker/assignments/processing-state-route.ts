@@ -1,0 +1,177 @@
+/**
+ * `POST /v1/runtime/processing-state` (PROTOCOL §5.6): an adapter reports a state of one of its
+ * assignments; the broker forwards it to the platform and applies the effects of §5.3.
+ *
+ * Theory of operation:
+ * 1. Checks in the reference order: body shape (400), E404, PID, TOK (no ACT: reconnecting
+ *    endpoints may report), record exists (409), record targets this endpoint (403), state not
+ *    broker-owned (403 `<state>_broker_owned`, A2).
+ * 2. Sequence guard (A1): the posted `state_sequence` is raised to at least `last + 1`, reserved
+ *    when the post is issued. We raise rather than reject: adapters count their own states and
+ *    cannot see the broker's reply_requested/target_lost posts, so a 409 would punish them for
+ *    the broker's own interleaving. The planted fault `noSequenceGuard` posts the value as given.
+ * 3. Effects run only after the platform took the event, on the record as it is *then*.
+ *    `adapter_accepted` also takes back a message a pending restore had already put into the
+ *    inbox, so an accepted assignment and an inbox row never coexist (A11).
+ */
+
+import type { ProcessingState, ProcessingStateEvent } from "../api.ts";
+import { BrokerHttpError, type IpcRequest, type Reply, type Route } from "../ipc/http.ts";
+import type { Acceptance } from "./acceptance.ts";
+import { type Ctx, postState } from "./context.ts";
+import { body, guarded, optionalString, ownedEndpoint, requiredString } from "./gate.ts";
+import { assignmentKey } from "./keys.ts";
+import { type AssignmentRecord, acceptDeadline } from "./records.ts";
+
+const STATES: ReadonlySet<string> = new Set<ProcessingState>([
+  "assigned_to_runtime_target",
+  "delivery_attempted",
+  "adapter_accepted",
+  "processing_started",
+  "reply_requested",
+  "reply_emitted",
+  "processing_failed",
+  "waiting_for_runtime_capability",
+  "target_lost_before_acceptance",
+  "processing_interrupted",
+  "expired",
+]);
+
+/** States only the broker's own lifecycle may post (A2). */
+export const BROKER_OWNED: ReadonlySet<string> = new Set([
+  "assigned_to_runtime_target",
+  "reply_requested",
+  "reply_emitted",
+]);
+
+export function processingStateRoute(ctx: Ctx, acceptance: Acceptance): Route {
+  return {
+    method: "POST",
+    pattern: "/v1/runtime/processing-state",
+    handler: guarded(ctx.env, (req: IpcRequest, reply: Reply) => handle(ctx, acceptance, req, reply)),
+  };
+}
+
+function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply): void {
+  const b = body(req);
+  const sourceMessageId = requiredString(b, "source_message_id");
+  const assignmentId = requiredString(b, "assignment_id");
+  const state = requiredString(b, "state");
+  if (!STATES.has(state)) throw new BrokerHttpError(400, "bad_request", `unknown state: ${state}`);
+  const given = b.state_sequence;
+  if (given !== undefined && (typeof given !== "number" || !Number.isInteger(given) || given < 0)) {
+    throw new BrokerHttpError(400, "bad_request", "state_sequence must be a non-negative integer");
+  }
+  if (b.occurred_at !== undefined && (typeof b.occurred_at !== "number" || !Number.isFinite(b.occurred_at))) {
+    throw new BrokerHttpError(400, "bad_request", "occurred_at must be a number");
+  }
+  if (b.retryable !== undefined && typeof b.retryable !== "boolean") {
+    throw new BrokerHttpError(400, "bad_request", "retryable must be a boolean");
+  }
+  const optional = {
+    state_event_id: optionalString(b, "state_event_id"),
+    undispatched_id: optionalString(b, "undispatched_id"),
+    reason_code: optionalString(b, "reason_code"),
+    detail: optionalString(b, "detail"),
+    reply_request_id: optionalString(b, "reply_request_id"),
+    outbound_message_id: optionalString(b, "outbound_message_id"),
+  };
+  const entry = ownedEndpoint(ctx.deps.registry, b, false, "processing-state");
+  const key = assignmentKey(sourceMessageId, assignmentId);
+  const rec = ctx.store.get(key);
+  if (!rec)
+    throw new BrokerHttpError(
+      409,
+      "runtime_assignment_unknown",
+      "source assignment is not known to this broker",
+    );
+  if (rec.context.targetRef.projection_endpoint_id !== entry.endpointId) {
+    throw new BrokerHttpError(
+      403,
+      "runtime_assignment_target_mismatch",
+      "endpoint_id does not match the assigned target",
+    );
+  }
+  if (BROKER_OWNED.has(state)) {
+    throw new BrokerHttpError(
+      403,
+      `${state}_broker_owned`,
+      `${state} is emitted by the broker assignment lifecycle path`,
+    );
+  }
+
+  let seq: number;
+  if (ctx.env.faults.noSequenceGuard && typeof given === "number") {
+    seq = given;
+  } else {
+    seq = ctx.store.reserve(key, typeof given === "number" ? given : 0);
+  }
+  const event: ProcessingStateEvent = {
+    type: "runtime_processing_state",
+    version: 1,
+    source_message_id: sourceMessageId,
+    assignment_id: assignmentId,
+    state_event_id: optional.state_event_id ?? `${assignmentId}:${state}:${seq}`,
+    state_sequence: seq,
+    target_ref: rec.context.targetRef,
+    state: state as ProcessingState,
+    occurred_at: typeof b.occurred_at === "number" ? b.occurred_at : ctx.env.nowMs,
+    undispatched_id: optional.undispatched_id ?? rec.context.undispatchedId,
+    ...(typeof b.retryable === "boolean" && { retryable: b.retryable }),
+    ...(optional.reason_code !== undefined && { reason_code: optional.reason_code }),
+    ...(optional.detail !== undefined && { detail: optional.detail }),
+    ...(optional.reply_request_id !== undefined && { reply_request_id: optional.reply_request_id }),
+    ...(optional.outbound_message_id !== undefined && { outbound_message_id: optional.outbound_message_id }),
+  };
+  postState(ctx, event, (r) => {
+    if (!r.ok) {
+      reply.fail(
+        r.terminal ? 409 : 503,
+        "runtime_processing_state_rejected",
+        r.detail ?? "runtime processing state was not accepted",
+        r.assignmentFailureCategory !== undefined
+          ? { assignment_failure_category: r.assignmentFailureCategory }
+          : {},
+      );
+      return;
+    }
+    ctx.store.raise(key, seq);
+    const current = ctx.store.get(key);
+    if (current) applyEffects(ctx, acceptance, current, state, b.retryable === true);
+    reply.ok({ ok: true });
+  });
+}
+
+function applyEffects(
+  ctx: Ctx,
+  acceptance: Acceptance,
+  rec: AssignmentRecord,
+  state: string,
+  retryable: boolean,
+): void {
+  if (state === "adapter_accepted") {
+    if (!rec.accepted) {
+      rec.accepted = true;
+      ctx.env.deadlines.cancel(acceptDeadline(rec.key));
+      // A restored copy waits in the inbox. While its target_lost post is in flight the outcome
+      // of that post decides (acceptance.ts rule 3); otherwise the platform never heard of the
+      // loss and the accepted assignment owns the message again.
+      if (!rec.restoring) acceptance.takeBack(rec);
+    }
+    return;
+  }
+  if (
+    !rec.accepted &&
+    (state === "processing_failed" ||
+      state === "waiting_for_runtime_capability" ||
+      state === "target_lost_before_acceptance")
+  ) {
+    if (state === "processing_failed" && !retryable) {
+      ctx.store.forget(rec.key);
+      return;
+    }
+    acceptance.restoreBeforeAcceptance(rec, state);
+    return;
+  }
+  if (state === "processing_failed" || state === "expired") ctx.store.forget(rec.key);
+}

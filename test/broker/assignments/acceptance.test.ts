@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import { AssignmentWorld, transient } from "../../support/assignment-world.ts";
+
+function dispatched(opts = {}, faults = {}) {
+  const w = new AssignmentWorld(opts, faults);
+  w.connect();
+  w.addEndpoint({ id: "ep1", pid: 11 });
+  w.assign("a1", "u1", "ep1", 11, false);
+  return w;
+}
+
+const timeout = 30_000;
+
+describe("acceptance timeout and restore", () => {
+  it("restores an unaccepted assignment into the inbox and posts target_lost after the timeout", () => {
+    const w = dispatched();
+    w.advance(timeout - 1);
+    expect(w.inbox.has("u1")).toBe(false);
+    w.advance(1);
+    expect(w.inbox.has("u1")).toBe(true);
+    const lost = w.states((e) => e.state === "target_lost_before_acceptance");
+    expect(lost).toEqual([
+      expect.objectContaining({
+        state_event_id: "a1:target_lost",
+        state_sequence: 2,
+        reason_code: "adapter_acceptance_timeout",
+      }),
+    ]);
+    expect(lost[0]!.broker_projection_token).toBeUndefined();
+    w.answerAll();
+    expect([...w.component.records()]).toHaveLength(0);
+  });
+
+  it("does not time out an accepted assignment", () => {
+    const w = new AssignmentWorld();
+    w.connect();
+    w.addEndpoint({ id: "ep1", pid: 11 });
+    w.assign("a1", "u1", "ep1", 11, true);
+    w.advance(timeout * 3);
+    expect(w.inbox.has("u1")).toBe(false);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(0);
+  });
+
+  it("keeps the assignment and retries every timeout period while the inbox is full (capacity-full reinsertion)", () => {
+    const w = dispatched({ inboxCapacity: 2 });
+    w.addRow("x1");
+    w.addRow("x2");
+    w.advance(timeout);
+    expect(w.inbox.has("u1")).toBe(false);
+    expect([...w.component.records()]).toHaveLength(1);
+    expect(w.logs.some((l) => l.event === "runtime_assignment_reinsert_failed_at_capacity")).toBe(true);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(0);
+    w.inbox.take("x1");
+    w.advance(timeout);
+    expect(w.inbox.has("u1")).toBe(true);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(1);
+  });
+
+  it("drops the row silently under the planted fault silentInboxLoss", () => {
+    const w = dispatched({ inboxCapacity: 2 }, { silentInboxLoss: true });
+    w.addRow("x1");
+    w.addRow("x2");
+    w.advance(timeout);
+    expect([...w.component.records()]).toHaveLength(0);
+    expect(w.inbox.has("u1")).toBe(false);
+    expect(w.undispatchedEvents).toHaveLength(0);
+  });
+
+  it("re-posts target_lost with a strictly higher sequence after a failed post (A1)", () => {
+    const w = dispatched();
+    w.advance(timeout);
+    w.answerAll(transient());
+    expect(w.inbox.has("u1")).toBe(true);
+    expect([...w.component.records()]).toHaveLength(1);
+    w.advance(timeout);
+    const seqs = w.states((e) => e.assignment_id === "a1").map((e) => e.state_sequence);
+    expect(seqs).toEqual([1, 2, 3]);
+    w.answerAll();
+    expect([...w.component.records()]).toHaveLength(0);
+    expect([...w.inbox.values()].filter((r) => r.id === "u1")).toHaveLength(1);
+  });
+
+  it("takes the restored row back out of the inbox when the adapter accepts before target_lost lands (A11)", () => {
+    const w = dispatched();
+    w.advance(timeout);
+    w.answerAll(transient());
+    expect(w.inbox.has("u1")).toBe(true);
+    w.reportState("ep1", 11, "u1", "a1", "adapter_accepted", { state_sequence: 2 });
+    w.answerAll();
+    expect(w.inbox.has("u1")).toBe(false);
+    expect([...w.component.records()][0]).toMatchObject({ accepted: true });
+    w.advance(timeout);
+    expect(w.inbox.has("u1")).toBe(false);
+  });
+
+  it("restores on endpoint removal with reason endpoint_lost", () => {
+    const w = dispatched();
+    w.removeEndpoint("ep1");
+    expect(w.inbox.has("u1")).toBe(true);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")[0]).toMatchObject({
+      reason_code: "endpoint_lost",
+    });
+  });
+
+  it("restores every endpoint's pending assignments on shutdown and forgets everything", () => {
+    const w = dispatched();
+    w.component.onShutdown();
+    expect(w.inbox.has("u1")).toBe(true);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")[0]).toMatchObject({
+      reason_code: "broker_shutdown",
+    });
+    expect([...w.component.records()]).toHaveLength(0);
+    expect(w.env.deadlines.names().filter((n) => n.startsWith("accept:"))).toEqual([]);
+  });
+
+  it("restores the target's assignments when a buffer append fails", () => {
+    const w = new AssignmentWorld();
+    w.connect();
+    w.addEndpoint({ id: "ep1", pid: 11, state: "reconnecting" });
+    w.addRow("u1");
+    w.control(w.dispatchEvent("a1", "u1", "ep1"));
+    w.answerAll();
+    const st = w.history.find((o) => o.kind === "storage") as { id: number };
+    w.env.completeStorage(st.id, false, "EIO");
+    w.sync();
+    expect(w.inbox.has("u1")).toBe(true);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")[0]).toMatchObject({
+      reason_code: "reconnecting_buffer_failed",
+    });
+    expect(w.acks()[0]).toMatchObject({ status: "failed" });
+  });
+});
+
+describe("one live binding per message (A11)", () => {
+  it("refuses to hand a restored copy to another assignment while its target_lost is unconfirmed", () => {
+    const w = dispatched();
+    w.addEndpoint({ id: "ep2", pid: 12 });
+    w.advance(timeout);
+    w.answerAll(transient()); // target_lost failed: record and inbox row coexist
+    expect(w.inbox.has("u1")).toBe(true);
+    w.control(w.dispatchEvent("b1", "u1", "ep2"));
+    expect(w.acks().at(-1)).toMatchObject({ status: "failed" });
+    expect(w.acks().at(-1)!.detail).toMatch(/restore pending/);
+    expect(w.inbox.has("u1")).toBe(true);
+    // The late acceptance wins: the copy leaves the inbox, nothing is delivered twice.
+    w.reportState("ep1", 11, "u1", "a1", "adapter_accepted");
+    w.answerAll();
+    expect(w.inbox.has("u1")).toBe(false);
+    expect(w.component.liveUndispatchedIds()).toEqual(["u1"]);
+  });
+
+  it("ends an assignment whose target_lost the platform took, even if the adapter accepted meanwhile", () => {
+    const w = dispatched();
+    w.advance(timeout); // target_lost in flight
+    w.reportState("ep1", 11, "u1", "a1", "adapter_accepted");
+    const [lost, accepted] = w.pending("processing_state");
+    w.answer(accepted!.id);
+    expect(w.inbox.has("u1")).toBe(true);
+    w.answer(lost!.id);
+    expect([...w.component.records()]).toHaveLength(0);
+    expect(w.inbox.has("u1")).toBe(true);
+  });
+});

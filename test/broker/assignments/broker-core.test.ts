@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import type { ProcessingStateEvent } from "../../../src/broker/api.ts";
+import { BrokerPair, OK } from "../../support/broker-pair.ts";
+
+/** A connected broker with one background-exchange endpoint and one unaddressed message in the inbox. */
+function world() {
+  const pair = new BrokerPair();
+  pair.connect();
+  const ep = pair.register(100, 1, {
+    capabilities: ["background_exchange_v1"],
+    background_exchange_mode: "resident_endpoint",
+    headless: true,
+  });
+  pair.message({ seq: 1, messageId: "m1", metadata: { correlation_id: "corr-9", message_id: "remote-1" } });
+  pair.answerAll("undispatched_changed", OK);
+  expect(pair.core.snapshot().inbox.ids).toEqual(["m1"]);
+  return { pair, ep: ep.endpointId, owner: ep.ownerToken };
+}
+
+function dispatch(pair: BrokerPair, ep: string, key = "asg-1") {
+  pair.input({
+    kind: "control_event",
+    event: {
+      type: "dispatch_undispatched",
+      version: 1,
+      idempotency_key: key,
+      emitted_at: pair.now,
+      undispatched_id: "m1",
+      source_message_id: "m1",
+      target_ref: {
+        kind: "projection_endpoint",
+        projection_endpoint_id: ep,
+        background_exchange_mode: "resident_endpoint",
+      },
+      delivery_intent: "external_handoff",
+      broker_projection_token: "tok-1",
+    },
+  });
+}
+
+const states = (pair: BrokerPair) =>
+  pair.allCalls("processing_state").map((c) => c.args as ProcessingStateEvent);
+
+describe("assignments through BrokerCore", () => {
+  it("dispatches an inbox row, accepts it, replies once and reports reply_emitted, all through core inputs", () => {
+    const { pair, ep, owner } = world();
+    dispatch(pair, ep);
+    pair.answerOne("processing_state", OK);
+    const [push] = pair.messagePushes(1).filter((p) => p.runtimeAssignment);
+    expect(push!.runtimeAssignment).toMatchObject({ assignmentId: "asg-1", replyCorrelationId: "corr-9" });
+    const acks = pair.input({
+      kind: "ipc_channel_message",
+      channel: 1,
+      text: JSON.stringify({ event: "push_ack", push_id: push!.push_id }),
+    });
+    expect(acks.filter((o) => o.kind === "control_ack")).toEqual([
+      { kind: "control_ack", idempotency_key: "asg-1", status: "applied" },
+    ]);
+    expect(pair.core.snapshot().inbox.ids).toEqual([]);
+
+    const who = {
+      endpoint_id: ep,
+      plugin_pid: 100,
+      endpoint_owner_token: owner,
+      source_message_id: "m1",
+      assignment_id: "asg-1",
+    };
+    const acc = pair.request("POST", "/v1/runtime/processing-state", {
+      ...who,
+      state: "adapter_accepted",
+      state_sequence: 2,
+    });
+    pair.answerOne("processing_state", OK);
+    expect(pair.response(acc)).toEqual({ status: 200, body: { ok: true } });
+
+    const rep = pair.request("POST", "/v1/runtime/assignment-reply", {
+      ...who,
+      reply_request_id: "rr-1",
+      content: "done",
+    });
+    pair.answerOne("processing_state", OK);
+    const [send] = pair.sentFrames("SEND_MESSAGE");
+    expect(send).toMatchObject({ type: "SEND_MESSAGE", to: "agent://sender", content: "done" });
+    if (send?.type !== "SEND_MESSAGE") throw new Error("no send");
+    expect(send.metadata).toMatchObject({
+      in_reply_to: "remote-1",
+      correlation_id: "corr-9",
+      message_id: send.messageId,
+    });
+    pair.frame({ type: "SEND_ACK", messageId: send.messageId, status: "delivered" });
+    expect(pair.response(rep)).toEqual({
+      status: 200,
+      body: { messageId: send.messageId, status: "delivered" },
+    });
+    pair.answerOne("processing_state", OK);
+
+    expect(states(pair).map((s) => [s.state, s.state_sequence, s.broker_projection_token])).toEqual([
+      ["assigned_to_runtime_target", 1, "tok-1"],
+      ["adapter_accepted", 2, undefined],
+      ["reply_requested", 3, "tok-1"],
+      ["reply_emitted", 4, "tok-1"],
+    ]);
+    expect(pair.core.snapshot().assignments).toEqual([]);
+    expect(pair.core.internalErrors).toBe(0);
+  });
+
+  it("restores an unaccepted assignment on shutdown and drops nothing silently", () => {
+    const { pair, ep } = world();
+    dispatch(pair, ep);
+    pair.answerOne("processing_state", OK);
+    expect(pair.core.snapshot().assignments).toHaveLength(1);
+    pair.input({ kind: "shutdown" });
+    const lost = states(pair).filter((s) => s.state === "target_lost_before_acceptance");
+    expect(lost).toEqual([expect.objectContaining({ reason_code: "broker_shutdown", state_sequence: 2 })]);
+    expect(pair.core.snapshot().inbox.ids).toEqual(["m1"]);
+    expect(pair.core.internalErrors).toBe(0);
+  });
+
+  it("acks a malformed control event failed through the core", () => {
+    const { pair } = world();
+    const out = pair.input({ kind: "control_event", event: { type: "dispatch_undispatched", version: 1 } });
+    expect(out.filter((o) => o.kind === "control_ack")).toEqual([
+      expect.objectContaining({ status: "failed", idempotency_key: "" }),
+    ]);
+  });
+});
