@@ -1,0 +1,197 @@
+/**
+ * The platform's dispatcher: turns undispatched rows into `dispatch_undispatched` control events
+ * for registered endpoints that can take background work, and reacts to control acks and
+ * processing states. Sans-IO: it emits control events and timer requests; the driver delivers them.
+ *
+ * Theory of operation:
+ * 1. A new pending row is dispatched after a short random delay to a random live endpoint that
+ *    advertises `background_exchange_v1` with a background-exchange mode. No such endpoint ⇒ try
+ *    again later (bounded by `attemptsMax`).
+ * 2. Each dispatch attempt is a new assignment (its idempotency key is the assignment id) with a
+ *    fresh `broker_projection_token`. With probability `duplicateProbability` the same event is
+ *    delivered twice (SSE redelivery), which the broker must absorb (PROTOCOL §7.3 A9).
+ * 3. Ack `failed` ⇒ the row is pending again and re-dispatched after a backoff. A
+ *    `target_lost_before_acceptance`, a retryable `processing_failed` or a
+ *    `waiting_for_runtime_capability` before acceptance does the same. `reply_emitted`, `expired`
+ *    and non-retryable failures end the row.
+ */
+
+import type { ProcessingStateEvent } from "../../src/broker/api.ts";
+import type { TargetRef } from "../../src/broker/types.ts";
+import type { Stream } from "../kernel/prng.ts";
+import type { PlatformApi, PlatformAssignment, PlatformListener, PlatformRow } from "./platform-api.ts";
+
+export interface DispatcherOptions {
+  /** Delay before dispatching a new row: uniform in [min, max] ms. */
+  dispatchDelayMinMs: number;
+  dispatchDelayMaxMs: number;
+  /** Delay before retrying a row whose dispatch failed or whose target was lost. */
+  retryDelayMs: number;
+  /** Dispatch attempts per row before the platform gives up on it. */
+  attemptsMax: number;
+  /** Probability that a control event is delivered a second time. */
+  duplicateProbability: number;
+}
+
+export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
+  dispatchDelayMinMs: 20,
+  dispatchDelayMaxMs: 400,
+  retryDelayMs: 1_000,
+  attemptsMax: 20,
+  duplicateProbability: 0,
+};
+
+export type DispatcherOut =
+  | { kind: "control_event"; event: Record<string, unknown> }
+  | { kind: "timer"; atMs: number; tag: string };
+
+const BACKGROUND_MODES = new Set(["resident_endpoint", "adapter_managed_turn"]);
+
+export class Dispatcher implements PlatformListener {
+  private outputs: DispatcherOut[] = [];
+  private assignmentSeq = 0;
+  private readonly attempts = new Map<string, number>();
+  /** Control events by idempotency key (for duplicates and acks). */
+  private readonly events = new Map<string, Record<string, unknown>>();
+  dispatched = 0;
+  acks = { applied: 0, failed: 0, received: 0 };
+  gaveUp = 0;
+
+  constructor(
+    private readonly api: PlatformApi,
+    private readonly rng: Stream,
+    readonly opts: DispatcherOptions = DEFAULT_DISPATCHER_OPTIONS,
+  ) {
+    api.listener = this;
+  }
+
+  takeOutputs(): DispatcherOut[] {
+    const o = this.outputs;
+    this.outputs = [];
+    return o;
+  }
+
+  onRowAdded(row: PlatformRow, nowMs: number): void {
+    const delay = this.rng.range(this.opts.dispatchDelayMinMs, this.opts.dispatchDelayMaxMs);
+    this.timer(nowMs + delay, `dispatch:${row.undispatchedId}`);
+  }
+
+  onProcessingState(a: PlatformAssignment, ev: ProcessingStateEvent, nowMs: number): void {
+    const row = this.api.rows.get(a.undispatchedId);
+    if (row?.status !== "assigned") return;
+    const accepted = a.accepted.some((x) => x.state === "adapter_accepted");
+    switch (ev.state) {
+      case "target_lost_before_acceptance":
+      case "waiting_for_runtime_capability":
+        if (!accepted) this.requeue(row, nowMs);
+        return;
+      case "processing_failed":
+        if (!accepted && ev.retryable) this.requeue(row, nowMs);
+        else row.status = "done";
+        return;
+      case "reply_emitted":
+      case "expired":
+        row.status = "done";
+        return;
+      default:
+        return;
+    }
+  }
+
+  onControlAck(key: string, status: string, _detail: string | undefined, nowMs: number): void {
+    const ev = this.events.get(key);
+    if (!ev) return;
+    if (status === "applied") this.acks.applied++;
+    else if (status === "received") this.acks.received++;
+    else {
+      this.acks.failed++;
+      const row = this.api.rows.get(ev.undispatched_id as string);
+      const a = this.api.assignments.get(key);
+      // Only the newest assignment of a row may send it back to pending.
+      if (row && row.status === "assigned" && a && a.state === "issued" && this.latestKey(row) === key) {
+        this.requeue(row, nowMs);
+      }
+    }
+  }
+
+  onTimer(tag: string, nowMs: number): void {
+    if (tag.startsWith("dispatch:")) this.tryDispatch(tag.slice("dispatch:".length), nowMs);
+    else if (tag.startsWith("duplicate:")) {
+      const ev = this.events.get(tag.slice("duplicate:".length));
+      if (ev) this.outputs.push({ kind: "control_event", event: ev });
+    }
+  }
+
+  private readonly latestByRow = new Map<string, string>();
+
+  private latestKey(row: PlatformRow): string | undefined {
+    return this.latestByRow.get(row.undispatchedId);
+  }
+
+  private requeue(row: PlatformRow, nowMs: number): void {
+    row.status = "pending";
+    this.timer(nowMs + this.opts.retryDelayMs, `dispatch:${row.undispatchedId}`);
+  }
+
+  private tryDispatch(undispatchedId: string, nowMs: number): void {
+    const row = this.api.rows.get(undispatchedId);
+    if (row?.status !== "pending" || row.sourceMessageId === undefined) return;
+    const n = (this.attempts.get(undispatchedId) ?? 0) + 1;
+    this.attempts.set(undispatchedId, n);
+    const targets = this.api
+      .liveEndpoints(nowMs)
+      .filter(
+        (e) =>
+          e.capabilities.includes("background_exchange_v1") &&
+          e.backgroundExchangeMode !== undefined &&
+          BACKGROUND_MODES.has(e.backgroundExchangeMode),
+      );
+    if (targets.length === 0) {
+      if (n < this.opts.attemptsMax) this.timer(nowMs + this.opts.retryDelayMs, `dispatch:${undispatchedId}`);
+      else this.gaveUp++;
+      return;
+    }
+    const target = this.rng.pick(targets);
+    const assignmentId = `asg-${++this.assignmentSeq}`;
+    const token = `bpt-${this.rng.hex(8)}`;
+    const targetRef: TargetRef = {
+      kind: "projection_endpoint",
+      projection_endpoint_id: target.endpointId,
+      background_exchange_mode: target.backgroundExchangeMode as TargetRef["background_exchange_mode"],
+    };
+    if (targetRef.background_exchange_mode === "adapter_managed_turn" && target.runtimeSessionId) {
+      targetRef.runtime_session_id = target.runtimeSessionId;
+    }
+    this.api.issueAssignment({
+      assignmentId,
+      undispatchedId,
+      sourceMessageId: row.sourceMessageId,
+      targetRef,
+      token,
+    });
+    row.status = "assigned";
+    this.latestByRow.set(undispatchedId, assignmentId);
+    const event: Record<string, unknown> = {
+      type: "dispatch_undispatched",
+      version: 1,
+      idempotency_key: assignmentId,
+      emitted_at: nowMs,
+      undispatched_id: undispatchedId,
+      source_message_id: row.sourceMessageId,
+      target_ref: targetRef,
+      delivery_intent: "external_handoff",
+      broker_projection_token: token,
+      target_endpoint_id: target.endpointId,
+    };
+    this.events.set(assignmentId, event);
+    this.dispatched++;
+    this.outputs.push({ kind: "control_event", event });
+    if (this.rng.chance(this.opts.duplicateProbability)) {
+      this.timer(nowMs + this.rng.range(1, 200), `duplicate:${assignmentId}`);
+    }
+  }
+
+  private timer(atMs: number, tag: string): void {
+    this.outputs.push({ kind: "timer", atMs, tag });
+  }
+}

@@ -1,0 +1,361 @@
+/**
+ * A plugin process hosting runtime endpoints, as the simulator plays it. It talks to the broker only
+ * through its host (IPC requests, one `/v1/stream` channel) and never sees the core directly.
+ *
+ * Theory of operation:
+ * 1. Start: initialize, open the stream (advertising `push_receipt_ack_v1` when receipt-capable),
+ *    register every endpoint. A register that races ahead of the channel (400
+ *    `ipc_channel_missing`) is retried.
+ * 2. Pushes are acked (`push_ack`) after a short delay. A push carrying a `runtimeAssignment` starts
+ *    the adapter flow: `adapter_accepted`, `processing_started`, then an assignment reply with a
+ *    fresh `reply_request_id`, retried with the SAME id on retryable 503s.
+ * 3. Plain pushes may be answered with `/v1/send` (the platform can later send a continuation with
+ *    the broker-issued correlation id).
+ * 4. Channel loss: a planned reconnect closes the channel, waits, opens a new one and reattaches
+ *    (or re-registers, like the shipped client); an unplanned loss (broker closed it, broker crash)
+ *    reopens and re-registers.
+ * 5. Adapter-side state sequences start at 2 (the broker's `assigned` is 1) and only grow.
+ */
+
+import type { PushFrame, RuntimeAssignmentRef } from "../../src/broker/types.ts";
+import type { Fact } from "../kernel/events.ts";
+import type { Stream } from "../kernel/prng.ts";
+
+export interface EndpointSpec {
+  kind: string;
+  capabilities: string[];
+  backgroundExchangeMode?: "resident_endpoint" | "adapter_managed_turn";
+  runtimeSessionId?: string;
+  headless?: boolean;
+}
+
+export interface PluginBehaviour {
+  receiptCapable: boolean;
+  ackDelayMs: [number, number];
+  acceptDelayMs: [number, number];
+  workMs: [number, number];
+  /** Probability of answering a plain push with `/v1/send`. */
+  sendProbability: number;
+  replyRetryMs: number;
+  replyRetriesMax: number;
+  /** After a successful reply, resend it with different content (must get 409) … */
+  conflictingReplyProbability: number;
+  /** … or resend it unchanged (must get the same result). */
+  repeatReplyProbability: number;
+  /** Planned channel loss: at `atMs` (virtual, since start) close, reopen after `downMs`. */
+  reconnect?: { atMs: number; downMs: number; mode: "reattach" | "reregister" };
+}
+
+export const DEFAULT_PLUGIN_BEHAVIOUR: PluginBehaviour = {
+  receiptCapable: true,
+  ackDelayMs: [0, 3],
+  acceptDelayMs: [5, 200],
+  workMs: [50, 2_000],
+  sendProbability: 0.1,
+  replyRetryMs: 500,
+  replyRetriesMax: 20,
+  conflictingReplyProbability: 0,
+  repeatReplyProbability: 0,
+};
+
+export interface PluginSpec {
+  pid: number;
+  startAtMs: number;
+  endpoints: EndpointSpec[];
+  behaviour: PluginBehaviour;
+}
+
+/** What the plugin can do to the world. The simulator implements it; a real client could too. */
+export interface PluginHost {
+  readonly nowMs: number;
+  request(pid: number, method: "GET" | "POST" | "DELETE", path: string, body: unknown, cb: Responder): void;
+  /** Open a `/v1/stream` channel; returns its id. */
+  openChannel(pid: number, capabilities: string[]): number;
+  sendOnChannel(pid: number, channel: number, text: string): void;
+  closeChannel(pid: number, channel: number): void;
+  after(delayMs: number, fn: () => void): void;
+  fact(fact: Fact): void;
+}
+
+/** `status` 0 means the request never got an answer (broker gone). */
+export type Responder = (status: number, body: Record<string, unknown>) => void;
+
+interface HostedEndpoint {
+  spec: EndpointSpec;
+  /** The newest endpoint id; older ones stay valid aliases (like the shipped client). */
+  endpointId?: string;
+  ownerToken?: string;
+  /** Every id this endpoint was registered under, with its owner token. */
+  ids: Map<string, string | undefined>;
+}
+
+interface Work {
+  ref: RuntimeAssignmentRef;
+  endpointId: string;
+  ownerToken: string | undefined;
+  seq: number;
+  replyRequestId?: string;
+  replyBody?: Record<string, unknown>;
+  done: boolean;
+}
+
+export class PluginModel {
+  channel: number | undefined;
+  alive = true;
+  readonly endpoints: HostedEndpoint[];
+  private readonly work = new Map<string, Work>();
+  /** Counters for reports and tests. */
+  readonly stats = { pushes: 0, acks: 0, accepted: 0, replies: 0, replyRetries: 0, sends: 0, registers: 0 };
+
+  constructor(
+    readonly spec: PluginSpec,
+    private readonly host: PluginHost,
+    private readonly rng: Stream,
+  ) {
+    this.endpoints = spec.endpoints.map((s) => ({ spec: s, ids: new Map() }));
+  }
+
+  get pid(): number {
+    return this.spec.pid;
+  }
+
+  start(): void {
+    this.post("/v1/initialize", { client_protocol_version: "1.1", client_kind: "sim-plugin" }, () => {
+      this.openStream();
+      for (const ep of this.endpoints) this.register(ep);
+    });
+    const rc = this.spec.behaviour.reconnect;
+    if (rc) this.host.after(rc.atMs, () => this.plannedReconnect(rc.downMs, rc.mode));
+  }
+
+  /** The plugin process dies: its stream closes and the broker's liveness probe says dead. */
+  crash(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    const ch = this.channel;
+    this.channel = undefined;
+    if (ch !== undefined) this.host.closeChannel(this.pid, ch);
+  }
+
+  /** A crashed plugin comes back (same pid) and starts from scratch, like a respawned process. */
+  restart(): void {
+    if (this.alive) return;
+    this.alive = true;
+    for (const ep of this.endpoints) {
+      ep.endpointId = undefined;
+      ep.ownerToken = undefined;
+    }
+    this.work.clear();
+    this.start();
+  }
+
+  /** A frame the broker pushed on `channel`. */
+  onPush(channel: number, frame: PushFrame): void {
+    if (channel !== this.channel || !this.alive) return;
+    if (frame.event !== "message_received") return;
+    this.stats.pushes++;
+    if (frame.push_id !== undefined) {
+      const pushId = frame.push_id;
+      this.host.after(this.delay(this.spec.behaviour.ackDelayMs), () => {
+        if (this.channel !== channel) return;
+        this.stats.acks++;
+        this.host.sendOnChannel(this.pid, channel, JSON.stringify({ event: "push_ack", push_id: pushId }));
+        this.host.fact({ f: "plugin_push_acked", pid: this.pid, pushId });
+      });
+    }
+    const ra = frame.runtimeAssignment;
+    if (ra) {
+      if (this.work.has(ra.assignmentId)) return;
+      const id = ra.targetRef.projection_endpoint_id;
+      const ep = this.endpoints.find((e) => e.ids.has(id));
+      if (!ep) return;
+      const w: Work = { ref: ra, endpointId: id, ownerToken: ep.ids.get(id), seq: 1, done: false };
+      this.work.set(ra.assignmentId, w);
+      this.host.after(this.delay(this.spec.behaviour.acceptDelayMs), () =>
+        this.report(w, "adapter_accepted"),
+      );
+      return;
+    }
+    if (this.rng.chance(this.spec.behaviour.sendProbability)) this.sendFollowUp(frame.from);
+  }
+
+  /** The broker (or a crash) closed our channel. */
+  onChannelClosed(channel: number): void {
+    if (channel !== this.channel) return;
+    this.channel = undefined;
+    if (!this.alive) return;
+    // The shipped client reconnects and re-registers its endpoints (new endpoint ids).
+    this.host.after(this.rng.range(50, 500), () => {
+      if (this.channel !== undefined || !this.alive) return;
+      this.openStream();
+      for (const ep of this.endpoints) this.register(ep);
+    });
+  }
+
+  private openStream(): void {
+    const caps = this.spec.behaviour.receiptCapable ? ["push_receipt_ack_v1"] : [];
+    this.channel = this.host.openChannel(this.pid, caps);
+  }
+
+  private plannedReconnect(downMs: number, mode: "reattach" | "reregister"): void {
+    const ch = this.channel;
+    if (ch === undefined) return;
+    this.channel = undefined;
+    this.host.closeChannel(this.pid, ch);
+    this.host.after(downMs, () => {
+      if (this.channel !== undefined || !this.alive) return;
+      this.openStream();
+      for (const ep of this.endpoints) {
+        if (mode === "reattach" && ep.endpointId !== undefined) this.reattach(ep);
+        else this.register(ep);
+      }
+    });
+  }
+
+  private register(ep: HostedEndpoint, attempt = 1): void {
+    const s = ep.spec;
+    const body: Record<string, unknown> = {
+      plugin_pid: this.pid,
+      kind: s.kind,
+      capabilities: s.capabilities,
+      workspace: { root: `/work/${s.kind}-${this.pid}`, cwd: `/work/${s.kind}-${this.pid}` },
+    };
+    if (s.backgroundExchangeMode) body.background_exchange_mode = s.backgroundExchangeMode;
+    if (s.runtimeSessionId) body.runtime_session_id = s.runtimeSessionId;
+    if (s.headless !== undefined) body.headless = s.headless;
+    this.stats.registers++;
+    this.post("/v1/endpoint/register", body, (status, res) => {
+      if (status === 200 && typeof res.endpoint_id === "string") {
+        ep.endpointId = res.endpoint_id;
+        ep.ownerToken = typeof res.endpoint_owner_token === "string" ? res.endpoint_owner_token : undefined;
+        ep.ids.set(ep.endpointId, ep.ownerToken);
+        return;
+      }
+      if (attempt < 20 && (status === 0 || status === 400 || status >= 500)) {
+        this.host.after(50 * attempt, () => this.register(ep, attempt + 1));
+      }
+    });
+  }
+
+  private reattach(ep: HostedEndpoint, attempt = 1): void {
+    this.post(`/v1/endpoint/${ep.endpointId}/reattach`, { plugin_pid: this.pid }, (status, res) => {
+      if (status === 200) return;
+      // Unknown or closed meanwhile: fall back to a fresh registration.
+      if (status === 404 || status === 409 || status === 403) {
+        this.register(ep);
+        return;
+      }
+      if (attempt < 10) {
+        this.host.after(100 * attempt, () => this.reattach(ep, attempt + 1));
+      }
+      void res;
+    });
+  }
+
+  private report(w: Work, state: "adapter_accepted" | "processing_started", attempt = 1): void {
+    if (w.done) return;
+    w.seq++;
+    const seq = w.seq;
+    const body = {
+      endpoint_id: w.endpointId,
+      plugin_pid: this.pid,
+      endpoint_owner_token: w.ownerToken,
+      assignment_id: w.ref.assignmentId,
+      source_message_id: w.ref.sourceMessageId,
+      undispatched_id: w.ref.undispatchedId,
+      state,
+      state_sequence: seq,
+      state_event_id: `${w.ref.assignmentId}:${state}:${seq}`,
+    };
+    this.post("/v1/runtime/processing-state", body, (status) => {
+      if (status === 200) {
+        if (state === "adapter_accepted") {
+          this.stats.accepted++;
+          this.report(w, "processing_started");
+          this.host.after(this.delay(this.spec.behaviour.workMs), () => this.reply(w));
+        }
+        return;
+      }
+      if ((status === 0 || status === 503) && attempt < this.spec.behaviour.replyRetriesMax) {
+        this.host.after(this.spec.behaviour.replyRetryMs, () => this.report(w, state, attempt + 1));
+        return;
+      }
+      if (state === "adapter_accepted") w.done = true;
+    });
+  }
+
+  private reply(w: Work, attempt = 1): void {
+    if (w.done) return;
+    if (w.replyBody === undefined) {
+      w.replyRequestId = `rr-${this.rng.hex(6)}`;
+      w.replyBody = {
+        endpoint_id: w.endpointId,
+        plugin_pid: this.pid,
+        endpoint_owner_token: w.ownerToken,
+        assignment_id: w.ref.assignmentId,
+        source_message_id: w.ref.sourceMessageId,
+        undispatched_id: w.ref.undispatchedId,
+        reply_request_id: w.replyRequestId,
+        content: `reply to ${w.ref.sourceMessageId} from ${w.endpointId}`,
+        contentType: "text",
+        metadata: { sim_reply: true },
+      };
+    }
+    const body = w.replyBody;
+    this.post("/v1/runtime/assignment-reply", body, (status, res) => {
+      if (status === 200) {
+        w.done = true;
+        this.stats.replies++;
+        this.maybeReuseReplyKey(w);
+        return;
+      }
+      const retryable = status === 0 || (status === 503 && res.retryable !== false);
+      if (retryable && attempt < this.spec.behaviour.replyRetriesMax) {
+        this.stats.replyRetries++;
+        this.host.after(this.spec.behaviour.replyRetryMs * Math.min(attempt, 8), () =>
+          this.reply(w, attempt + 1),
+        );
+        return;
+      }
+      w.done = true;
+      this.host.fact({ f: "plugin_reply_abandoned", assignmentId: w.ref.assignmentId, reason: `${status}` });
+    });
+  }
+
+  /** Exercise the reply idempotency rules (PROTOCOL §5.7, A7) with the same reply key. */
+  private maybeReuseReplyKey(w: Work): void {
+    const b = this.spec.behaviour;
+    if (w.replyBody === undefined) return;
+    if (this.rng.chance(b.conflictingReplyProbability)) {
+      this.post("/v1/runtime/assignment-reply", { ...w.replyBody, content: "a different reply" }, () => {});
+    } else if (this.rng.chance(b.repeatReplyProbability)) {
+      this.post("/v1/runtime/assignment-reply", w.replyBody, () => {});
+    }
+  }
+
+  private sendFollowUp(to: string): void {
+    const ep = this.endpoints.find((e) => e.endpointId !== undefined);
+    if (!ep) return;
+    this.stats.sends++;
+    this.post(
+      "/v1/send",
+      {
+        endpoint_id: ep.endpointId,
+        plugin_pid: this.pid,
+        to,
+        content: `follow-up from ${ep.endpointId}`,
+        contentType: "text",
+        metadata: {},
+      },
+      () => {},
+    );
+  }
+
+  private post(path: string, body: unknown, cb: Responder): void {
+    this.host.request(this.pid, "POST", path, body, cb);
+  }
+
+  private delay([lo, hi]: [number, number]): number {
+    return this.rng.range(lo, hi);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The simulated disk: the persisted delivery cursor and the per-endpoint reconnecting buffers.
+ * It is the only state that survives a simulated broker crash (issue 5 restarts the broker with
+ * `cursor` as its initial cursor and may tear or fail writes through `faults`).
+ *
+ * Appends skip a record whose id is already in the file, as the reference does (PROTOCOL §1.5).
+ */
+
+import type { BufferRecord, StorageOp } from "../../src/broker/types.ts";
+
+export interface StorageFaultHooks {
+  /** Return an error string to fail the operation (nothing is written). */
+  onOp(op: StorageOp): string | undefined;
+}
+
+export interface StorageResult {
+  ok: boolean;
+  error?: string;
+}
+
+export class SimStorage {
+  /** The durable cursor value (0 when never written). */
+  cursor = 0;
+  /** Every cursor value made durable, in order. */
+  readonly cursorHistory: number[] = [];
+  readonly buffers = new Map<string, BufferRecord[]>();
+  faults: StorageFaultHooks | undefined;
+  ops = 0;
+
+  apply(op: StorageOp): StorageResult {
+    this.ops++;
+    const err = this.faults?.onOp(op);
+    if (err !== undefined) return { ok: false, error: err };
+    switch (op.op) {
+      case "write_cursor":
+        this.cursor = op.lastKnownSeq;
+        this.cursorHistory.push(op.lastKnownSeq);
+        return { ok: true };
+      case "append_buffer": {
+        let file = this.buffers.get(op.endpointId);
+        if (!file) {
+          file = [];
+          this.buffers.set(op.endpointId, file);
+        }
+        if (!file.some((r) => r.id === op.record.id)) file.push(op.record);
+        return { ok: true };
+      }
+      case "delete_buffer":
+        this.buffers.delete(op.endpointId);
+        return { ok: true };
+      default:
+        return { ok: false, error: "unknown storage op" };
+    }
+  }
+}

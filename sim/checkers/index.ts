@@ -1,0 +1,69 @@
+/** Every checker, in the order they run on each event. */
+
+import type { CheckerDef } from "./checker.ts";
+import { LIVENESS_CHECKERS } from "./liveness/index.ts";
+import { A1 } from "./safety/a1-sequence-monotonicity.ts";
+import { A10 } from "./safety/a10-no-silent-inbox-loss.ts";
+import { A11 } from "./safety/a11-exclusivity.ts";
+import { A2 } from "./safety/a2-broker-ownership.ts";
+import { A3 } from "./safety/a3-reply-ordering.ts";
+import { A4 } from "./safety/a4-single-wire-send.ts";
+import { A5 } from "./safety/a5-stable-identity.ts";
+import { A6 } from "./safety/a6-accepted-before-reply.ts";
+import { A7 } from "./safety/a7-idempotency-conflict.ts";
+import { A8 } from "./safety/a8-token-discipline.ts";
+import { A9 } from "./safety/a9-dispatch-idempotency.ts";
+import { E1 } from "./safety/e1-state-machine.ts";
+import { E2 } from "./safety/e2-grace-timer.ts";
+import { E3 } from "./safety/e3-after-removal.ts";
+import { R1 } from "./safety/r1-destination-exclusivity.ts";
+import { R2 } from "./safety/r2-claim-before-push.ts";
+import { R3 } from "./safety/r3-state-appropriate-delivery.ts";
+import { R4 } from "./safety/r4-continuation-routing.ts";
+import { R5 } from "./safety/r5-per-endpoint-order.ts";
+import { S1 } from "./safety/s1-ack-soundness.ts";
+import { S2 } from "./safety/s2-monotonicity.ts";
+import { S3 } from "./safety/s3-persist-after-ack.ts";
+import { S4 } from "./safety/s4-no-phantom-ack.ts";
+import { S5 } from "./safety/s5-duplicate-suppression.ts";
+import { S6 } from "./safety/s6-scope-isolation.ts";
+import { S7 } from "./safety/s7-release-before-redelivery.ts";
+import { S8 } from "./safety/s8-gap-fill-argument.ts";
+import { X1 } from "./safety/x1-core-never-throws.ts";
+
+export const SAFETY_CHECKERS: CheckerDef[] = [
+  X1,
+  S1,
+  S2,
+  S3,
+  S4,
+  S5,
+  S6,
+  S7,
+  S8,
+  R1,
+  R2,
+  R3,
+  R4,
+  R5,
+  E1,
+  E2,
+  E3,
+  A1,
+  A2,
+  A3,
+  A4,
+  A5,
+  A6,
+  A7,
+  A8,
+  A9,
+  A10,
+  A11,
+];
+
+export const ALL_CHECKERS: CheckerDef[] = [...SAFETY_CHECKERS, ...LIVENESS_CHECKERS];
+
+export function checkerById(id: string): CheckerDef | undefined {
+  return ALL_CHECKERS.find((c) => c.id === id);
+}

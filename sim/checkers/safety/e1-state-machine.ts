@@ -1,0 +1,50 @@
+import { defineChecker } from "../checker.ts";
+import { describe } from "../util.ts";
+
+/** Legal projected transitions (PROTOCOL §1.4): `from>to` → allowed reasons. */
+const EDGES = new Map<string, Set<string>>([
+  ["none>active", new Set(["register"])],
+  ["active>reconnecting", new Set(["ipc_close"])],
+  ["active>closed", new Set(["plugin_exit", "explicit_unregister"])],
+  ["reconnecting>active", new Set(["reattach"])],
+  ["reconnecting>closed", new Set(["grace_timeout", "explicit_unregister"])],
+]);
+
+/** E1 State machine (PROTOCOL §7.2). */
+export const E1 = defineChecker({
+  id: "E1",
+  kind: "safety",
+  kinds: ["start", "out"],
+  statement:
+    "Endpoint state projections follow the §1.4 table exactly: register ⇒ active, ipc_close ⇒ reconnecting or closed, reattach ⇒ active, grace timeout or unregister ⇒ closed, and nothing after closed.",
+  create() {
+    let state = new Map<string, string>();
+    return {
+      onEvent(ev) {
+        if (ev.k === "start") {
+          state = new Map();
+          return undefined;
+        }
+        if (ev.k !== "out" || ev.output.kind !== "api_call" || ev.output.op !== "transition_state")
+          return undefined;
+        const a = ev.output.args;
+        const from = state.get(a.endpoint_id) ?? "none";
+        const reasons = EDGES.get(`${from}>${a.state}`);
+        state.set(a.endpoint_id, a.state);
+        if (!reasons) {
+          return {
+            message: `endpoint ${a.endpoint_id} was projected ${from} → ${a.state} (${a.reason}), which the state machine does not allow.`,
+            involved: [describe(ev)],
+          };
+        }
+        if (!reasons.has(a.reason)) {
+          return {
+            message: `endpoint ${a.endpoint_id} went ${from} → ${a.state} with reason "${a.reason}"; allowed: ${[...reasons].join(", ")}.`,
+            involved: [describe(ev)],
+          };
+        }
+        return undefined;
+      },
+    };
+  },
+});

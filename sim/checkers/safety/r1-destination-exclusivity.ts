@@ -1,0 +1,75 @@
+import { defineChecker } from "../checker.ts";
+import type { SimEvent } from "../../kernel/events.ts";
+import type { View } from "../view.ts";
+import { describe } from "../util.ts";
+
+/** R1 Destination exclusivity (PROTOCOL §7.2). */
+export const R1 = defineChecker({
+  id: "R1",
+  kind: "safety",
+  kinds: ["start", "in", "out"],
+  statement:
+    "Each sequenced message has at most one destination per process: one plugin (pushed or buffered), the inbox, or a route-claim skip.",
+  create() {
+    let dest = new Map<string, { where: string; ev: SimEvent }>();
+    const record = (v: View, m: string, where: string, ev: SimEvent) => {
+      if (v.seqOf(m) === undefined) return undefined;
+      const prev = dest.get(m);
+      if (prev === undefined) {
+        dest.set(m, { where, ev });
+        return undefined;
+      }
+      if (prev.where === where) return undefined;
+      return {
+        message: `message ${m} (seq ${v.seqOf(m)}) went to ${prev.where} and then to ${where}.`,
+        involved: [describe(prev.ev), describe(ev)],
+      };
+    };
+    return {
+      onEvent(ev, v) {
+        if (ev.k === "start") {
+          dest = new Map();
+          return undefined;
+        }
+        if (ev.k === "in") {
+          const input = ev.input;
+          const p = v.lastAckedPush;
+          if (p && !p.envelope.runtimeAssignment && p.envelope.sourceMessageId !== undefined) {
+            const pid = v.channels.get(p.channel)?.pid;
+            return record(v, p.envelope.sourceMessageId, `plugin ${pid}`, ev);
+          }
+          const op = v.lastStorageOp;
+          if (input.kind === "storage_result" && input.ok && op?.op === "append_buffer") {
+            const env = op.record.envelope;
+            if (env.runtimeAssignment || env.sourceMessageId === undefined) return undefined;
+            const ep = v.endpoints.get(op.endpointId);
+            const where = ep ? `plugin ${ep.pid}` : `endpoint ${op.endpointId}`;
+            return record(v, env.sourceMessageId, where, ev);
+          }
+          const call = v.lastApiCall;
+          if (input.kind === "api_result" && input.result.ok && call) {
+            if (call.op === "undispatched_changed") {
+              const a = call.args as { action: string; source_message_id?: string; undispatched_id: string };
+              if (a.action === "add")
+                return record(v, a.source_message_id ?? a.undispatched_id, "the inbox", ev);
+            } else if (
+              call.op === "inbound_route_claim" &&
+              (input.result as { action?: string }).action === "skip"
+            ) {
+              return record(v, (call.args as { source_message_id: string }).source_message_id, "skip", ev);
+            }
+          }
+          return undefined;
+        }
+        if (ev.k === "out" && ev.output.kind === "ipc_push" && ev.output.frame.event === "message_received") {
+          const f = ev.output.frame;
+          const ch = v.channels.get(ev.output.channel);
+          if (!f.runtimeAssignment && f.sourceMessageId !== undefined && ch && !ch.receipts && ch.open) {
+            return record(v, f.sourceMessageId, `plugin ${ch.pid}`, ev);
+          }
+        }
+        return undefined;
+      },
+    };
+  },
+});

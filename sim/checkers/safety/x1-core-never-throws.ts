@@ -1,0 +1,26 @@
+import { defineChecker } from "../checker.ts";
+
+/** X1: the core's own contract (src/broker/broker.ts rule 3). */
+export const X1 = defineChecker({
+  id: "X1",
+  kind: "safety",
+  kinds: ["start", "step_end"],
+  statement: "The broker core never throws: its internal error count stays zero.",
+  create() {
+    let seen = 0;
+    return {
+      onEvent(ev) {
+        if (ev.k === "start") {
+          seen = 0;
+          return undefined;
+        }
+        if (ev.k !== "step_end" || ev.internalErrors <= seen) return undefined;
+        seen = ev.internalErrors;
+        return {
+          message: `the core caught an internal error (${ev.internalErrors} so far); see core_internal_error in its log.`,
+          involved: [],
+        };
+      },
+    };
+  },
+});

@@ -1,0 +1,358 @@
+/**
+ * The simulated world: one broker core, the platform (connector server, API, dispatcher), the
+ * plugins and the disk, wired through the simulated network and driven by one event queue.
+ *
+ * Theory of operation:
+ * 1. Time only moves in `runUntil`: the loop takes whichever comes first, the next queue event or
+ *    the broker's next deadline (a deadline wins a tie), moves the clock there and runs it. The
+ *    broker is advanced only at its deadlines, never on a polling tick.
+ * 2. Every core input goes through `input()`: it is traced, shown to the checkers, handled, and then
+ *    each output is traced, checked and performed (routed onto a link or to an actor). A
+ *    `step_end` event closes the step so checkers can reason about "outputs caused by this input".
+ * 3. Answers addressed to a broker incarnation that has since crashed are dropped; the disk
+ *    (`SimStorage`) is all that survives a crash, and a restart reads its cursor.
+ * 4. The first checker finding stops the run (`violation`); nothing after it is processed.
+ * 5. Nothing here reads wall-clock time or global randomness: every draw comes from a labelled
+ *    stream of `streams`.
+ */
+
+import type { ApiArgs, ApiOp, ApiResult } from "../../src/broker/api.ts";
+import { BrokerCore } from "../../src/broker/broker.ts";
+import { type BrokerOptions, type PlantedFaults, resolveOptions } from "../../src/broker/options.ts";
+import type { Input, LogSink, Output } from "../../src/broker/types.ts";
+import {
+  ConnectorServer,
+  type ConnectorServerOptions,
+  DEFAULT_CONNECTOR_SERVER_OPTIONS,
+} from "../actors/connector-server.ts";
+import { DEFAULT_DISPATCHER_OPTIONS, Dispatcher, type DispatcherOptions } from "../actors/dispatcher.ts";
+import { PlatformApi } from "../actors/platform-api.ts";
+import { PluginModel, type PluginSpec } from "../actors/plugin.ts";
+import { SimStorage } from "../actors/storage.ts";
+import { type CheckerDef, type CheckerInstance, type Violation, wants } from "../checkers/checker.ts";
+import { View } from "../checkers/view.ts";
+import { Network } from "../network/network.ts";
+import { SIM_EPOCH_MS, VirtualClock } from "./clock.ts";
+import { EventQueue } from "./event-queue.ts";
+import type { Fact, SimEvent } from "./events.ts";
+import { Wiring } from "../network/wiring.ts";
+import { SeededRandom, Streams } from "./prng.ts";
+import { Trace } from "./trace.ts";
+
+export type ApiFaultHook = (
+  op: ApiOp,
+  args: ApiArgs[ApiOp],
+  nowMs: number,
+) => ApiResult<ApiOp> | "lost_request" | "lost_response" | undefined;
+
+export interface LatencyConfig {
+  connector: [number, number];
+  api: [number, number];
+  ipc: [number, number];
+  storage: [number, number];
+  controlEvents: [number, number];
+}
+
+export const DEFAULT_LATENCY: LatencyConfig = {
+  connector: [5, 40],
+  api: [5, 60],
+  ipc: [0, 2],
+  storage: [0, 2],
+  controlEvents: [5, 50],
+};
+
+export interface WorldConfig {
+  scenario: string;
+  seed: number;
+  brokerOptions?: Partial<BrokerOptions>;
+  plantedFaults?: Partial<PlantedFaults>;
+  connectorServer?: Partial<ConnectorServerOptions>;
+  dispatcher?: Partial<DispatcherOptions>;
+  latency?: Partial<LatencyConfig>;
+  plugins: PluginSpec[];
+  checkers: CheckerDef[];
+  /** Keep every trace line (for `--trace`). The hash is computed either way. */
+  recordTrace?: boolean;
+  /** Receives the core's log events (tests, debugging). */
+  brokerLog?: LogSink;
+}
+
+/** Safety net: this many `advance` calls at one instant means a deadline that never clears. */
+const ADVANCES_PER_INSTANT_MAX = 10_000;
+
+export class World {
+  readonly clock = new VirtualClock(SIM_EPOCH_MS);
+  readonly queue = new EventQueue();
+  readonly streams: Streams;
+  readonly trace: Trace;
+  readonly network: Network;
+  readonly server: ConnectorServer;
+  readonly api = new PlatformApi();
+  readonly dispatcher: Dispatcher;
+  readonly storage = new SimStorage();
+  readonly plugins = new Map<number, PluginModel>();
+  readonly view: View;
+  readonly options: BrokerOptions;
+  readonly latency: LatencyConfig;
+  broker: BrokerCore | undefined;
+  /** 1 for the first broker process; bumped by every restart. */
+  incarnation = 0;
+  violation: Violation | undefined;
+  /**
+   * Platform API fault hook (issue 5): return a result to answer the call with instead of the
+   * platform model (a 5xx, a 4xx, a route-claim `skip`); `"lost_request"` (never reached the
+   * platform) or `"lost_response"` (applied, answer lost) both surface to the core as a transient
+   * timeout failure after `platformRequestTimeoutMs`, as the daemon's HTTP client reports it.
+   */
+  apiFaults: ApiFaultHook | undefined;
+  /** Events shown to the checkers (core inputs and outputs, facts, lifecycle). */
+  events = 0;
+  readonly wiring: Wiring;
+  /** Checker instances grouped by the event kinds they want. */
+  private readonly checkersByKind = new Map<
+    SimEvent["k"],
+    Array<{ def: CheckerDef; inst: CheckerInstance }>
+  >();
+  private advancesAtInstant = 0;
+  private lastAdvanceAt = -1;
+
+  constructor(readonly config: WorldConfig) {
+    this.streams = new Streams(config.seed);
+    this.trace = new Trace(config.recordTrace === true);
+    this.latency = { ...DEFAULT_LATENCY, ...config.latency };
+    this.options = resolveOptions(config.brokerOptions);
+    this.network = new Network(this.queue, this.clock, this.streams.get("network"), (link, what, label, at) =>
+      this.trace.add(
+        `{"t":${this.clock.elapsedMs},"k":"net","l":"${link}","w":"${what}","m":"${label}","at":${at - this.clock.startMs}}`,
+      ),
+    );
+    this.server = new ConnectorServer({
+      ...DEFAULT_CONNECTOR_SERVER_OPTIONS,
+      runtimeSessionId: this.options.runtimeSessionId,
+      ...config.connectorServer,
+    });
+    this.dispatcher = new Dispatcher(this.api, this.streams.get("platform"), {
+      ...DEFAULT_DISPATCHER_OPTIONS,
+      ...config.dispatcher,
+    });
+    this.view = new View();
+    const EVENT_KINDS: SimEvent["k"][] = [
+      "in",
+      "out",
+      "advance",
+      "step_end",
+      "start",
+      "crash",
+      "truth",
+      "quiescent",
+    ];
+    for (const k of EVENT_KINDS) this.checkersByKind.set(k, []);
+    for (const def of config.checkers) {
+      const entry = { def, inst: def.create() };
+      for (const k of EVENT_KINDS) if (wants(def, k)) this.checkersByKind.get(k)!.push(entry);
+    }
+    this.wiring = new Wiring(this);
+    const pluginStream = this.streams.get("plugins");
+    for (const spec of config.plugins) {
+      this.plugins.set(spec.pid, new PluginModel(spec, this.wiring, pluginStream));
+    }
+  }
+
+  get nowMs(): number {
+    return this.clock.nowMs;
+  }
+
+  /** Virtual ms since the run started. */
+  get elapsedMs(): number {
+    return this.clock.elapsedMs;
+  }
+
+  get brokerAlive(): boolean {
+    return this.broker !== undefined;
+  }
+
+  /** Run `fn` at `relMs` after the start of the run. */
+  at(relMs: number, fn: () => void): void {
+    this.queue.schedule(this.clock.startMs + relMs, fn);
+  }
+
+  /** Run `fn` `delayMs` from now. */
+  after(delayMs: number, fn: () => void): void {
+    this.queue.schedule(this.clock.nowMs + delayMs, fn);
+  }
+
+  /** Boot the first broker and schedule every plugin's start. */
+  start(): void {
+    this.startBroker();
+    for (const p of this.plugins.values()) this.at(p.spec.startAtMs, () => p.start());
+  }
+
+  /** The broker process dies: nothing of it survives but what storage persisted. */
+  crashBroker(): void {
+    if (!this.broker) return;
+    this.broker = undefined;
+    const t = this.elapsedMs;
+    this.emit(
+      { k: "crash", t, incarnation: this.incarnation },
+      `{"t":${t},"k":"crash","inc":${this.incarnation}}`,
+    );
+    this.wiring.onBrokerCrash();
+  }
+
+  /** Start a new broker process from the persisted cursor. */
+  restartBroker(): void {
+    if (this.broker) this.crashBroker();
+    this.startBroker();
+  }
+
+  /** The clock jumps forward (suspend/resume, NTP step): due deadlines fire at the next step. */
+  jumpClock(deltaMs: number): void {
+    this.clock.advanceTo(this.clock.nowMs + deltaMs);
+  }
+
+  /** Process events until virtual time `relEndMs` (since start) or a violation. */
+  runUntil(relEndMs: number): void {
+    const endMs = this.clock.startMs + relEndMs;
+    while (this.violation === undefined) {
+      const tq = this.queue.peekTime();
+      const td = this.broker?.nextDeadline();
+      if (td !== undefined && (tq === undefined || td <= tq)) {
+        const at = Math.max(td, this.clock.nowMs);
+        if (at > endMs) break;
+        this.clock.advanceTo(at);
+        this.advanceBroker();
+        continue;
+      }
+      if (tq === undefined || tq > endMs) break;
+      const e = this.queue.pop()!;
+      this.clock.advanceTo(e.at);
+      e.fn!();
+    }
+    if (this.violation === undefined) this.clock.advanceTo(endMs);
+  }
+
+  /** End of run: show the checkers the final state (end-of-run invariants). */
+  finish(): void {
+    if (this.violation !== undefined) return;
+    let snapshot: ReturnType<BrokerCore["snapshot"]> | undefined;
+    try {
+      snapshot = this.broker?.snapshot();
+    } catch {
+      snapshot = undefined;
+    }
+    this.emit({ k: "quiescent", t: this.elapsedMs, snapshot }, `{"t":${this.elapsedMs},"k":"quiescent"}`);
+  }
+
+  /** Hand one input to the broker and perform its outputs. */
+  input(input: Input): void {
+    const broker = this.broker;
+    if (!broker || this.violation) return;
+    const t = this.elapsedMs;
+    this.emit({ k: "in", t, input }, `{"t":${t},"k":"in","v":${JSON.stringify(input)}}`);
+    if (this.violation) return;
+    broker.handle(input, this.clock.nowMs);
+    this.drain(broker);
+  }
+
+  /** Record a ground-truth fact. */
+  fact(fact: Fact): void {
+    const t = this.elapsedMs;
+    this.emit({ k: "truth", t, fact }, `{"t":${t},"k":"truth","v":${JSON.stringify(fact)}}`);
+  }
+
+  private startBroker(): void {
+    this.incarnation++;
+    const initialCursor = this.storage.cursor;
+    this.broker = new BrokerCore({
+      options: this.options,
+      random: new SeededRandom(this.streams.get("broker.random")),
+      initialCursor,
+      log: this.config.brokerLog,
+      faults: this.config.plantedFaults,
+    });
+    const t = this.elapsedMs;
+    this.emit(
+      { k: "start", t, incarnation: this.incarnation, initialCursor, options: this.options },
+      `{"t":${t},"k":"start","inc":${this.incarnation},"cursor":${initialCursor}}`,
+    );
+    this.input({ kind: "start" });
+  }
+
+  private advanceBroker(): void {
+    const broker = this.broker!;
+    const now = this.clock.nowMs;
+    if (now === this.lastAdvanceAt) {
+      if (++this.advancesAtInstant > ADVANCES_PER_INSTANT_MAX) {
+        this.fail("X1", "safety", "the core's next deadline stays due after advance (deadline livelock)");
+        return;
+      }
+    } else {
+      this.lastAdvanceAt = now;
+      this.advancesAtInstant = 0;
+    }
+    const t = this.elapsedMs;
+    this.emit({ k: "advance", t }, `{"t":${t},"k":"advance"}`);
+    broker.advance(now);
+    this.drain(broker);
+  }
+
+  private drain(broker: BrokerCore): void {
+    const outs = broker.takeOutputs();
+    const t = this.elapsedMs;
+    for (let i = 0; i < outs.length; i++) {
+      const output = outs[i]!;
+      this.emit({ k: "out", t, output }, `{"t":${t},"k":"out","v":${JSON.stringify(output)}}`);
+      if (this.violation) return;
+      this.perform(output);
+    }
+    this.emit({ k: "step_end", t, internalErrors: broker.internalErrors }, undefined);
+  }
+
+  private perform(o: Output): void {
+    this.wiring.perform(o);
+  }
+
+  /** Show one event to the trace, the view and every checker. `line` undefined = not traced. */
+  emit(ev: SimEvent, line: string | undefined): void {
+    if (this.violation) return;
+    if (line !== undefined) this.trace.add(line);
+    this.events++;
+    const view = this.view;
+    view.observe(ev);
+    const cs = this.checkersByKind.get(ev.k)!;
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i]!;
+      const finding = c.inst.onEvent(ev, view);
+      if (finding) {
+        this.violation = {
+          invariant: c.def.id,
+          kind: c.def.kind,
+          statement: c.def.statement,
+          seed: this.config.seed,
+          scenario: this.config.scenario,
+          atMs: this.elapsedMs,
+          message: finding.message,
+          involved: finding.involved ?? [],
+          recentEvents: this.trace.last(),
+        };
+        return;
+      }
+    }
+  }
+
+  /** A kernel-level failure (not tied to one checker). */
+  fail(invariant: string, kind: "safety" | "liveness", message: string): void {
+    if (this.violation) return;
+    this.violation = {
+      invariant,
+      kind,
+      statement: "",
+      seed: this.config.seed,
+      scenario: this.config.scenario,
+      atMs: this.elapsedMs,
+      message,
+      involved: [],
+      recentEvents: this.trace.last(),
+    };
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Golden trace hashes: the rolling trace hash of a few pinned happy-path seeds. A change here means
+ * the simulated run is no longer the same run — a changed draw order, a new output of the core, a
+ * different latency model, a reworded frame. That may well be intended; the point is that it shows
+ * up in review instead of silently invalidating every saved `rerun:` line.
+ *
+ * How to update after an intended change:
+ *   npx tsx sim/runner.ts --scenario happy-path --seed 1 --json      (and 2, 3, 42)
+ * copy each `traceHash` (and `events`, `virtualMs`) below, and say in the commit message why the
+ * runs changed. To see *what* changed, write both traces (`--trace before.jsonl` on the old code,
+ * `--trace after.jsonl` on the new) and diff them.
+ */
+
+import { describe, expect, it } from "vitest";
+import { runScenario } from "../../sim/run.ts";
+import { happyPath } from "../../sim/scenarios/happy-path.ts";
+
+const GOLDEN: Array<{ seed: number; traceHash: string; events: number; virtualMs: number }> = [
+  { seed: 1, traceHash: "51a7c827c8cdb0d2", events: 13206, virtualMs: 100659 },
+  { seed: 2, traceHash: "48764ad0acb1b035", events: 8525, virtualMs: 82673 },
+  { seed: 3, traceHash: "3819f7a18643ab4c", events: 10256, virtualMs: 84894 },
+  { seed: 42, traceHash: "4d5e055eb558553d", events: 12808, virtualMs: 98931 },
+];
+
+describe("golden trace hashes of the happy path", () => {
+  it.each(GOLDEN)("seed $seed still produces trace $traceHash", ({ seed, traceHash, events, virtualMs }) => {
+    const r = runScenario(happyPath, seed);
+    expect(r.ok).toBe(true);
+    expect({ traceHash: r.traceHash, events: r.events, virtualMs: r.virtualMs }).toEqual({
+      traceHash,
+      events,
+      virtualMs,
+    });
+  });
+});

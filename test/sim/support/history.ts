@@ -1,0 +1,173 @@
+/** Hand-made event histories for checker tests: tiny builders over the simulator's event type. */
+
+import { type BrokerOptions, resolveOptions } from "../../../src/broker/options.ts";
+import type { BrokerSnapshot } from "../../../src/broker/snapshot.ts";
+import type { Input, Output } from "../../../src/broker/types.ts";
+import { type CheckerDef, type Finding, wants } from "../../../sim/checkers/checker.ts";
+import { View } from "../../../sim/checkers/view.ts";
+import type { SimEvent } from "../../../sim/kernel/events.ts";
+
+export class History {
+  readonly events: SimEvent[] = [];
+  t = 0;
+  private nextId = 1000;
+
+  constructor(options: Partial<BrokerOptions> = {}, initialCursor = 0) {
+    this.start(options, initialCursor);
+  }
+
+  start(options: Partial<BrokerOptions> = {}, initialCursor = 0, incarnation = 1): this {
+    this.events.push({ k: "start", t: this.t, incarnation, initialCursor, options: resolveOptions(options) });
+    return this;
+  }
+
+  at(t: number): this {
+    this.t = t;
+    return this;
+  }
+
+  in(input: Input): this {
+    this.events.push({ k: "in", t: this.t, input });
+    return this;
+  }
+
+  out(...outputs: Output[]): this {
+    for (const output of outputs) this.events.push({ k: "out", t: this.t, output });
+    return this;
+  }
+
+  end(internalErrors = 0): this {
+    this.events.push({ k: "step_end", t: this.t, internalErrors });
+    return this;
+  }
+
+  advance(): this {
+    this.events.push({ k: "advance", t: this.t });
+    return this;
+  }
+
+  quiescent(snapshot: Partial<BrokerSnapshot>): this {
+    this.events.push({ k: "quiescent", t: this.t, snapshot: snapshot as BrokerSnapshot });
+    return this;
+  }
+
+  // ---- common steps ----
+
+  open(): this {
+    return this.in({ kind: "connector_open" }).end();
+  }
+
+  frame(f: Record<string, unknown>): this {
+    return this.in({ kind: "connector_frame", text: JSON.stringify(f) });
+  }
+
+  message(seq: number, messageId: string, metadata: Record<string, unknown> = {}, scope?: string): this {
+    const f: Record<string, unknown> = {
+      type: "MESSAGE_RECEIVED",
+      messageId,
+      from: "a",
+      content: "c",
+      contentType: "text",
+      metadata,
+      seq,
+    };
+    if (scope !== undefined) f.runtimeSessionId = scope;
+    return this.frame(f);
+  }
+
+  send(frame: Record<string, unknown>): this {
+    return this.out({ kind: "connector_send", frame: frame as never });
+  }
+
+  ack(upToSeq: number): this {
+    return this.send({ type: "DELIVERY_ACK", upToSeq });
+  }
+
+  /** An API call output; returns its id through `lastId`. */
+  call(op: string, args: Record<string, unknown>, id = this.nextId++): this {
+    this.lastId = id;
+    return this.out({ kind: "api_call", id, op, args } as Output);
+  }
+
+  lastId = 0;
+
+  result(id: number, result: Record<string, unknown> = { ok: true }): this {
+    return this.in({ kind: "api_result", id, result } as Input);
+  }
+
+  /** Accept `messageId` the inbox way: add posted and answered ok. */
+  inboxed(messageId: string): this {
+    this.call("undispatched_changed", {
+      type: "undispatched_changed",
+      version: 1,
+      action: "add",
+      undispatched_id: messageId,
+      source_message_id: messageId,
+    });
+    const id = this.lastId;
+    return this.end().result(id).end();
+  }
+
+  channel(channel: number, pid: number, receipts = true): this {
+    return this.in({
+      kind: "ipc_channel_open",
+      channel,
+      pid,
+      capabilities: receipts ? ["push_receipt_ack_v1"] : [],
+    }).end();
+  }
+
+  request(id: number, method: "GET" | "POST" | "DELETE", path: string, body: unknown = {}): this {
+    return this.in({ kind: "ipc_request", id, method, path, pidHeader: "10", body });
+  }
+
+  respond(id: number, status: number, body: unknown): this {
+    return this.out({ kind: "ipc_response", id, status, body });
+  }
+
+  /** Register `endpointId` for `pid` (its channel must be open). */
+  registered(endpointId: string, pid: number, extra: Record<string, unknown> = {}): this {
+    const id = this.nextId++;
+    return this.request(id, "POST", "/v1/endpoint/register", {
+      plugin_pid: pid,
+      kind: "k",
+      capabilities: [],
+      ...extra,
+    })
+      .respond(id, 200, { endpoint_id: endpointId, endpoint_owner_token: `tok-${endpointId}` })
+      .end();
+  }
+
+  push(channel: number, envelope: Record<string, unknown>, pushId?: string): this {
+    const frame = {
+      event: "message_received",
+      from: "a",
+      content: "c",
+      contentType: "text",
+      ...envelope,
+    } as Record<string, unknown>;
+    if (pushId !== undefined) frame.push_id = pushId;
+    return this.out({ kind: "ipc_push", channel, frame: frame as never });
+  }
+
+  pushAck(channel: number, pushId: string): this {
+    return this.in({
+      kind: "ipc_channel_message",
+      channel,
+      text: JSON.stringify({ event: "push_ack", push_id: pushId }),
+    });
+  }
+}
+
+/** Feed `history` to a fresh instance of `def`; the first finding, if any. */
+export function check(def: CheckerDef, history: History): Finding | undefined {
+  const view = new View();
+  const inst = def.create();
+  for (const ev of history.events) {
+    view.observe(ev);
+    if (!wants(def, ev.k)) continue;
+    const f = inst.onEvent(ev, view);
+    if (f) return f;
+  }
+  return undefined;
+}
