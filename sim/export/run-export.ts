@@ -1,0 +1,93 @@
+/**
+ * Run one seed with tracing on and write its trace, Perfetto JSON and HTML timeline. Used by the
+ * export CLI's run mode and by the vitest helper when a seed fails. The run goes through
+ * `runScenario`, the runner's own code path, so the trace hash matches the runner's.
+ */
+
+import type { PlantedFaults } from "../../src/broker/options.ts";
+import { rerunLine } from "../runner.ts";
+import { type RunOptions, type RunReport, runScenario } from "../run.ts";
+import type { Scenario, ScenarioSetup } from "../scenarios/scenario.ts";
+import { defaultPaths, type ExportPaths, metaFromReport, writeExports } from "./files.ts";
+import type { HtmlOptions } from "./html.ts";
+
+export interface RunExportOptions {
+  swarm?: boolean;
+  plantedFaults?: Partial<PlantedFaults>;
+  /** Directory for the default file names (default `out`). */
+  outDir?: string;
+  /** Explicit paths; by default all three files are written under `outDir`. */
+  paths?: ExportPaths;
+  html?: HtmlOptions;
+  runOptions?: Omit<RunOptions, "recordTrace" | "swarm">;
+}
+
+export interface RunExportResult {
+  report: RunReport;
+  rerun: string;
+  paths: ExportPaths;
+}
+
+export function runAndExport(scenario: Scenario, seed: number, opts: RunExportOptions = {}): RunExportResult {
+  const planted = plantedNames(opts.plantedFaults);
+  const sc = planted.length > 0 ? withPlantedFaults(scenario, opts.plantedFaults!) : scenario;
+  const report = runScenario(sc, seed, { ...opts.runOptions, swarm: opts.swarm === true, recordTrace: true });
+  const rerun = rerunFor(report, opts.swarm === true, planted);
+  const lines = report.trace ?? [];
+  const meta = {
+    ...metaFromReport(report as unknown as Record<string, unknown>),
+    rerun,
+    drawn: report.drawn,
+  };
+  const paths =
+    opts.paths ??
+    defaultPaths(
+      planted.length > 0 ? `${scenario.name}+${planted.join("+")}` : scenario.name,
+      seed,
+      opts.outDir,
+    );
+  const written = writeExports({ lines, meta, paths, ...(opts.html ? { html: opts.html } : {}) });
+  delete report.trace;
+  return { report, rerun, paths: written };
+}
+
+/** The runner's `rerun:` line; planted faults need the runner's `--planted-fault NAME` flag. */
+export function rerunFor(
+  r: { scenario: string; seed: number },
+  swarm: boolean,
+  planted: readonly string[],
+): string {
+  return rerunLine(r, swarm) + planted.map((p) => ` --planted-fault ${p}`).join("");
+}
+
+/** The names of the planted faults that are switched on, in a stable order. */
+export function plantedNames(faults: Partial<PlantedFaults> | undefined): string[] {
+  if (!faults) return [];
+  return Object.entries(faults)
+    .filter(([, on]) => on === true)
+    .map(([k]) => k)
+    .sort();
+}
+
+/**
+ * The same scenario with test-only broker faults planted. Same name, same draws: only the broker's
+ * behaviour changes, so the seed still means the same workload.
+ */
+export function withPlantedFaults(scenario: Scenario, faults: Partial<PlantedFaults>): Scenario {
+  return {
+    ...scenario,
+    build(ctx) {
+      const setup = scenario.build(ctx);
+      // `durationMs` may be a getter that is only valid after `drive`: forward it, do not copy it.
+      const wrapped: ScenarioSetup = {
+        world: { ...setup.world, plantedFaults: { ...setup.world.plantedFaults, ...faults } },
+        drive: (w) => setup.drive(w),
+        drawn: setup.drawn,
+        get durationMs() {
+          return setup.durationMs;
+        },
+      };
+      return wrapped;
+    },
+  };
+}
