@@ -53,19 +53,26 @@ describe("named deadlines", () => {
 
   it("expire order matches a sort by (time, arming order) for any schedule", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 5 })), { maxLength: 60 }), (ops) => {
-        const d = new Deadlines();
-        const expected = new Map<string, { at: number; order: number }>();
-        const ran: string[] = [];
-        ops.forEach(([at, nameNo], order) => {
-          const name = `n${nameNo}`;
-          d.set(name, at, () => ran.push(name));
-          expected.set(name, { at, order });
-        });
-        d.expire(100);
-        const want = [...expected.entries()].sort((a, b) => a[1].at - b[1].at || a[1].order - b[1].order).map(([n]) => n);
-        expect(ran).toEqual(want);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 5 })), {
+          maxLength: 60,
+        }),
+        (ops) => {
+          const d = new Deadlines();
+          const expected = new Map<string, { at: number; order: number }>();
+          const ran: string[] = [];
+          ops.forEach(([at, nameNo], order) => {
+            const name = `n${nameNo}`;
+            d.set(name, at, () => ran.push(name));
+            expected.set(name, { at, order });
+          });
+          d.expire(100);
+          const want = [...expected.entries()]
+            .sort((a, b) => a[1].at - b[1].at || a[1].order - b[1].order)
+            .map(([n]) => n);
+          expect(ran).toEqual(want);
+        },
+      ),
     );
   });
 });

@@ -39,7 +39,8 @@ describe("the broker core", () => {
     for (const f of files("src/broker")) {
       const lines = stripComments(readFileSync(f, "utf8")).split("\n");
       lines.forEach((line, i) => {
-        for (const [re, what] of FORBIDDEN) if (re.test(line)) hits.push(`${f}:${i + 1} uses ${what}: ${line.trim()}`);
+        for (const [re, what] of FORBIDDEN)
+          if (re.test(line)) hits.push(`${f}:${i + 1} uses ${what}: ${line.trim()}`);
       });
     }
     expect(hits).toEqual([]);
