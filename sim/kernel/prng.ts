@@ -9,7 +9,16 @@
  * 2. The generator is pure-rand's xoroshiro128plus (mutable in pure-rand 8); every derived draw
  *    (`float`, `int`, `uuid`, …) goes through the single primitive `next()`, so a later decision log
  *    (issue 6) can record or replay a stream by wrapping that one method.
- * 3. Nothing here reads global randomness or the clock.
+ * 3. Record/replay hook (issue 6): `Streams` takes an optional `StreamFactory`. Without one every
+ *    stream is a plain `Stream` over its seeded generator, so a normal run pays nothing for the
+ *    decision log. `sim/shrink/decision-log.ts` supplies a factory whose streams record every raw
+ *    draw per label, or serve the draws back from a log instead of the generator.
+ * 4. Derived draws are shaped so that a smaller raw draw means simpler behaviour wherever that is
+ *    free: `int`/`range`/`pick` map 0 to the low end (minimum latency, first choice), `float` and
+ *    `exponential` map 0 to 0 (no gap). `chance` is the exception (0 means "yes"); the decision log
+ *    knows which draws came from `chance` and treats "no" as their simplest value, rather than
+ *    changing `chance` and with it every seed's meaning.
+ * 5. Nothing here reads global randomness or the clock.
  */
 
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
@@ -49,23 +58,29 @@ export function deriveSeed(runSeed: number, label: string): number {
 /** Skipped after seeding: xoroshiro's first outputs from a small seed are poorly mixed. */
 const WARMUP_DRAWS = 16;
 
+/** The seeded generator behind a stream, already warmed up. */
+export function seededSource(seed: number): IntSource {
+  const g = xoroshiro128plus(seed);
+  for (let i = 0; i < WARMUP_DRAWS; i++) g.next();
+  return g;
+}
+
+/** Makes the streams of a run when draws are recorded or replayed (the decision-log hook). */
+export interface StreamFactory {
+  open(label: string, seed: number): Stream;
+}
+
 /** One labelled random stream with the derived draws the simulator needs. */
 export class Stream {
   /** Number of primitive draws so far (cheap, and handy when comparing runs). */
   draws = 0;
-  private readonly src: IntSource;
+  protected readonly src: IntSource;
 
   constructor(
     readonly label: string,
     seedOrSource: number | IntSource,
   ) {
-    if (typeof seedOrSource === "number") {
-      const g = xoroshiro128plus(seedOrSource);
-      for (let i = 0; i < WARMUP_DRAWS; i++) g.next();
-      this.src = g;
-    } else {
-      this.src = seedOrSource;
-    }
+    this.src = typeof seedOrSource === "number" ? seededSource(seedOrSource) : seedOrSource;
   }
 
   /** Uniform signed 32-bit integer. */
@@ -150,12 +165,17 @@ const HEX_BYTES: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16)
 /** Every stream of one run, created on first use. */
 export class Streams {
   private readonly byLabel = new Map<string, Stream>();
-  constructor(readonly runSeed: number) {}
+  constructor(
+    readonly runSeed: number,
+    /** Set only when the run's draws are recorded or replayed. */
+    private readonly factory?: StreamFactory,
+  ) {}
 
   get(label: string): Stream {
     let s = this.byLabel.get(label);
     if (!s) {
-      s = new Stream(label, deriveSeed(this.runSeed, label));
+      const seed = deriveSeed(this.runSeed, label);
+      s = this.factory ? this.factory.open(label, seed) : new Stream(label, seed);
       this.byLabel.set(label, s);
     }
     return s;

@@ -1,0 +1,163 @@
+/**
+ * The runner's `--shrink`, `--replay FILE` and `--promote FILE` modes. The runner parses the flags
+ * and calls in here; exit codes are the runner's (passed in, so this file does not import the
+ * runner). Wall-clock time is read only to report how long shrinking took.
+ */
+
+import type { RunReport } from "../run.ts";
+import { type ReproSize, UnknownScenarioError } from "./repro.ts";
+import {
+  describeReplay,
+  promoteReproFile,
+  REPRO_OUT_DIR,
+  ReproFileError,
+  readReproFile,
+  replayReproFile,
+  reproFileFrom,
+  reproFileName,
+  writeReproFile,
+} from "./repro-file.ts";
+import type { PlantedFaultName } from "./setup.ts";
+import { NotFailingError, shrinkRun } from "./shrink.ts";
+
+export interface ShrinkIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export interface ExitCodes {
+  pass: number;
+  safety: number;
+  usage: number;
+  liveness: number;
+}
+
+export function exitFor(report: RunReport, codes: ExitCodes): number {
+  if (!report.violation) return codes.pass;
+  return report.violation.kind === "liveness" ? codes.liveness : codes.safety;
+}
+
+export interface ShrinkCommand {
+  scenario: string;
+  seed: number;
+  swarm: boolean;
+  planted: readonly PlantedFaultName[];
+  /** Directory for the replay file (default `out/repros`). */
+  outDir?: string;
+  timeBudgetMs?: number;
+}
+
+/** Shrink one failing run, write its replay file, print sizes; returns the failure's exit code. */
+export function shrinkCommand(cmd: ShrinkCommand, io: ShrinkIo, codes: ExitCodes): number {
+  let result: ReturnType<typeof shrinkRun>;
+  try {
+    result = shrinkRun(
+      { scenario: cmd.scenario, seed: cmd.seed, swarm: cmd.swarm, planted: [...cmd.planted], edits: {} },
+      cmd.timeBudgetMs === undefined ? {} : { timeBudgetMs: cmd.timeBudgetMs },
+    );
+  } catch (err) {
+    if (err instanceof NotFailingError) {
+      io.out(`shrink: ${err.message}`);
+      return codes.pass;
+    }
+    if (err instanceof UnknownScenarioError) {
+      io.err(`error: ${err.message}`);
+      return codes.usage;
+    }
+    throw err;
+  }
+  const path = `${cmd.outDir ?? REPRO_OUT_DIR}/${reproFileName(result.spec, result.invariant)}`;
+  const file = reproFileFrom(result, path);
+  writeReproFile(path, file);
+  const v = result.shrunk.report.violation!;
+  io.out(`SHRUNK ${cmd.scenario} seed ${cmd.seed}: ${v.invariant} (${v.kind}) still fails — ${v.message}`);
+  io.out(`  before: ${describeSize(result.original.size)}`);
+  io.out(`  after:  ${describeSize(result.shrunk.size)}`);
+  io.out(
+    `  ${result.runs} candidate runs in ${(result.wallMs / 1000).toFixed(1)} s` +
+      (result.outOfTime ? " (time budget reached; the repro may shrink further)" : ""),
+  );
+  if (Object.keys(result.spec.edits).length > 0)
+    io.out(`  setup edits: ${JSON.stringify(result.spec.edits)}`);
+  io.out(`  repro: ${path}`);
+  io.out(`  rerun: ${file.rerun}`);
+  return exitFor(result.shrunk.report, codes);
+}
+
+export function describeSize(s: ReproSize): string {
+  return (
+    `${s.events} events (${s.coreSteps} core steps, ${s.faultFirings} fault firings), ` +
+    `${s.workloadItems} workload items, ${s.deliveries} network deliveries, ${s.traceLines} trace lines, ${s.draws} draws`
+  );
+}
+
+/** Run a replay file exactly; the exit code is the run's, as for a normal failure. */
+export function replayCommand(path: string, io: ShrinkIo, codes: ExitCodes, json = false): number {
+  let file: ReturnType<typeof readReproFile>;
+  let outcome: ReturnType<typeof replayReproFile>;
+  try {
+    file = readReproFile(path);
+    outcome = replayReproFile(file);
+  } catch (err) {
+    if (err instanceof ReproFileError || err instanceof UnknownScenarioError) {
+      io.err(`error: ${err.message}`);
+      return codes.usage;
+    }
+    throw err;
+  }
+  const r = outcome.report;
+  if (json) {
+    io.out(
+      JSON.stringify({ ...r, replay: path, asExpected: outcome.asExpected, sameHash: outcome.sameHash }),
+    );
+  } else {
+    if (r.violation) {
+      const v = r.violation;
+      io.out(
+        `FAIL ${file.scenario} seed ${file.seed} (replay): ${v.invariant} (${v.kind}) at ${v.atMs} ms virtual — ${v.message}`,
+      );
+      for (const e of v.involved) io.out(`    ${e}`);
+    } else {
+      io.out(`PASS ${file.scenario} seed ${file.seed} (replay)`);
+    }
+    io.out(`  ${describeReplay(file, outcome)}`);
+    io.out(
+      `  trace hash ${r.traceHash}` +
+        (outcome.sameHash === undefined
+          ? ""
+          : outcome.sameHash
+            ? " (as recorded)"
+            : ` (recorded ${file.expect.traceHash})`),
+    );
+    io.out(`  size: ${describeSize(outcome.run.size)}`);
+    if (outcome.run.fallbacks > 0) {
+      io.out(
+        `  ${outcome.run.fallbacks} draws past the end of the log were served as simplest values (files trim those)`,
+      );
+    }
+  }
+  return exitFor(r, codes);
+}
+
+/** Check that a replay file reproduces, then copy it into test/regressions/. */
+export function promoteCommand(path: string, io: ShrinkIo, codes: ExitCodes, dir?: string): number {
+  try {
+    const file = readReproFile(path);
+    const outcome = replayReproFile(file);
+    if (!outcome.asExpected) {
+      io.err(`error: not promoting ${path}: ${describeReplay(file, outcome)}`);
+      return codes.usage;
+    }
+    const dest = promoteReproFile(path, dir);
+    io.out(`promoted ${path} -> ${dest} (${describeReplay(file, outcome)})`);
+    io.out(`  it now runs in: npx vitest run test/regressions`);
+    io.out(`  format it for the linter: npx biome format --write ${dest}`);
+    return codes.pass;
+  } catch (err) {
+    if (err instanceof ReproFileError || err instanceof UnknownScenarioError) {
+      io.err(`error: ${err.message}`);
+      return codes.usage;
+    }
+    throw err;
+  }
+}

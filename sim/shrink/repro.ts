@@ -1,0 +1,155 @@
+/**
+ * One repro: which scenario, seed, planted faults and setup edits, and where the draws come from
+ * (the seeded generators, recorded on the way, or a decision log). `runRepro` runs it through
+ * `runScenario` — the runner's own code path — and measures how big the run was.
+ *
+ * Size, as reports and the shrinker count it (all up to the failure, since the run stops there):
+ * - `traceLines`: every line of the trace (core inputs and outputs, network sends, facts, faults);
+ * - `coreSteps`: what the broker core was asked to do — inputs handled plus deadline advances;
+ * - `workloadItems`: messages the platform put on the broker's stream (`server_sent` facts);
+ * - `deliveries`: messages the simulated network carried (`net` lines);
+ * - `faultFirings`: injected fault firings (`fault` lines, heals excluded);
+ * - `draws`: raw random draws the run consumed (the decision log's length).
+ * The repro's headline "events" are `coreSteps + faultFirings`: the steps a reader follows in the
+ * timeline. `traceLines` is the honest upper bound and is reported alongside.
+ */
+
+import type { CheckerDef } from "../checkers/checker.ts";
+import { ALL_CHECKERS } from "../checkers/index.ts";
+import type { RunReport } from "../run.ts";
+import { runScenario } from "../run.ts";
+import { scenarioByName } from "../scenarios/index.ts";
+import type { Scenario } from "../scenarios/scenario.ts";
+import { type DecisionLog, Decisions, type DrawKind, drawCost, logLength } from "./decision-log.ts";
+import { type BuiltSetup, editedScenario, type PlantedFaultName, type SetupEdits } from "./setup.ts";
+
+export interface ReproSpec {
+  scenario: string;
+  seed: number;
+  swarm: boolean;
+  planted: PlantedFaultName[];
+  edits: SetupEdits;
+  /** Replay these draws; absent = draw from the seeded generators (and record them). */
+  decisions?: DecisionLog;
+}
+
+export interface ReproSize {
+  events: number;
+  traceLines: number;
+  coreSteps: number;
+  workloadItems: number;
+  deliveries: number;
+  faultFirings: number;
+  draws: number;
+}
+
+export interface ReproRun {
+  report: RunReport;
+  /** Every draw the run consumed: a complete log that replays this run exactly. */
+  log: DecisionLog;
+  kinds: Record<string, DrawKind[]>;
+  /** Draws served past the end of the replayed log. */
+  fallbacks: number;
+  size: ReproSize;
+  /** Sum of every draw's distance from its simplest value (tie-breaker when sizes are equal). */
+  cost: number;
+  /** The scenario's plugins before the edits. */
+  plugins: BuiltSetup["plugins"];
+}
+
+export class UnknownScenarioError extends Error {}
+
+export function findScenario(name: string): Scenario {
+  const s = scenarioByName(name);
+  if (!s) throw new UnknownScenarioError(`unknown scenario "${name}"`);
+  return s;
+}
+
+/** The invariant id a run stopped by `eventsMax` reports (never a real finding). */
+export const EVENTS_CAP_ID = "shrink-events-cap";
+
+/**
+ * Run a repro. `eventsMax` (the shrinker's) stops a candidate once it has shown the checkers more
+ * events than that: it can no longer be smaller than the best repro so far.
+ */
+export function runRepro(
+  spec: ReproSpec,
+  scenario: Scenario = findScenario(spec.scenario),
+  eventsMax?: number,
+): ReproRun {
+  const decisions = new Decisions(spec.decisions);
+  const built: BuiltSetup = { plugins: [] };
+  const sc = editedScenario(scenario, spec.planted, spec.edits, built);
+  const checkers = eventsMax === undefined ? ALL_CHECKERS : [...ALL_CHECKERS, eventsCap(eventsMax)];
+  const report = runScenario(sc, spec.seed, { swarm: spec.swarm, recordTrace: true, decisions, checkers });
+  const lines = report.trace ?? [];
+  delete report.trace;
+  const log = decisions.log();
+  const kinds = decisions.kinds();
+  return {
+    report,
+    log,
+    kinds,
+    fallbacks: decisions.fallbacks,
+    size: measure(lines, logLength(log)),
+    cost: logCost(log, kinds),
+    plugins: built.plugins,
+  };
+}
+
+function eventsCap(max: number): CheckerDef {
+  return {
+    id: EVENTS_CAP_ID,
+    statement: "A shrink candidate stays within the size of the best repro so far.",
+    kind: "safety",
+    create() {
+      let n = 0;
+      return {
+        onEvent: () => (++n > max ? { message: `more than ${max} events` } : undefined),
+      };
+    },
+  };
+}
+
+/** Count a trace (see the header for what each number means). */
+export function measure(lines: readonly string[], draws: number): ReproSize {
+  let coreSteps = 0;
+  let workloadItems = 0;
+  let deliveries = 0;
+  let faultFirings = 0;
+  for (const l of lines) {
+    // Every line starts with {"t":N,"k":"KIND" — look at the kind without parsing the JSON.
+    const i = l.indexOf('"k":"');
+    const k = l.slice(i + 5, l.indexOf('"', i + 5));
+    if (k === "in" || k === "advance") coreSteps++;
+    else if (k === "net") deliveries++;
+    else if (k === "fault" && !l.includes('"w":"heal"')) faultFirings++;
+    else if (k === "truth" && l.includes('"f":"server_sent"')) workloadItems++;
+  }
+  return {
+    events: coreSteps + faultFirings,
+    traceLines: lines.length,
+    coreSteps,
+    workloadItems,
+    deliveries,
+    faultFirings,
+    draws,
+  };
+}
+
+function logCost(log: DecisionLog, kinds: Record<string, DrawKind[]>): number {
+  let c = 0;
+  for (const key of Object.keys(log)) {
+    const vs = log[key]!;
+    const ks = kinds[key]!;
+    for (let i = 0; i < vs.length; i++) c += drawCost(ks[i]!, vs[i]!) / 0x1_0000_0000;
+  }
+  return c;
+}
+
+/** Order of repros by size: fewer trace lines, then fewer draws, then simpler draws. */
+export function smaller(a: ReproRun, b: ReproRun): boolean {
+  if (a.size.traceLines !== b.size.traceLines) return a.size.traceLines < b.size.traceLines;
+  if (a.size.draws !== b.size.draws) return a.size.draws < b.size.draws;
+  return a.cost < b.cost - 1e-12;
+}

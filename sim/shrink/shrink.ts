@@ -1,0 +1,308 @@
+/**
+ * Shrinking a failing run while the SAME invariant still fails (Hypothesis-style choice-sequence
+ * shrinking over the decision log, plus setup edits for what the scenario does not draw).
+ *
+ * Theory of operation:
+ * 1. The failing run is recorded: its decision log is the input to shrink. A candidate is a log
+ *    (and setup edits); it is replayed, and accepted when it fails with the same invariant id AND
+ *    is smaller (`smaller` in repro.ts: fewer trace lines, then fewer draws, then simpler draws).
+ *    The accepted candidate's *consumed* log replaces the current one, so unused tails vanish and
+ *    draws served past the end become explicit.
+ * 2. A safety violation stops the run where it happens, so the run is first cut off at that moment
+ *    (`durationMs`): a candidate that does not fail then costs no more than the failing run did.
+ *    A liveness violation is judged at the end of the run; there the shrinker tries earlier stops.
+ * 3. Passes, repeated while any of them makes progress: leave out plugins, endpoints and planned
+ *    reconnects; per stream, set every draw to its simplest value at once, delete chunks of draws
+ *    (halving chunk sizes, from the end — delta debugging), then simplify single draws (simplest
+ *    value, else halfway there). A replayed stream that runs out serves simplest values, so deleting
+ *    draws also simplifies whatever follows them.
+ * 4. Wall-clock time is read only to stop at the time budget (this is a tool, not the simulated
+ *    world); the result is deterministic for a given budget that is not hit.
+ */
+
+import type { Violation } from "../checkers/checker.ts";
+import type { Scenario } from "../scenarios/scenario.ts";
+import { type DecisionLog, DRAW_ID, simplestDraw } from "./decision-log.ts";
+import { findScenario, type ReproRun, type ReproSpec, runRepro, smaller } from "./repro.ts";
+import type { SetupEdits } from "./setup.ts";
+
+export interface ShrinkOptions {
+  /** Stop trying candidates after this much wall time (default 20 s). */
+  timeBudgetMs?: number;
+  /** Wall clock in ms (injectable for tests; default `Date.now`). */
+  now?: () => number;
+  /** Called with each accepted (smaller) candidate. */
+  onProgress?: (best: ReproRun, runs: number, wallMs: number) => void;
+}
+
+export interface ShrinkResult {
+  invariant: string;
+  original: ReproRun;
+  shrunk: ReproRun;
+  /** Replays `shrunk` exactly: its edits and complete decision log. */
+  spec: ReproSpec;
+  /** Candidate runs tried. */
+  runs: number;
+  wallMs: number;
+  /** True when the time budget ended the search before it converged. */
+  outOfTime: boolean;
+}
+
+export class NotFailingError extends Error {}
+
+export const DEFAULT_SHRINK_BUDGET_MS = 20_000;
+
+export function shrinkRun(start: ReproSpec, opts: ShrinkOptions = {}): ShrinkResult {
+  const now = opts.now ?? Date.now;
+  const began = now();
+  const budget = opts.timeBudgetMs ?? DEFAULT_SHRINK_BUDGET_MS;
+  const scenario: Scenario = findScenario(start.scenario);
+  const original = runRepro(start, scenario);
+  const target = original.report.violation;
+  if (!target)
+    throw new NotFailingError(`${start.scenario} seed ${start.seed} does not fail; nothing to shrink`);
+
+  // A violation found after the safety phase (liveness, or a safety check at the end of the run)
+  // is not cut off where it happens; there the shrinker tries stopping the safety phase earlier.
+  const atEnd = target.kind === "liveness" || target.atMs >= original.report.phases.safetyMs;
+  let runs = 1;
+  let outOfTime = false;
+  let best = original;
+  let edits: SetupEdits = { ...start.edits };
+  const fails = (v: Violation | undefined) => v !== undefined && v.invariant === target.invariant;
+
+  /** Try one candidate; on success it becomes the current best. */
+  const attempt = (candEdits: SetupEdits, log: DecisionLog): boolean => {
+    if (now() - began > budget) {
+      outOfTime = true;
+      return false;
+    }
+    runs++;
+    // Slack over the best's event count: trace lines, not checker events, decide "smaller".
+    const cap = Math.ceil(best.report.events * 1.25) + 20;
+    const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap);
+    if (!fails(r.report.violation) || !smaller(r, best)) return false;
+    best = r;
+    opts.onProgress?.(r, runs, now() - began);
+    // A safety violation ends the run where it happens: stop later candidates there too.
+    const at = r.report.violation!.atMs;
+    edits = !atEnd && at < (candEdits.durationMs ?? Infinity) ? { ...candEdits, durationMs: at } : candEdits;
+    return true;
+  };
+
+  // Cut the run off at the violation: equal size, but every later candidate gets cheaper.
+  if (!atEnd) {
+    const cut = { ...edits, durationMs: Math.min(edits.durationMs ?? Infinity, target.atMs) };
+    runs++;
+    const r = runRepro({ ...start, edits: cut, decisions: best.log }, scenario);
+    if (fails(r.report.violation)) {
+      best = r;
+      edits = cut;
+    }
+  }
+
+  for (let round = 0; round < 50 && !outOfTime; round++) {
+    const before = best.size;
+    let progress = false;
+    if (atEnd) progress = durationPass(best, () => edits, attempt) || progress;
+    progress = setupPass(best, () => edits, attempt) || progress;
+    progress =
+      logPass(
+        () => best,
+        () => edits,
+        attempt,
+        () => outOfTime,
+      ) || progress;
+    // Another round only for a smaller run or log; simpler draw values alone do not pay for one.
+    const sizeShrank = best.size.traceLines < before.traceLines || best.size.draws < before.draws;
+    if (!progress || !sizeShrank) break;
+  }
+
+  const spec: ReproSpec = { ...start, edits, decisions: best.log };
+  return {
+    invariant: target.invariant,
+    original,
+    shrunk: best,
+    spec,
+    runs,
+    wallMs: now() - began,
+    outOfTime,
+  };
+}
+
+type Attempt = (edits: SetupEdits, log: DecisionLog) => boolean;
+
+function setupPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): boolean {
+  let progress = false;
+  const plugins = best.plugins;
+  for (const p of plugins) {
+    const e = edits();
+    if (e.dropPlugins?.includes(p.pid)) continue;
+    if (attempt({ ...e, dropPlugins: [...(e.dropPlugins ?? []), p.pid] }, best.log)) progress = true;
+  }
+  for (const p of plugins) {
+    for (const ep of p.endpoints) {
+      const e = edits();
+      if (e.dropPlugins?.includes(p.pid)) continue;
+      if (e.dropEndpoints?.some((d) => d.pid === p.pid && d.kind === ep.kind)) continue;
+      const drop = [...(e.dropEndpoints ?? []), { pid: p.pid, kind: ep.kind }];
+      if (attempt({ ...e, dropEndpoints: drop }, best.log)) progress = true;
+    }
+    const e = edits();
+    if (
+      p.behaviour.reconnect !== undefined &&
+      !e.noReconnect?.includes(p.pid) &&
+      !e.dropPlugins?.includes(p.pid)
+    ) {
+      if (attempt({ ...e, noReconnect: [...(e.noReconnect ?? []), p.pid] }, best.log)) progress = true;
+    }
+  }
+  return progress;
+}
+
+function durationPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): boolean {
+  const end = best.report.phases.safetyMs;
+  for (const f of [0.05, 0.1, 0.25, 0.5, 0.75, 0.9]) {
+    if (attempt({ ...edits(), durationMs: Math.floor(end * f) }, best.log)) return true;
+  }
+  return false;
+}
+
+/** Streams longer than this get no single-draw pass in a round. */
+const FINE_DRAWS_MAX = 160;
+/** Coarse chunk deletion stops at 1/COARSE_PARTS of a stream. */
+const COARSE_PARTS = 32;
+/** The largest raw draw: slowest arrival, longest latency, last choice. */
+const DRAW_MAX = 0xffff_ffff;
+
+interface LogCtx {
+  best: () => ReproRun;
+  edits: () => SetupEdits;
+  attempt: Attempt;
+  outOfTime: () => boolean;
+}
+
+/**
+ * The decision-log passes, cheapest first across all streams: whole-stream rewrites and prefix
+ * searches (a few runs each), then coarse chunk deletion, then fine deletion and single draws for
+ * the streams that are short by then.
+ */
+function logPass(
+  best: () => ReproRun,
+  edits: () => SetupEdits,
+  attempt: Attempt,
+  outOfTime: () => boolean,
+): boolean {
+  const ctx: LogCtx = { best, edits, attempt, outOfTime };
+  const keys = () => Object.keys(best().log).sort((a, b) => best().log[b]!.length - best().log[a]!.length);
+  let progress = false;
+  for (const key of keys()) if (!outOfTime()) progress = wholeStream(ctx, key) || progress;
+  for (const key of keys()) if (!outOfTime()) progress = deleteChunks(ctx, key, true) || progress;
+  for (const key of keys()) {
+    if (outOfTime() || len(ctx, key) > FINE_DRAWS_MAX) continue;
+    progress = deleteChunks(ctx, key, false) || progress;
+    progress = singleDraws(ctx, key) || progress;
+  }
+  return progress;
+}
+
+const len = (ctx: LogCtx, key: string) => ctx.best().log[key]?.length ?? 0;
+const withKey = (ctx: LogCtx, key: string, draws: number[]): DecisionLog => ({
+  ...ctx.best().log,
+  [key]: draws,
+});
+
+function wholeStream(ctx: LogCtx, key: string): boolean {
+  let progress = false;
+  // Everything simplest at once (ids keep their values).
+  const cur = ctx.best().log[key] ?? [];
+  const kinds = ctx.best().kinds[key] ?? [];
+  const simple = cur.map((v, i) => (kinds[i] === DRAW_ID ? v : simplestDraw(kinds[i]!, key, i)));
+  if (simple.some((v, i) => v !== cur[i]) && ctx.attempt(ctx.edits(), withKey(ctx, key, simple)))
+    progress = true;
+  // The shortest prefix that still fails (the rest served as simplest values) …
+  const keepPrefix = (keep: number) =>
+    ctx.attempt(ctx.edits(), withKey(ctx, key, ctx.best().log[key]!.slice(0, keep)));
+  progress = prefixSearch(len(ctx, key), keepPrefix) || progress;
+  // … and the shortest prefix after which every draw is the largest (later arrivals, so fewer
+  // workload items before the failure; longer latencies; last choices).
+  const maxAfter = (keep: number) => {
+    const d = ctx.best().log[key]!;
+    const k = ctx.best().kinds[key]!;
+    // Ids keep their values: all-equal ids would collide and make a different bug.
+    const next = d.map((v, i) => (i < keep || k[i] === DRAW_ID ? v : DRAW_MAX));
+    if (next.every((v, i) => v === d[i])) return false;
+    return ctx.attempt(ctx.edits(), withKey(ctx, key, next));
+  };
+  progress = prefixSearch(len(ctx, key), maxAfter) || progress;
+  return progress;
+}
+
+/** Delta debugging: delete chunks, largest first, from the end (later draws matter least). */
+function deleteChunks(ctx: LogCtx, key: string, coarse: boolean): boolean {
+  let progress = false;
+  const minSize = coarse ? Math.max(1, Math.floor(len(ctx, key) / COARSE_PARTS)) : 1;
+  const maxSize = coarse
+    ? highestPowerOfTwo(len(ctx, key))
+    : Math.max(1, Math.floor(len(ctx, key) / COARSE_PARTS));
+  for (let size = maxSize; size >= minSize; size >>= 1) {
+    for (let i = len(ctx, key) - size; i >= 0 && !ctx.outOfTime(); i -= size) {
+      const draws = ctx.best().log[key] ?? [];
+      if (i + size > draws.length) continue;
+      const next = draws.slice(0, i).concat(draws.slice(i + size));
+      if (ctx.attempt(ctx.edits(), withKey(ctx, key, next))) progress = true;
+    }
+  }
+  return progress;
+}
+
+/** Single draws: simplest value, else halfway there. */
+function singleDraws(ctx: LogCtx, key: string): boolean {
+  let progress = false;
+  for (let i = 0; i < len(ctx, key) && !ctx.outOfTime(); i++) {
+    const draws = ctx.best().log[key]!;
+    const kind = ctx.best().kinds[key]![i]!;
+    if (kind === DRAW_ID) continue;
+    const v = draws[i]!;
+    const s = simplestDraw(kind, key, i);
+    if (v === s) continue;
+    const replaced = (x: number) => {
+      const d = draws.slice();
+      d[i] = x;
+      return withKey(ctx, key, d);
+    };
+    if (ctx.attempt(ctx.edits(), replaced(s))) {
+      progress = true;
+      continue;
+    }
+    const half = Math.floor((v + s) / 2);
+    if (half !== v && half !== s && ctx.attempt(ctx.edits(), replaced(half))) progress = true;
+  }
+  return progress;
+}
+
+/**
+ * Binary search for the smallest `keep` in [0, n) for which `tryKeep` succeeds (it is not
+ * monotone, so this is a heuristic: each success also shrinks the upper bound).
+ */
+function prefixSearch(n: number, tryKeep: (keep: number) => boolean): boolean {
+  let lo = 0;
+  let hi = n;
+  let progress = false;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (tryKeep(mid)) {
+      progress = true;
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return progress;
+}
+
+function highestPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p * 2 <= n) p *= 2;
+  return n === 0 ? 0 : p;
+}

@@ -1,0 +1,76 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../sim/runner.ts";
+import { promoteCommand, shrinkCommand } from "../../sim/shrink/cli.ts";
+import { readReproFile } from "../../sim/shrink/repro-file.ts";
+
+const codes = { pass: 0, safety: 1, usage: 2, liveness: 3 };
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), progress: false },
+    out,
+    err,
+  };
+}
+
+describe("the runner's shrink, replay and promote modes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "shrink-cli-"));
+  const c = capture();
+  let shrinkExit = -1;
+  beforeAll(() => {
+    shrinkExit = shrinkCommand(
+      { scenario: "happy-path", seed: 3, swarm: false, planted: ["ackBeforeHandoff"], outDir: dir },
+      c.io,
+      codes,
+    );
+  });
+  const file = join(dir, "happy-path-ackBeforeHandoff-seed3-S1.json");
+
+  it("--shrink reports sizes before and after and writes the repro file", () => {
+    expect(shrinkExit).toBe(1);
+    expect(c.out.join("\n")).toMatch(/before: \d+ events .* trace lines/);
+    expect(c.out.join("\n")).toMatch(/after: {2}\d+ events/);
+    expect(c.out.join("\n")).toContain(`rerun: npx tsx sim/runner.ts --replay ${file}`);
+    expect(existsSync(file)).toBe(true);
+  });
+
+  it("--replay FILE fails with the recorded invariant and the safety exit code", () => {
+    const r = capture();
+    expect(main(["--replay", file], r.io)).toBe(1);
+    expect(r.out[0]).toMatch(/^FAIL happy-path seed 3 \(replay\): S1 \(safety\)/);
+    expect(r.out.join("\n")).toContain("reproduced: breaks S1, as recorded");
+  });
+
+  it("--replay of a missing file is a usage error", () => {
+    const r = capture();
+    expect(main(["--replay", join(dir, "nope.json")], r.io)).toBe(2);
+    expect(r.err[0]).toMatch(/cannot read/);
+  });
+
+  it("promote copies a reproducing file into the regressions directory with its rerun line updated", () => {
+    const dest = join(dir, "regressions");
+    const p = capture();
+    expect(promoteCommand(file, p.io, codes, dest)).toBe(0);
+    const promoted = readReproFile(join(dest, "happy-path-ackBeforeHandoff-seed3-S1.json"));
+    expect(promoted.rerun).toBe(
+      `npx tsx sim/runner.ts --replay ${join(dest, "happy-path-ackBeforeHandoff-seed3-S1.json")}`,
+    );
+    expect(promoted.decisions).toEqual(readReproFile(file).decisions);
+  });
+
+  it("promote refuses a file that does not reproduce its recorded outcome", () => {
+    const f = JSON.parse(readFileSync(file, "utf8"));
+    f.expect.invariant = "S9";
+    const bad = join(dir, "wrong.json");
+    writeFileSync(bad, JSON.stringify(f));
+    const p = capture();
+    expect(promoteCommand(bad, p.io, codes, join(dir, "never"))).toBe(2);
+    expect(p.err[0]).toMatch(/NOT reproduced: the file records a break of S9/);
+    expect(existsSync(join(dir, "never"))).toBe(false);
+  });
+});
