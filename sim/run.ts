@@ -2,14 +2,32 @@
  * Run one scenario with one seed, from world construction to the end-of-run checks, and report.
  * Pure with respect to the outside world: the same (scenario, seed, options) always gives the same
  * report, trace hash included. Wall-clock timing is the caller's business (the runner's).
+ *
+ * Theory of operation:
+ * 1. The fault plan is the scenario's own plan, plus (swarm mode) a plan drawn from the seed over
+ *    the scenario's `swarmFaults`; the scenario's entries win. The plan is part of `drawn`.
+ * 2. Safety phase: the world runs with its faults for the scenario's `durationMs`; every checker
+ *    watches online.
+ * 3. Liveness phase: a `liveness_begin` fact, then every fault is healed (`healAll`; a broker left
+ *    down is restarted; the server announces its head with DELIVERY_CURSOR) and the world runs
+ *    for the liveness budget with no new faults. A
+ *    `liveness_end` fact carrying the platform's head and the final `quiescent` event let the
+ *    liveness checkers (L1–L6) judge whether it converged.
+ * 4. A coverage probe rides along (sim/coverage/probe.ts) and the report carries the catalogued
+ *    events that happened, for the runner's coverage matrix.
  */
 
-import { ALL_CHECKERS } from "./checkers/index.ts";
-import type { CheckerDef, Violation } from "./checkers/checker.ts";
-import { Streams } from "./kernel/prng.ts";
-import { World } from "./kernel/world.ts";
-import type { Scenario } from "./scenarios/scenario.ts";
+import type { PlantedFaults } from "../src/broker/options.ts";
 import type { LogSink } from "../src/broker/types.ts";
+import type { CheckerDef, Violation } from "./checkers/checker.ts";
+import { ALL_CHECKERS } from "./checkers/index.ts";
+import { GRACE_SLACK_MS } from "./checkers/liveness/l4-grace-closure.ts";
+import { countEvents } from "./coverage/events.ts";
+import { CoverageProbe } from "./coverage/probe.ts";
+import { drawSwarmPlan, type FaultPlan, healAll } from "./faults/index.ts";
+import { type StreamFactory, Streams } from "./kernel/prng.ts";
+import { World } from "./kernel/world.ts";
+import { DEFAULT_LIVENESS_BUDGET_MS, type Scenario } from "./scenarios/scenario.ts";
 
 export interface RunOptions {
   swarm?: boolean;
@@ -17,6 +35,17 @@ export interface RunOptions {
   recordTrace?: boolean;
   checkers?: CheckerDef[];
   brokerLog?: LogSink;
+  /**
+   * Where the draws come from (issue 6): a `Decisions` of `sim/shrink/decision-log.ts` records every
+   * draw, or replays them from a log instead of the seeded generators. Absent = plain seeded run.
+   */
+  decisions?: StreamFactory;
+  /** Test-only broker bugs to plant (`--plant`), merged over the scenario's own. */
+  plantedFaults?: Partial<PlantedFaults>;
+  /** Replace the run's fault plan (scenario + swarm) with this one. */
+  faults?: FaultPlan;
+  /** Called with the drawn settings (fault plan included) before the world starts. */
+  onDrawn?: (drawn: Record<string, unknown>) => void;
 }
 
 export interface RunReport {
@@ -29,7 +58,18 @@ export interface RunReport {
   virtualMs: number;
   traceHash: string;
   traceLines: number;
+  /** The scenario's drawn settings plus `faults`, the fault plan of the run. */
   drawn: Record<string, unknown>;
+  /** Planted broker faults of the run, by name (sorted). */
+  planted: string[];
+  /** Virtual ms of the safety phase, and the liveness budget that followed it. */
+  phases: { safetyMs: number; livenessBudgetMs: number; liveness: boolean };
+  /** Invariants checked (checkers run on every event). */
+  checkers: number;
+  /** Fault firings by `fault:what`. */
+  faultsFired: Record<string, number>;
+  /** Catalogued coverage events that happened (count > 0). */
+  coverage: Record<string, number>;
   stats: Record<string, number>;
   violation?: Violation;
   /** Only with `recordTrace`. */
@@ -39,19 +79,56 @@ export interface RunReport {
 export function runScenario(scenario: Scenario, seed: number, opts: RunOptions = {}): RunReport {
   // Scenario choices use their own streams of a Streams instance shared with the world, so the
   // world is built from the same seed derivation.
-  const buildStreams = new Streams(seed);
-  const setup = scenario.build({ seed, streams: buildStreams, swarm: opts.swarm === true });
+  const buildStreams = new Streams(seed, opts.decisions);
+  const swarm = opts.swarm === true;
+  const setup = scenario.build({ seed, streams: buildStreams, swarm });
+  const plan = opts.faults ?? planFor(scenario, setup.world.faults, buildStreams, swarm);
+  const planted = { ...setup.world.plantedFaults, ...opts.plantedFaults };
+  const checkers = opts.checkers ?? ALL_CHECKERS;
+  const probe = new CoverageProbe();
   const world = new World({
     ...setup.world,
+    faults: plan,
+    plantedFaults: planted,
     scenario: scenario.name,
     seed,
-    checkers: opts.checkers ?? ALL_CHECKERS,
+    checkers: [...checkers, probe.checker],
     recordTrace: opts.recordTrace === true,
-    brokerLog: opts.brokerLog,
+    brokerLog: probe.sink(opts.brokerLog),
+    decisions: opts.decisions,
   });
+  probe.attach(world);
   setup.drive(world);
-  world.runUntil(setup.durationMs);
+  const drawn = { ...setup.drawn, faults: plan };
+  opts.onDrawn?.(drawn);
+
+  // Safety phase.
+  const safetyMs = setup.durationMs;
+  world.runUntil(safetyMs);
+
+  // Liveness phase: heal, then the world must converge within the budget.
+  const budgetMs = Math.max(
+    scenario.livenessBudgetMs ?? DEFAULT_LIVENESS_BUDGET_MS,
+    world.options.graceMs + 2 * GRACE_SLACK_MS,
+  );
+  const liveness = world.violation === undefined;
+  if (liveness) {
+    world.fact({ f: "liveness_begin", budgetMs });
+    healAll(world);
+    // Fairness: a broker left down by a fault comes back (healing normally does this already).
+    if (!world.brokerAlive) world.restartBroker();
+    // The platform announces its head once healed, as a real server's cursor frames would: a
+    // frame lost at the tail of the stream is otherwise invisible to the broker, since only a
+    // later seq or a DELIVERY_CURSOR reveals a hole (a new socket's REGISTER replays anyway).
+    world.server.sendCursor();
+    world.wiring.flushServer();
+    world.runUntil(world.elapsedMs + budgetMs);
+    world.fact({ f: "liveness_end", head: world.server.head });
+  }
   world.finish();
+
+  const coverage: Record<string, number> = {};
+  for (const [name, n] of countEvents(probe.result())) if (n > 0) coverage[name] = n;
   const report: RunReport = {
     scenario: scenario.name,
     seed,
@@ -60,7 +137,14 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
     virtualMs: world.elapsedMs,
     traceHash: world.trace.hash,
     traceLines: world.trace.count,
-    drawn: setup.drawn,
+    drawn,
+    planted: Object.keys(planted)
+      .filter((k) => planted[k as keyof PlantedFaults] === true)
+      .sort(),
+    phases: { safetyMs, livenessBudgetMs: budgetMs, liveness },
+    checkers: checkers.length,
+    faultsFired: world.faultHub.firedRecord(),
+    coverage,
     stats: {
       inbound: world.server.head,
       serverAcked: world.server.ackedSeq,
@@ -72,6 +156,7 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
       replies: sum(world, "replies"),
       pushes: sum(world, "pushes"),
       brokerRestarts: world.incarnation - 1,
+      faultsInjected: sumValues(world.faultHub.fired),
     },
   };
   if (world.violation) report.violation = world.violation;
@@ -79,8 +164,35 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
   return report;
 }
 
+/** The scenario's own plan, plus in swarm mode a plan drawn from the seed (the scenario's entries win). */
+export function planFor(
+  scenario: Scenario,
+  own: FaultPlan | undefined,
+  streams: Streams,
+  swarm: boolean,
+): FaultPlan {
+  if (!swarm) return { ...own };
+  return { ...drawSwarmPlan(streams, scenario.swarmFaults), ...own };
+}
+
+/** The fault kinds (module names) that fired in a run. */
+export function faultKindsFired(report: Pick<RunReport, "faultsFired">): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(report.faultsFired)) {
+    const kind = key.slice(0, key.indexOf(":"));
+    if (kind !== "" && !out.includes(kind)) out.push(kind);
+  }
+  return out;
+}
+
 function sum(world: World, key: "replies" | "pushes"): number {
   let n = 0;
   for (const p of world.plugins.values()) n += p.stats[key];
+  return n;
+}
+
+function sumValues(m: ReadonlyMap<string, number>): number {
+  let n = 0;
+  for (const v of m.values()) n += v;
   return n;
 }

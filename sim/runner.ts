@@ -2,17 +2,22 @@
  * The simulator's command line.
  *
  *   npx tsx sim/runner.ts [--scenario NAME] [--seed N | --seeds A..B] [--swarm] [--json]
- *                         [--trace FILE] [--check-determinism] [--jobs N]
+ *                         [--plant NAME[,NAME]] [--trace FILE] [--check-determinism] [--jobs N]
  *
- * Exit codes: 0 pass, 1 safety violation, 2 usage error, 3 liveness violation, 4 nondeterminism.
- * Human output: one line per failure plus its `rerun:` line, then a summary. Progress goes to stderr
- * only when stderr is a terminal. This file is the only part of the simulator that reads the wall
- * clock, and only to show how long a sweep took.
+ * Exit codes: 0 pass, 1 safety violation, 2 usage error, 3 liveness violation, 4 nondeterminism,
+ * 5 coverage gap (a scenario's declared event never happened in a sweep of two or more seeds).
+ * Human output: each run's drawn options (one line, for a single run or with --verbose), one line
+ * per failure plus its `rerun:` line, then for sweeps the summary table and the coverage matrix,
+ * then a one-line summary. Progress goes to stderr only when stderr is a terminal. This file is the
+ * only part of the simulator that reads the wall clock, and only to show how long a sweep took.
  */
 
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { NO_PLANTED_FAULTS, type PlantedFaults } from "../src/broker/options.ts";
+import { SweepSummary } from "./coverage/sweep.ts";
 import { type RunReport, runScenario } from "./run.ts";
+import { promoteCommand, replayCommand, shrinkCommand } from "./shrink/cli.ts";
 import { SCENARIOS, scenarioByName } from "./scenarios/index.ts";
 import type { Scenario } from "./scenarios/scenario.ts";
 
@@ -21,6 +26,12 @@ export const EXIT_SAFETY = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_LIVENESS = 3;
 export const EXIT_NONDETERMINISM = 4;
+export const EXIT_COVERAGE = 5;
+
+/** Coverage is enforced for sweeps of at least this many seeds per scenario. */
+export const COVERAGE_MIN_SEEDS = 2;
+
+export const PLANTED_FAULT_NAMES = Object.keys(NO_PLANTED_FAULTS) as Array<keyof PlantedFaults>;
 
 /** Largest seed range one invocation accepts (a typo like 1..1e12 should not run for a week). */
 const SEEDS_MAX = 1_000_000;
@@ -30,11 +41,21 @@ const USAGE = `usage: npx tsx sim/runner.ts [options]
   --seed N               run one seed
   --seeds A..B           run seeds A through B inclusive (default 1..10)
   --swarm                draw fault options per seed (swarm mode)
-  --json                 print one JSON object per run on stdout
+  --plant NAME[,NAME]    plant test-only broker bugs: ${PLANTED_FAULT_NAMES.join(", ")}
+  --planted-fault NAME   the same, one name per flag (repeatable)
+  --json                 print one JSON object per run on stdout (and a summary object for sweeps)
+  --verbose              print every run's drawn options (always printed for a single run)
+  --no-coverage          do not fail a sweep whose declared coverage events did not all happen
   --trace FILE           write the JSONL trace of the run to FILE (one scenario, one seed)
   --check-determinism    run every seed twice and compare trace hashes (exit 4 on a difference)
   --jobs N               accepted for compatibility; runs are sequential for now
+  --shrink               shrink the first failing run (same invariant) and write a replay file
+                         under out/repros/ (issue 6; see sim/shrink/)
+  --shrink-budget MS     wall-time budget for --shrink (default 20000)
+  --replay FILE          run a replay file exactly (exit code as for a normal failure)
+  --promote FILE         check a replay file reproduces, then copy it into test/regressions/
   --help                 show this help
+exit codes: 0 pass, 1 safety, 2 usage, 3 liveness, 4 nondeterminism, 5 coverage gap
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
 
 export class UsageError extends Error {}
@@ -43,11 +64,20 @@ export interface CliOptions {
   scenarios: Scenario[];
   seeds: number[];
   swarm: boolean;
+  /** Planted broker faults, sorted by name (as printed in `rerun:` lines). */
+  planted: Array<keyof PlantedFaults>;
   json: boolean;
+  verbose: boolean;
+  coverage: boolean;
   traceFile: string | undefined;
   checkDeterminism: boolean;
   jobs: number;
   help: boolean;
+  /** Issue 6 (sim/shrink/): shrink the first failing run; replay or promote a replay file. */
+  shrink: boolean;
+  shrinkBudgetMs: number | undefined;
+  replay: string | undefined;
+  promote: string | undefined;
 }
 
 export function parseCli(argv: string[]): CliOptions {
@@ -82,11 +112,19 @@ export function parseCli(argv: string[]): CliOptions {
     scenarios,
     seeds,
     swarm: v.swarm === true,
+    planted: parsePlanted([...(v.plant ?? []), ...(v["planted-fault"] ?? [])]),
     json: v.json === true,
+    verbose: v.verbose === true,
+    coverage: v["no-coverage"] !== true,
     traceFile: v.trace,
     checkDeterminism: v["check-determinism"] === true,
     jobs,
     help: v.help === true,
+    shrink: v.shrink === true,
+    shrinkBudgetMs:
+      v["shrink-budget"] === undefined ? undefined : parseSeed(v["shrink-budget"], "--shrink-budget"),
+    replay: v.replay,
+    promote: v.promote,
   };
 }
 
@@ -100,11 +138,19 @@ function parse(argv: string[]) {
       seed: { type: "string" },
       seeds: { type: "string" },
       swarm: { type: "boolean" },
+      plant: { type: "string", multiple: true },
+      "planted-fault": { type: "string", multiple: true },
       json: { type: "boolean" },
+      verbose: { type: "boolean" },
+      "no-coverage": { type: "boolean" },
       trace: { type: "string" },
       "check-determinism": { type: "boolean" },
       jobs: { type: "string" },
       help: { type: "boolean", short: "h" },
+      shrink: { type: "boolean" },
+      "shrink-budget": { type: "string" },
+      replay: { type: "string" },
+      promote: { type: "string" },
     },
   });
 }
@@ -129,8 +175,45 @@ function parseRange(s: string): number[] {
   return out;
 }
 
-export function rerunLine(r: { scenario: string; seed: number }, swarm: boolean): string {
-  return `rerun: npx tsx sim/runner.ts --scenario ${r.scenario} --seed ${r.seed}${swarm ? " --swarm" : ""}`;
+function parsePlanted(values: string[]): Array<keyof PlantedFaults> {
+  const out = new Set<keyof PlantedFaults>();
+  for (const v of values) {
+    for (const name of v.split(",")) {
+      if (name === "") continue;
+      if (!(PLANTED_FAULT_NAMES as string[]).includes(name)) {
+        throw new UsageError(`unknown planted fault "${name}"; known: ${PLANTED_FAULT_NAMES.join(", ")}`);
+      }
+      out.add(name as keyof PlantedFaults);
+    }
+  }
+  return [...out].sort();
+}
+
+/** The planted-fault switches for `names`. */
+export function plantedFaults(names: readonly (keyof PlantedFaults)[]): Partial<PlantedFaults> {
+  const out: Partial<PlantedFaults> = {};
+  for (const n of names) out[n] = true;
+  return out;
+}
+
+/** The runner arguments that reproduce one run exactly. */
+export function rerunArgs(
+  r: { scenario: string; seed: number },
+  swarm: boolean,
+  planted: readonly string[] = [],
+): string[] {
+  const args = ["--scenario", r.scenario, "--seed", String(r.seed)];
+  if (swarm) args.push("--swarm");
+  if (planted.length > 0) args.push("--plant", [...planted].sort().join(","));
+  return args;
+}
+
+export function rerunLine(
+  r: { scenario: string; seed: number },
+  swarm: boolean,
+  planted: readonly string[] = [],
+): string {
+  return `rerun: npx tsx sim/runner.ts ${rerunArgs(r, swarm, planted).join(" ")}`;
 }
 
 interface Io {
@@ -156,7 +239,12 @@ export function main(argv: string[], io: Io = defaultIo()): number {
     io.out(USAGE);
     return EXIT_PASS;
   }
+  const codes = { pass: EXIT_PASS, safety: EXIT_SAFETY, usage: EXIT_USAGE, liveness: EXIT_LIVENESS };
+  if (opts.replay !== undefined) return replayCommand(opts.replay, io, codes, opts.json);
+  if (opts.promote !== undefined) return promoteCommand(opts.promote, io, codes);
+  let shrunk = false;
   const started = Date.now();
+  const sweep = new SweepSummary();
   let runs = 0;
   let events = 0;
   let virtualMs = 0;
@@ -164,18 +252,23 @@ export function main(argv: string[], io: Io = defaultIo()): number {
   let liveness = 0;
   let nondeterministic = 0;
   const total = opts.scenarios.length * opts.seeds.length;
+  const showDrawn = !opts.json && (total === 1 || opts.verbose);
+  const planted = plantedFaults(opts.planted);
   for (const scenario of opts.scenarios) {
     for (const seed of opts.seeds) {
       const report = runScenario(scenario, seed, {
         swarm: opts.swarm,
+        plantedFaults: planted,
         recordTrace: opts.traceFile !== undefined,
+        onDrawn: showDrawn ? (d) => io.out(drawnLine(scenario.name, seed, d)) : undefined,
       });
       runs++;
       events += report.events;
       virtualMs += report.virtualMs;
+      sweep.add(report);
       let mismatch: RunReport | undefined;
       if (opts.checkDeterminism) {
-        const again = runScenario(scenario, seed, { swarm: opts.swarm });
+        const again = runScenario(scenario, seed, { swarm: opts.swarm, plantedFaults: planted });
         if (again.traceHash !== report.traceHash || again.events !== report.events) mismatch = again;
       }
       if (opts.traceFile !== undefined && report.trace) {
@@ -187,35 +280,52 @@ export function main(argv: string[], io: Io = defaultIo()): number {
       if (mismatch) nondeterministic++;
       if (opts.json) {
         const line: Record<string, unknown> = { ...report };
+        if (report.violation) line.rerun = rerunLine(report, opts.swarm, opts.planted);
         if (mismatch) line.nondeterminism = { firstHash: report.traceHash, secondHash: mismatch.traceHash };
         io.out(JSON.stringify(line));
       } else {
-        if (report.violation) {
-          const v = report.violation;
-          io.out(
-            `FAIL ${scenario.name} seed ${seed}: ${v.invariant} (${v.kind}) at ${v.atMs} ms virtual — ${v.message}`,
-          );
-          for (const e of v.involved) io.out(`    ${e}`);
-          io.out(`  drawn: ${JSON.stringify(report.drawn)}`);
-          io.out(`  ${rerunLine(report, opts.swarm)}`);
+        if (report.violation) printFailure(io, report, opts);
+        if (report.violation && opts.shrink && !shrunk) {
+          shrunk = true;
+          const cmd = { scenario: scenario.name, seed, swarm: opts.swarm, planted: opts.planted };
+          shrinkCommand({ ...cmd, timeBudgetMs: opts.shrinkBudgetMs }, io, codes);
         }
         if (mismatch) {
           io.out(
             `NONDETERMINISTIC ${scenario.name} seed ${seed}: trace hash ${report.traceHash} then ${mismatch.traceHash}`,
           );
-          io.out(`  ${rerunLine(report, opts.swarm)} --check-determinism`);
+          io.out(`  ${rerunLine(report, opts.swarm, opts.planted)} --check-determinism`);
         }
       }
       if (io.progress) io.err(`\r${runs}/${total} runs, ${safety + liveness} failing`);
     }
   }
   if (io.progress) io.err("\n");
+  const enforceCoverage = opts.coverage && opts.seeds.length >= COVERAGE_MIN_SEEDS;
+  const gaps = enforceCoverage ? sweep.gaps(opts.scenarios) : [];
+  if (runs > 1) {
+    if (opts.json) io.out(JSON.stringify({ summary: sweep.toJSON(opts.scenarios) }));
+    else {
+      io.out("");
+      for (const l of sweep.table(opts.scenarios)) io.out(l);
+      io.out("");
+      for (const l of sweep.matrix.render()) io.out(l);
+    }
+  }
+  for (const g of gaps) {
+    const what = g.unknown
+      ? `declares "${g.event}", which is not a coverage event (see sim/coverage/events.ts)`
+      : `never made "${g.event}" happen in ${g.seeds} seeds`;
+    (opts.json ? io.err : io.out)(`COVERAGE ${g.scenario} ${what}`);
+  }
   const wallMs = Date.now() - started;
-  const failed = safety + liveness + nondeterministic;
+  const failed = safety + liveness + nondeterministic + gaps.length;
   const summary =
-    `${runs} runs (${opts.scenarios.map((s) => s.name).join(", ")}; seeds ${describeSeeds(opts.seeds)}): ` +
+    `${runs} runs (${opts.scenarios.map((s) => s.name).join(", ")}; seeds ${describeSeeds(opts.seeds)}` +
+    `${opts.swarm ? "; swarm" : ""}${opts.planted.length > 0 ? `; planted ${opts.planted.join(",")}` : ""}): ` +
     `${runs - safety - liveness} passed, ${safety} safety, ${liveness} liveness` +
     (opts.checkDeterminism ? `, ${nondeterministic} nondeterministic` : "") +
+    (enforceCoverage ? `, ${gaps.length} coverage gaps` : "") +
     `; ${events} events, ${Math.round(virtualMs / 1000)} s virtual in ${(wallMs / 1000).toFixed(1)} s` +
     (wallMs > 0
       ? ` (${Math.round((events / wallMs) * 1000 * (opts.checkDeterminism ? 2 : 1))} events/s)`
@@ -225,7 +335,23 @@ export function main(argv: string[], io: Io = defaultIo()): number {
   if (safety > 0) return EXIT_SAFETY;
   if (liveness > 0) return EXIT_LIVENESS;
   if (nondeterministic > 0) return EXIT_NONDETERMINISM;
+  if (gaps.length > 0) return EXIT_COVERAGE;
   return EXIT_PASS;
+}
+
+/** The one-line statement of a run's drawn options (swarm fault plan included). */
+export function drawnLine(scenario: string, seed: number, drawn: Record<string, unknown>): string {
+  return `run ${scenario} seed ${seed} drawn: ${JSON.stringify(drawn)}`;
+}
+
+function printFailure(io: Io, report: RunReport, opts: CliOptions): void {
+  const v = report.violation!;
+  io.out(
+    `FAIL ${report.scenario} seed ${report.seed}: ${v.invariant} (${v.kind}) at ${v.atMs} ms virtual — ${v.message}`,
+  );
+  for (const e of v.involved) io.out(`    ${e}`);
+  io.out(`  drawn: ${JSON.stringify(report.drawn)}`);
+  io.out(`  ${rerunLine(report, opts.swarm, opts.planted)}`);
 }
 
 function describeSeeds(seeds: number[]): string {

@@ -72,8 +72,11 @@ export type ConnectorServerOut =
 export interface ConnectorServerFaultHooks {
   /** Answer REGISTER with: `ok` (default), an error reason, or nothing at all (REGISTER_ACK timeout). */
   onRegister?(socket: number): { reply: "ok" } | { reply: "error"; reason: string } | { reply: "none" };
-  /** Withhold the SEND_ACK of this outbound message (the broker's SEND_ACK timeout fires). */
-  withholdSendAck?(messageId: string): boolean;
+  /**
+   * Withhold the SEND_ACK of this outbound message, received on `socket` (the broker's SEND_ACK
+   * timeout fires, unless a fault sends it late with `sendAckFor`).
+   */
+  withholdSendAck?(messageId: string, socket: number): boolean;
 }
 
 export class ConnectorServer {
@@ -177,6 +180,12 @@ export class ConnectorServer {
     this.send(socket, frame);
   }
 
+  /** A (late) SEND_ACK for `messageId` on `socket`, if that socket is still open (faults use it). */
+  sendAckFor(socket: number, messageId: string): void {
+    if (!this.openSockets.has(socket)) return;
+    this.send(socket, { type: "SEND_ACK", messageId, status: this.opts.sendAckStatus });
+  }
+
   onTimer(tag: string, nowMs: number): void {
     if (tag === "gap_fill" && this.pendingGapFillSince !== undefined) {
       const since = this.pendingGapFillSince;
@@ -251,7 +260,7 @@ export class ConnectorServer {
       metadata: (f.metadata as Record<string, unknown> | undefined) ?? undefined,
       atMs: nowMs,
     });
-    if (this.faults?.withholdSendAck?.(f.messageId)) return;
+    if (this.faults?.withholdSendAck?.(f.messageId, socket)) return;
     this.send(socket, { type: "SEND_ACK", messageId: f.messageId, status: this.opts.sendAckStatus });
   }
 

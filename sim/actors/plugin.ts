@@ -104,6 +104,8 @@ export class PluginModel {
   alive = true;
   readonly endpoints: HostedEndpoint[];
   private readonly work = new Map<string, Work>();
+  /** Bumped by every crash: answers and retries from a previous life are ignored (a dead process). */
+  private life = 0;
   /** Counters for reports and tests. */
   readonly stats = { pushes: 0, acks: 0, accepted: 0, replies: 0, replyRetries: 0, sends: 0, registers: 0 };
 
@@ -132,6 +134,8 @@ export class PluginModel {
   crash(): void {
     if (!this.alive) return;
     this.alive = false;
+    this.life++;
+    for (const w of this.work.values()) w.done = true;
     const ch = this.channel;
     this.channel = undefined;
     if (ch !== undefined) this.host.closeChannel(this.pid, ch);
@@ -147,6 +151,16 @@ export class PluginModel {
     }
     this.work.clear();
     this.start();
+  }
+
+  /**
+   * Fault: the plugin loses its stream on purpose (as a planned reconnect does) and opens a new one
+   * after `downMs`, reattaching its endpoints or registering them afresh. False if it had no stream.
+   */
+  dropChannel(downMs: number, mode: "reattach" | "reregister"): boolean {
+    if (this.channel === undefined || !this.alive) return false;
+    this.plannedReconnect(downMs, mode);
+    return true;
   }
 
   /** A frame the broker pushed on `channel`. */
@@ -232,7 +246,10 @@ export class PluginModel {
         return;
       }
       if (attempt < 20 && (status === 0 || status === 400 || status >= 500)) {
-        this.host.after(50 * attempt, () => this.register(ep, attempt + 1));
+        const life = this.life;
+        this.host.after(50 * attempt, () => {
+          if (life === this.life) this.register(ep, attempt + 1);
+        });
       }
     });
   }
@@ -246,7 +263,10 @@ export class PluginModel {
         return;
       }
       if (attempt < 10) {
-        this.host.after(100 * attempt, () => this.reattach(ep, attempt + 1));
+        const life = this.life;
+        this.host.after(100 * attempt, () => {
+          if (life === this.life) this.reattach(ep, attempt + 1);
+        });
       }
       void res;
     });
@@ -352,7 +372,11 @@ export class PluginModel {
   }
 
   private post(path: string, body: unknown, cb: Responder): void {
-    this.host.request(this.pid, "POST", path, body, cb);
+    if (!this.alive) return;
+    const life = this.life;
+    this.host.request(this.pid, "POST", path, body, (status, res) => {
+      if (life === this.life) cb(status, res);
+    });
   }
 
   private delay([lo, hi]: [number, number]): number {

@@ -21,11 +21,26 @@ export interface StorageResult {
 export class SimStorage {
   /** The durable cursor value (0 when never written). */
   cursor = 0;
+  /**
+   * The cursor file is unreadable (a torn write on a crash, issue 5). The daemon's storage treats an
+   * invalid file as absent, so a restart reads 0 until the next successful write replaces it.
+   */
+  cursorCorrupt = false;
   /** Every cursor value made durable, in order. */
   readonly cursorHistory: number[] = [];
   readonly buffers = new Map<string, BufferRecord[]>();
   faults: StorageFaultHooks | undefined;
   ops = 0;
+
+  /** What a (re)starting broker reads from the cursor file. */
+  readCursor(): number {
+    return this.cursorCorrupt ? 0 : this.cursor;
+  }
+
+  /** A torn write left the cursor file half-written (faults use it). */
+  corruptCursor(): void {
+    this.cursorCorrupt = true;
+  }
 
   apply(op: StorageOp): StorageResult {
     this.ops++;
@@ -34,6 +49,7 @@ export class SimStorage {
     switch (op.op) {
       case "write_cursor":
         this.cursor = op.lastKnownSeq;
+        this.cursorCorrupt = false;
         this.cursorHistory.push(op.lastKnownSeq);
         return { ok: true };
       case "append_buffer": {

@@ -70,6 +70,22 @@ export class View {
   private readonly taskOfCall = new Map<number, string>();
   private readonly taskOfStorage = new Map<number, string>();
   private readonly inflightCount = new Map<string, number>();
+  /**
+   * Messages whose route claim came back `route` and that have not been pushed or appended yet:
+   * their task is waiting at the endpoint's hand-off gate (R5) behind a lower seq, with no call out.
+   */
+  private readonly gated = new Map<string, string>();
+  /**
+   * Routed events the retry queue owns, per message: a direct `inbound_routed` post that failed
+   * transiently ends its task not accepted (payload id released) and hands the event to the queue.
+   * The queue drains one post at a time; while it owes a message an event and has no post of it out,
+   * the next routed post of that message is the queue's (no task; its success is a deferred accept).
+   */
+  private readonly routedOwed = new Map<string, number>();
+  private readonly routedQueuedCalls = new Set<number>();
+  private readonly routedQueuedOut = new Set<string>();
+  /** Set while the current step handles the answer to an `inbound_routed` post of this message. */
+  private stepRoutedFor: string | undefined;
 
   // global message identity
   readonly messages = new Map<string, MessageInfo>();
@@ -112,6 +128,7 @@ export class View {
         this.resetProcess(ev.incarnation, ev.initialCursor, ev.options);
         return;
       case "in":
+        this.stepRoutedFor = undefined;
         this.stepInput = ev.input;
         this.stepFrame = undefined;
         this.stepTask = undefined;
@@ -120,6 +137,7 @@ export class View {
         this.onInput(ev.input);
         return;
       case "advance":
+        this.stepRoutedFor = undefined;
         this.stepInput = undefined;
         this.stepFrame = undefined;
         this.stepTask = undefined;
@@ -142,6 +160,12 @@ export class View {
   /** Is some call, storage op or push receipt of `messageId`'s pipeline task still unanswered? */
   inFlight(messageId: string): boolean {
     if ((this.inflightCount.get(messageId) ?? 0) > 0) return true;
+    const gatedFor = this.gated.get(messageId);
+    if (gatedFor !== undefined) {
+      const e = this.endpoints.get(gatedFor);
+      // A gated task whose endpoint is gone ends without hand-off when the gate lets it go.
+      if (e !== undefined && e.state !== "closed") return true;
+    }
     const timeout = this.options?.pushReceiptTimeoutMs ?? 2_000;
     for (const p of this.pushes.values()) {
       if (
@@ -200,6 +224,10 @@ export class View {
     this.taskOfCall.clear();
     this.taskOfStorage.clear();
     this.inflightCount.clear();
+    this.gated.clear();
+    this.routedOwed.clear();
+    this.routedQueuedCalls.clear();
+    this.routedQueuedOut.clear();
     this.stepTask = undefined;
     this.apiCalls.clear();
     this.storageOps.clear();
@@ -231,6 +259,19 @@ export class View {
           const a = call.args as ApiArgs["processing_state"];
           if (a.state === "reply_requested")
             this.stepReplyKey = replyKey(a.assignment_id, a.reply_request_id);
+        }
+        if (call.op === "inbound_routed") {
+          const m = (call.args as ApiArgs["inbound_routed"]).source_message_id;
+          this.stepRoutedFor = m;
+          const queued = this.routedQueuedCalls.delete(call.id);
+          if (queued) this.routedQueuedOut.delete(m);
+          const owed = this.routedOwed.get(m) ?? 0;
+          if (queued && (input.result.ok || input.result.terminal)) {
+            if (owed <= 1) this.routedOwed.delete(m);
+            else this.routedOwed.set(m, owed - 1);
+          } else if (!queued && !input.result.ok && !input.result.terminal) {
+            this.routedOwed.set(m, owed + 1);
+          }
         }
         if (input.result.ok) this.onApiOk(call, input.result);
         return;
@@ -324,11 +365,12 @@ export class View {
         if (a.action === "add") this.markAccepted(a.source_message_id ?? a.undispatched_id, sync);
         return;
       }
-      case "inbound_route_claim":
-        if ((result as { action?: string }).action === "skip") {
-          this.markAccepted((call.args as ApiArgs["inbound_route_claim"]).source_message_id, sync);
-        }
+      case "inbound_route_claim": {
+        const a = call.args as ApiArgs["inbound_route_claim"];
+        if ((result as { action?: string }).action === "skip") this.markAccepted(a.source_message_id, sync);
+        else if (sync) this.gated.set(a.source_message_id, a.routed_to_endpoint_id);
         return;
+      }
       case "inbound_routed":
         this.markAccepted((call.args as ApiArgs["inbound_routed"]).source_message_id, sync);
         return;
@@ -415,19 +457,46 @@ export class View {
         }
         return;
       }
-      case "api_call":
-        this.apiCalls.set(o.id, { id: o.id, op: o.op, args: o.args, cause: this.stepInput, t: this.t });
-        if (this.stepTask !== undefined) this.attribute(this.taskOfCall, o.id, this.stepTask);
+      case "api_call": {
+        // The queue posts from its backoff timer (an advance) or right after its own or the task's
+        // failed post of the same message; a task's direct post comes from any other step.
+        const routedStep =
+          o.op === "inbound_routed" &&
+          (this.stepInput === undefined || this.stepRoutedFor === o.args.source_message_id);
+        const queued =
+          routedStep &&
+          o.op === "inbound_routed" &&
+          (this.routedOwed.get(o.args.source_message_id) ?? 0) > 0 &&
+          !this.routedQueuedOut.has(o.args.source_message_id);
+        if (queued && o.op === "inbound_routed") {
+          this.routedQueuedCalls.add(o.id);
+          this.routedQueuedOut.add(o.args.source_message_id);
+        }
+        const cause = queued ? undefined : this.stepInput;
+        this.apiCalls.set(o.id, { id: o.id, op: o.op, args: o.args, cause, t: this.t });
+        // A gated task resumes in another message's step: a call naming its message is its own.
+        const named =
+          o.op === "inbound_route_claim" || o.op === "inbound_routed" ? o.args.source_message_id : undefined;
+        const owner = named ?? this.stepTask;
+        if (owner !== undefined && !queued) this.attribute(this.taskOfCall, o.id, owner);
         if (o.op === "transition_state" && o.args.state === "closed") this.closeEndpoint(o.args.endpoint_id);
         return;
-      case "storage":
+      }
+      case "storage": {
         this.storageOps.set(o.id, o.op);
-        if (this.stepTask !== undefined) this.attribute(this.taskOfStorage, o.id, this.stepTask);
+        let owner = this.stepTask;
+        if (o.op.op === "append_buffer" && o.op.record.envelope.sourceMessageId !== undefined) {
+          this.gated.delete(o.op.record.envelope.sourceMessageId);
+          if (!o.op.record.envelope.runtimeAssignment) owner = o.op.record.envelope.sourceMessageId;
+        }
+        if (owner !== undefined) this.attribute(this.taskOfStorage, o.id, owner);
         return;
+      }
       case "ipc_push": {
         if (o.frame.event !== "message_received") return;
         const ch = this.channels.get(o.channel);
         const env = o.frame as PushEnvelope & { push_id?: string };
+        if (env.sourceMessageId !== undefined) this.gated.delete(env.sourceMessageId);
         if (o.frame.push_id !== undefined && ch?.receipts) {
           this.pushes.set(o.frame.push_id, { channel: o.channel, envelope: env, t: this.t });
         } else if (ch?.open && !env.runtimeAssignment && env.sourceMessageId !== undefined) {

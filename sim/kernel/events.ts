@@ -21,7 +21,14 @@ export type Fact =
   /** A plugin acked a push on its socket (the frame is on the wire back to the broker). */
   | { f: "plugin_push_acked"; pid: number; pushId: string }
   /** A plugin gave up on a reply (e.g. outcome unknown): liveness checkers must not wait for it. */
-  | { f: "plugin_reply_abandoned"; assignmentId: string; reason: string };
+  | { f: "plugin_reply_abandoned"; assignmentId: string; reason: string }
+  /** The liveness phase begins: faults are healed and the world must converge within `budgetMs`. */
+  | { f: "liveness_begin"; budgetMs: number }
+  /**
+   * The liveness phase ended (then `quiescent` follows); `head` is the highest seq the platform has
+   * for the broker's stream, the ground truth L1 judges the cursor against.
+   */
+  | { f: "liveness_end"; head: number };
 
 export type SimEvent =
   /** A core input, recorded just before `handle`. */

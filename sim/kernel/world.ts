@@ -36,7 +36,9 @@ import { SIM_EPOCH_MS, VirtualClock } from "./clock.ts";
 import { EventQueue } from "./event-queue.ts";
 import type { Fact, SimEvent } from "./events.ts";
 import { Wiring } from "../network/wiring.ts";
-import { SeededRandom, Streams } from "./prng.ts";
+import { FaultHub } from "../faults/hub.ts";
+import { type FaultPlan, installFaults } from "../faults/index.ts";
+import { SeededRandom, type StreamFactory, Streams } from "./prng.ts";
 import { Trace } from "./trace.ts";
 
 export type ApiFaultHook = (
@@ -75,6 +77,10 @@ export interface WorldConfig {
   recordTrace?: boolean;
   /** Receives the core's log events (tests, debugging). */
   brokerLog?: LogSink;
+  /** Record or replay every draw (issue 6 decision log); absent = plain seeded streams. */
+  decisions?: StreamFactory;
+  /** Faults to inject (issue 5), installed by `start()`. Absent or empty = no fault draws at all. */
+  faults?: FaultPlan;
 }
 
 /** Safety net: this many `advance` calls at one instant means a deadline that never clears. */
@@ -107,6 +113,8 @@ export class World {
   apiFaults: ApiFaultHook | undefined;
   /** Events shown to the checkers (core inputs and outputs, facts, lifecycle). */
   events = 0;
+  /** Owner of every fault hook; counts firings. Idle (and draw-free) unless a plan is installed. */
+  readonly faultHub: FaultHub = new FaultHub(this);
   readonly wiring: Wiring;
   /** Checker instances grouped by the event kinds they want. */
   private readonly checkersByKind = new Map<
@@ -117,7 +125,7 @@ export class World {
   private lastAdvanceAt = -1;
 
   constructor(readonly config: WorldConfig) {
-    this.streams = new Streams(config.seed);
+    this.streams = new Streams(config.seed, config.decisions);
     this.trace = new Trace(config.recordTrace === true);
     this.latency = { ...DEFAULT_LATENCY, ...config.latency };
     this.options = resolveOptions(config.brokerOptions);
@@ -183,6 +191,8 @@ export class World {
 
   /** Boot the first broker and schedule every plugin's start. */
   start(): void {
+    // Before the first broker: some faults change its settings (inbox pressure).
+    if (this.config.faults !== undefined) installFaults(this, this.config.faults);
     this.startBroker();
     for (const p of this.plugins.values()) this.at(p.spec.startAtMs, () => p.start());
   }
@@ -262,7 +272,7 @@ export class World {
 
   private startBroker(): void {
     this.incarnation++;
-    const initialCursor = this.storage.cursor;
+    const initialCursor = this.storage.readCursor();
     this.broker = new BrokerCore({
       options: this.options,
       random: new SeededRandom(this.streams.get("broker.random")),

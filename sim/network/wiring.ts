@@ -329,6 +329,31 @@ export class Wiring implements PluginHost {
     this.w.fact(fact);
   }
 
+  // ---- faults ----
+
+  /**
+   * The connector's TCP connection dies without a close handshake (reset, timeout): everything in
+   * flight both ways is lost and each end learns of it on its own (code 1006). Returns whether
+   * there was a socket to kill.
+   */
+  abruptConnectorClose(): boolean {
+    const sock = this.socket;
+    if (sock === undefined) return false;
+    const inc = this.w.incarnation;
+    this.socket = undefined;
+    this.socketOpen = false;
+    this.connLink(sock, "down").disconnect();
+    this.connLink(sock, "up").disconnect();
+    this.w.after(1, () => {
+      this.w.server.onClose(sock);
+      this.flushServer();
+    });
+    this.w.after(1, () => {
+      if (inc === this.w.incarnation) this.w.input({ kind: "connector_closed", code: 1006, reason: "" });
+    });
+    return true;
+  }
+
   // ---- crash ----
 
   /** The broker process died: its sockets close abruptly, its pending answers are lost. */

@@ -16,6 +16,8 @@ export const happyPath: Scenario = {
   name: "happy-path",
   description: "A fault-free day: routed, buffered, inboxed and dispatched messages, with replies.",
   exercises: ["push acked", "inbox add", "assignment dispatched", "reply emitted", "delivery skip"],
+  // The fault-free baseline stays fault-free in swarm mode too.
+  swarmFaults: [],
   build({ streams }) {
     const rng = streams.get("scenario");
     const scoped = rng.chance(0.5);

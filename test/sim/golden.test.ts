@@ -16,10 +16,10 @@ import { runScenario } from "../../sim/run.ts";
 import { happyPath } from "../../sim/scenarios/happy-path.ts";
 
 const GOLDEN: Array<{ seed: number; traceHash: string; events: number; virtualMs: number }> = [
-  { seed: 1, traceHash: "51a7c827c8cdb0d2", events: 13206, virtualMs: 100659 },
-  { seed: 2, traceHash: "48764ad0acb1b035", events: 8525, virtualMs: 82673 },
-  { seed: 3, traceHash: "3819f7a18643ab4c", events: 10256, virtualMs: 84894 },
-  { seed: 42, traceHash: "4d5e055eb558553d", events: 12808, virtualMs: 98931 },
+  { seed: 1, traceHash: "a75d37fd625a180a", events: 13610, virtualMs: 702659 },
+  { seed: 2, traceHash: "fba5e537f5b5049a", events: 8929, virtualMs: 684673 },
+  { seed: 3, traceHash: "3ebd7ab74d02eb54", events: 10660, virtualMs: 686894 },
+  { seed: 42, traceHash: "7015619662865123", events: 13212, virtualMs: 700931 },
 ];
 
 describe("golden trace hashes of the happy path", () => {

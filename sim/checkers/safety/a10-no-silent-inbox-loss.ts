@@ -27,7 +27,13 @@ export const A10 = defineChecker({
           }
           return undefined;
         }
-        if (ev.k === "in" && ev.input.kind === "api_result" && ev.input.result.ok) {
+        // A final state the platform refused for good (4xx) is as final as an accepted one: the
+        // broker posted it and nothing it can do would change the answer.
+        if (
+          ev.k === "in" &&
+          ev.input.kind === "api_result" &&
+          (ev.input.result.ok || ev.input.result.terminal)
+        ) {
           const call = v.lastApiCall;
           if (call?.op === "processing_state") {
             const a = call.args as { state: string; undispatched_id?: string };

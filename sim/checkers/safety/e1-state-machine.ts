@@ -7,7 +7,11 @@ const EDGES = new Map<string, Set<string>>([
   ["active>reconnecting", new Set(["ipc_close"])],
   ["active>closed", new Set(["plugin_exit", "explicit_unregister"])],
   ["reconnecting>active", new Set(["reattach"])],
-  ["reconnecting>closed", new Set(["grace_timeout", "explicit_unregister"])],
+  ["reconnecting>closed", new Set(["grace_timeout", "explicit_unregister", "plugin_exit"])],
+  // A reattach marks the endpoint active without projecting it and projects `active`/`reattach`
+  // only once its buffer drained; a failed drain applies `ipc_close` (PROTOCOL §3 reattach route),
+  // so the platform sees reconnecting → reconnecting, or → closed/plugin_exit if the probe says dead.
+  ["reconnecting>reconnecting", new Set(["ipc_close"])],
 ]);
 
 /** E1 State machine (PROTOCOL §7.2). */
@@ -19,15 +23,21 @@ export const E1 = defineChecker({
     "Endpoint state projections follow the §1.4 table exactly: register ⇒ active, ipc_close ⇒ reconnecting or closed, reattach ⇒ active, grace timeout or unregister ⇒ closed, and nothing after closed.",
   create() {
     let state = new Map<string, string>();
+    /** The last projection per endpoint: a retry after a transient failure repeats it exactly. */
+    let last = new Map<string, string>();
     return {
       onEvent(ev) {
         if (ev.k === "start") {
           state = new Map();
+          last = new Map();
           return undefined;
         }
         if (ev.k !== "out" || ev.output.kind !== "api_call" || ev.output.op !== "transition_state")
           return undefined;
         const a = ev.output.args;
+        const key = `${a.state}|${a.reason}|${a.ts}`;
+        if (last.get(a.endpoint_id) === key) return undefined;
+        last.set(a.endpoint_id, key);
         const from = state.get(a.endpoint_id) ?? "none";
         const reasons = EDGES.get(`${from}>${a.state}`);
         state.set(a.endpoint_id, a.state);

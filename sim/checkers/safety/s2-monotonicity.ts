@@ -19,6 +19,10 @@ export const S2 = defineChecker({
           lastAck = -1;
           lastRegister = -1;
           lastWrite = -1;
+          // The file value a process starts from is what its storage read. It is lower than the last
+          // write only when the file was lost or corrupt (read as absent, PROTOCOL §1.14); the
+          // file's history then starts again from that value.
+          lastPersisted = Math.min(lastPersisted, ev.initialCursor);
           return undefined;
         }
         if (ev.k === "truth" && ev.fact.f === "cursor_persisted") {

@@ -1,5 +1,5 @@
 import { defineChecker } from "../checker.ts";
-import { describe } from "../util.ts";
+import { describe, pipelineMessageOf } from "../util.ts";
 
 /** S7 Release before redelivery (PROTOCOL §7.1). */
 export const S7 = defineChecker({
@@ -13,15 +13,24 @@ export const S7 = defineChecker({
     let received = new Set<string>();
     let replay: { messageId: string; seq: number; frame: string } | undefined;
     let produced = false;
+    /**
+     * Messages whose last processing produced no pipeline output at all (e.g. routed to a full
+     * inbox: not accepted, released, nothing posted). Re-processing such a replay is just as
+     * silent, so its silence proves nothing; those replays are not judged.
+     */
+    const silent = new Set<string>();
+    let fresh: { messageId: string; produced: boolean } | undefined;
     return {
       onEvent(ev, v) {
         switch (ev.k) {
           case "start":
             received = new Set();
+            silent.clear();
             return undefined;
           case "in": {
             replay = undefined;
             produced = false;
+            fresh = undefined;
             const f = v.stepFrame;
             if (f?.type !== "MESSAGE_RECEIVED" || typeof f.messageId !== "string") return undefined;
             if (typeof f.seq !== "number") return undefined;
@@ -29,6 +38,7 @@ export const S7 = defineChecker({
             const m = f.messageId;
             if (
               received.has(m) &&
+              !silent.has(m) &&
               f.seq > v.committed &&
               !v.acceptedIds.has(m) &&
               !v.handedOffIds.has(m) &&
@@ -36,10 +46,12 @@ export const S7 = defineChecker({
             ) {
               replay = { messageId: m, seq: f.seq, frame: describe(ev) };
             }
+            if (!received.has(m) || replay || silent.has(m)) fresh = { messageId: m, produced: false };
             received.add(m);
             return undefined;
           }
           case "out":
+            if (fresh && pipelineMessageOf(ev.output) === fresh.messageId) fresh.produced = true;
             if (
               replay &&
               !(ev.output.kind === "connector_send" && ev.output.frame.type === "REQUEST_GAP_FILL")
@@ -48,6 +60,11 @@ export const S7 = defineChecker({
             }
             return undefined;
           case "step_end":
+            if (fresh) {
+              if (fresh.produced) silent.delete(fresh.messageId);
+              else silent.add(fresh.messageId);
+              fresh = undefined;
+            }
             if (replay && !produced) {
               const r = replay;
               replay = undefined;

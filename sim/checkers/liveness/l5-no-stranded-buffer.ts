@@ -1,0 +1,108 @@
+import { type CheckerDef, type CheckerInstance, defineChecker } from "../checker.ts";
+import { firstFew, Phase, plural } from "./phase.ts";
+
+interface Buffered {
+  endpointId: string;
+  t: number;
+  incarnation: number;
+}
+
+/**
+ * L5 No stranded buffer (PROTOCOL §7.4), judged at the end of the liveness phase.
+ *
+ * The reference broker (and ours, which follows it) loses buffered messages on two documented
+ * paths: removing an endpoint deletes its buffer file (§1.4: grace timeout, plugin exit,
+ * unregister) and buffers are not scanned at start-up (§1.5), so a restart orphans them. Both break
+ * L5 as §7.4 states it. `L5` accepts those two paths (and names them in its statement); `L5_STRICT`
+ * holds the broker to the full statement and is what a fix for them should be checked against.
+ */
+export function makeL5(strict: boolean): CheckerDef {
+  return defineChecker({
+    id: "L5",
+    kind: "liveness",
+    kinds: ["in", "out", "truth", "quiescent"],
+    statement: strict
+      ? "Every message appended to a reconnecting buffer (and acked) is eventually pushed or surfaced again as undispatched, unless its endpoint is still reconnecting within grace."
+      : "Every message appended to a reconnecting buffer (and acked) is eventually pushed or surfaced again as undispatched, unless its endpoint is still reconnecting within grace, was removed (its buffer is deleted, §1.4) or outlived its broker process (buffers are not scanned at start-up, §1.5).",
+    create: () => create(strict),
+  });
+}
+
+export const L5 = makeL5(false);
+export const L5_STRICT = makeL5(true);
+
+function create(strict: boolean): CheckerInstance {
+  const phase = new Phase();
+  /** Routed (non-assignment) messages whose buffer append storage confirmed, not yet resolved. */
+  const buffered = new Map<string, Buffered>();
+  return {
+    onEvent(ev, v) {
+      if (phase.observe(ev)) return undefined;
+      if (ev.k === "in") {
+        const op = v.lastStorageOp;
+        if (
+          ev.input.kind === "storage_result" &&
+          ev.input.ok &&
+          op?.op === "append_buffer" &&
+          !op.record.envelope.runtimeAssignment
+        ) {
+          const m = op.record.envelope.sourceMessageId ?? op.record.id;
+          buffered.set(m, { endpointId: op.endpointId, t: ev.t, incarnation: v.incarnation });
+        }
+        const p = v.lastAckedPush;
+        if (p && !p.envelope.runtimeAssignment && p.envelope.sourceMessageId !== undefined)
+          buffered.delete(p.envelope.sourceMessageId);
+        const call = v.lastApiCall;
+        if (
+          ev.input.kind === "api_result" &&
+          ev.input.result.ok &&
+          call?.op === "undispatched_changed" &&
+          (call.args as { action?: string }).action === "add"
+        ) {
+          const a = call.args as { source_message_id?: string; undispatched_id: string };
+          buffered.delete(a.source_message_id ?? a.undispatched_id);
+        }
+        return undefined;
+      }
+      if (ev.k === "out") {
+        const o = ev.output;
+        // A push on a channel without receipts is handed off when written.
+        if (
+          o.kind === "ipc_push" &&
+          o.frame.event === "message_received" &&
+          !o.frame.runtimeAssignment &&
+          o.frame.sourceMessageId !== undefined
+        ) {
+          const ch = v.channels.get(o.channel);
+          if (ch?.open && !ch.receipts) buffered.delete(o.frame.sourceMessageId);
+        }
+        return undefined;
+      }
+      if (!phase.isVerdict(ev) || !ev.snapshot) return undefined;
+      const reconnecting = new Set(
+        ev.snapshot.endpoints.filter((e) => e.state === "reconnecting").map((e) => e.endpointId),
+      );
+      const stranded: string[] = [];
+      for (const [m, b] of buffered) {
+        if (b.incarnation === v.incarnation && reconnecting.has(b.endpointId)) continue;
+        const seq = v.seqOf(m);
+        // Not acked: the server still owes a redelivery, and L1 judges that.
+        if (seq === undefined || seq > v.committed) continue;
+        const restarted = b.incarnation !== v.incarnation;
+        const removed = !restarted && v.endpoints.get(b.endpointId)?.state === "closed";
+        if (!strict && (restarted || removed)) continue;
+        const why = restarted
+          ? "the broker restarted since (buffers are not scanned at start-up)"
+          : removed
+            ? "its endpoint was removed and its buffer deleted"
+            : "its endpoint is active but the buffer was not drained";
+        stranded.push(`${m} (seq ${seq}, buffered for ${b.endpointId} at t=${b.t}; ${why})`);
+      }
+      if (stranded.length === 0) return undefined;
+      return {
+        message: `${plural(stranded.length, "acked message")} left in a reconnecting buffer, never pushed nor surfaced as undispatched: ${firstFew(stranded, 3)}.`,
+        involved: stranded,
+      };
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The fault hub: the one owner of the world's single-slot fault hooks. Fault modules register small
+ * hook functions here; the hub composes them and counts what fired.
+ *
+ * Theory of operation:
+ * 1. A hook slot of the world (`network.faults`, `server.faults`, `storage.faults`,
+ *    `world.apiFaults`) is taken only when the first module registers for it, so a world without
+ *    faults runs exactly as before.
+ * 2. Composition is in registration order (= registry order): network decisions merge (any drop
+ *    drops, extra delays add up, the first duplicate wins, any reorder reorders); for the other
+ *    hooks the first module with an opinion decides.
+ * 3. Every firing is counted per `fault:what` and written to the trace, so a run's report can say
+ *    which faults were injected and two runs with the same seed still hash the same.
+ * 4. `healAll` heals every installed module, then undoes anything standing (held links) and makes
+ *    every hook a no-op from then on.
+ */
+
+import type { ApiArgs, ApiOp } from "../../src/broker/api.ts";
+import type { StorageOp } from "../../src/broker/types.ts";
+import type { ConnectorServerFaultHooks } from "../actors/connector-server.ts";
+import type { ApiFaultHook, World } from "../kernel/world.ts";
+import type { FaultDecision, Link } from "../network/network.ts";
+import type { FaultHandle } from "./fault.ts";
+
+export type NetHook = (link: Link, label: string) => FaultDecision | undefined;
+export type RegisterDecision = ReturnType<NonNullable<ConnectorServerFaultHooks["onRegister"]>>;
+export type RegisterHook = (socket: number) => RegisterDecision | undefined;
+export type SendAckHook = (messageId: string, socket: number) => boolean;
+export type StorageHook = (op: StorageOp) => string | undefined;
+
+/** The class of a link: its name up to the first `:` (`conn-down`, `api-req`, `ipc-up`, …). */
+export function linkClass(link: Link | string): string {
+  const name = typeof link === "string" ? link : link.name;
+  const i = name.indexOf(":");
+  return i < 0 ? name : name.slice(0, i);
+}
+
+/**
+ * Labels that stand for connection lifecycle rather than a message (TCP connect/close, channel
+ * open/close). Message-level faults leave them alone; the disconnect and partition modules own them.
+ */
+const LIFECYCLE_LABELS = new Set(["connect", "open", "close", "server_close", "abrupt_close", "crash_close"]);
+
+export function isLifecycle(label: string): boolean {
+  return LIFECYCLE_LABELS.has(label);
+}
+
+export class FaultHub {
+  /** Firings per `fault:what`, in first-firing order. */
+  readonly fired = new Map<string, number>();
+  readonly handles: Array<{ name: string; handle: FaultHandle }> = [];
+  healed = false;
+  private readonly net: NetHook[] = [];
+  private readonly api: ApiFaultHook[] = [];
+  private readonly register: RegisterHook[] = [];
+  private readonly sendAck: SendAckHook[] = [];
+  private readonly storage: StorageHook[] = [];
+
+  constructor(private readonly w: World) {}
+
+  /** Count one firing and trace it. */
+  record(fault: string, what: string, detail?: string): void {
+    const key = `${fault}:${what}`;
+    this.fired.set(key, (this.fired.get(key) ?? 0) + 1);
+    const d = detail === undefined ? "" : `,"d":${JSON.stringify(detail)}`;
+    this.w.trace.add(`{"t":${this.w.elapsedMs},"k":"fault","f":"${fault}","w":"${what}"${d}}`);
+  }
+
+  /** Total firings of one fault (all kinds), or of one `fault:what`. */
+  count(fault: string, what?: string): number {
+    if (what !== undefined) return this.fired.get(`${fault}:${what}`) ?? 0;
+    let n = 0;
+    for (const [k, v] of this.fired) if (k.startsWith(`${fault}:`)) n += v;
+    return n;
+  }
+
+  firedRecord(): Record<string, number> {
+    return Object.fromEntries(this.fired);
+  }
+
+  addNet(hook: NetHook): void {
+    if (this.net.length === 0) this.w.network.faults = { onSend: (link, label) => this.onSend(link, label) };
+    this.net.push(hook);
+  }
+
+  addApi(hook: ApiFaultHook): void {
+    if (this.api.length === 0) this.w.apiFaults = (op, args, now) => this.onApi(op, args, now);
+    this.api.push(hook);
+  }
+
+  addRegister(hook: RegisterHook): void {
+    this.register.push(hook);
+    this.claimServerHooks();
+  }
+
+  addSendAck(hook: SendAckHook): void {
+    this.sendAck.push(hook);
+    this.claimServerHooks();
+  }
+
+  addStorage(hook: StorageHook): void {
+    if (this.storage.length === 0) this.w.storage.faults = { onOp: (op) => this.onStorage(op) };
+    this.storage.push(hook);
+  }
+
+  adopt(name: string, handle: FaultHandle): void {
+    this.handles.push({ name, handle });
+  }
+
+  /** Heal every module, release every held link, and turn every hook into a no-op. */
+  healAll(): void {
+    if (this.healed) return;
+    this.healed = true;
+    for (const { handle } of this.handles) handle.heal();
+    for (const link of this.w.network.all()) if (link.holding) link.release();
+    // Traced only when something was installed, so fault-free runs keep their trace (golden hashes).
+    if (this.handles.length > 0) this.w.trace.add(`{"t":${this.w.elapsedMs},"k":"fault","f":"*","w":"heal"}`);
+  }
+
+  private claimServerHooks(): void {
+    if (this.w.server.faults !== undefined) return;
+    this.w.server.faults = {
+      onRegister: (socket) => {
+        if (this.healed) return { reply: "ok" };
+        for (const h of this.register) {
+          const d = h(socket);
+          if (d !== undefined) return d;
+        }
+        return { reply: "ok" };
+      },
+      withholdSendAck: (messageId, socket) => {
+        if (this.healed) return false;
+        for (const h of this.sendAck) if (h(messageId, socket)) return true;
+        return false;
+      },
+    };
+  }
+
+  private onSend(link: Link, label: string): FaultDecision | undefined {
+    if (this.healed) return undefined;
+    let out: FaultDecision | undefined;
+    for (const h of this.net) {
+      const d = h(link, label);
+      if (d === undefined) continue;
+      out ??= {};
+      if (d.drop) out.drop = true;
+      if (d.extraDelayMs !== undefined) out.extraDelayMs = (out.extraDelayMs ?? 0) + d.extraDelayMs;
+      if (d.duplicateAfterMs !== undefined && out.duplicateAfterMs === undefined) {
+        out.duplicateAfterMs = d.duplicateAfterMs;
+      }
+      if (d.reorder) out.reorder = true;
+    }
+    return out;
+  }
+
+  private onApi(op: ApiOp, args: ApiArgs[ApiOp], nowMs: number): ReturnType<ApiFaultHook> {
+    if (this.healed) return undefined;
+    for (const h of this.api) {
+      const r = h(op, args, nowMs);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+
+  private onStorage(op: StorageOp): string | undefined {
+    if (this.healed) return undefined;
+    for (const h of this.storage) {
+      const r = h(op);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+}

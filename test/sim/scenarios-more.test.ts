@@ -1,0 +1,31 @@
+/** Every scenario passes a fixed seed range (part 2; part 1 is scenarios.test.ts). */
+
+import { describe, it } from "vitest";
+import { scenarioByName } from "../../sim/scenarios/index.ts";
+import { sweepPasses } from "./support/scenario-sweep.ts";
+
+const SECOND_HALF = [
+  "crash-restart",
+  "grace",
+  "conflicting-replies",
+  "reply-outage",
+  "dispatch-races",
+  "poison",
+];
+
+describe("scenario sweeps (part 2)", () => {
+  it.each(SECOND_HALF)(
+    "%s passes its seed range and covers its declared events",
+    (name) => {
+      sweepPasses(scenarioByName(name)!);
+    },
+    180_000,
+  );
+
+  // The soak finds broker bugs the focused scenarios do not (R1 after redelivery, A7 from a
+  // reconnecting endpoint, an inbox that fills with rows the platform will never dispatch again:
+  // see the issue 5 report). It joins the fixed range once those are fixed.
+  it.skip("soak passes its seed range and covers its declared events", () => {
+    sweepPasses(scenarioByName("soak")!);
+  });
+});
