@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { NO_PLANTED_FAULTS, type PlantedFaults } from "../src/broker/options.ts";
 import { SweepSummary } from "./coverage/sweep.ts";
 import { type RunReport, runScenario } from "./run.ts";
+import { runAndExport } from "./export/run-export.ts";
 import { promoteCommand, replayCommand, shrinkCommand } from "./shrink/cli.ts";
 import { SCENARIOS, scenarioByName } from "./scenarios/index.ts";
 import type { Scenario } from "./scenarios/scenario.ts";
@@ -46,6 +47,8 @@ const USAGE = `usage: npx tsx sim/runner.ts [options]
   --json                 print one JSON object per run on stdout (and a summary object for sweeps)
   --verbose              print every run's drawn options (always printed for a single run)
   --no-coverage          do not fail a sweep whose declared coverage events did not all happen
+  --no-export            do not write the trace, Perfetto JSON and HTML timeline of failing runs
+                         (by default the first 3 failing runs are written under out/failures/)
   --trace FILE           write the JSONL trace of the run to FILE (one scenario, one seed)
   --check-determinism    run every seed twice and compare trace hashes (exit 4 on a difference)
   --jobs N               accepted for compatibility; runs are sequential for now
@@ -69,6 +72,8 @@ export interface CliOptions {
   json: boolean;
   verbose: boolean;
   coverage: boolean;
+  /** Write trace, Perfetto JSON and HTML timeline for the first failing runs. */
+  export: boolean;
   traceFile: string | undefined;
   checkDeterminism: boolean;
   jobs: number;
@@ -116,6 +121,7 @@ export function parseCli(argv: string[]): CliOptions {
     json: v.json === true,
     verbose: v.verbose === true,
     coverage: v["no-coverage"] !== true,
+    export: v["no-export"] !== true,
     traceFile: v.trace,
     checkDeterminism: v["check-determinism"] === true,
     jobs,
@@ -143,6 +149,7 @@ function parse(argv: string[]) {
       json: { type: "boolean" },
       verbose: { type: "boolean" },
       "no-coverage": { type: "boolean" },
+      "no-export": { type: "boolean" },
       trace: { type: "string" },
       "check-determinism": { type: "boolean" },
       jobs: { type: "string" },
@@ -243,6 +250,7 @@ export function main(argv: string[], io: Io = defaultIo()): number {
   if (opts.replay !== undefined) return replayCommand(opts.replay, io, codes, opts.json);
   if (opts.promote !== undefined) return promoteCommand(opts.promote, io, codes);
   let shrunk = false;
+  let exported = 0;
   const started = Date.now();
   const sweep = new SweepSummary();
   let runs = 0;
@@ -285,6 +293,17 @@ export function main(argv: string[], io: Io = defaultIo()): number {
         io.out(JSON.stringify(line));
       } else {
         if (report.violation) printFailure(io, report, opts);
+        if (report.violation && opts.export && exported < EXPORTED_FAILURES_MAX) {
+          exported++;
+          const { paths } = runAndExport(scenario, seed, {
+            swarm: opts.swarm,
+            plantedFaults: planted,
+            outDir: FAILURES_OUT_DIR,
+          });
+          if (paths.html) io.out(`  timeline: ${paths.html}`);
+          if (paths.perfetto) io.out(`  perfetto: ${paths.perfetto} (open in https://ui.perfetto.dev)`);
+          if (paths.trace) io.out(`  trace: ${paths.trace}`);
+        }
         if (report.violation && opts.shrink && !shrunk) {
           shrunk = true;
           const cmd = { scenario: scenario.name, seed, swarm: opts.swarm, planted: opts.planted };
@@ -301,7 +320,10 @@ export function main(argv: string[], io: Io = defaultIo()): number {
     }
   }
   if (io.progress) io.err("\n");
-  const enforceCoverage = opts.coverage && opts.seeds.length >= COVERAGE_MIN_SEEDS;
+  // Runs that stop at a violation cut their coverage short, so gaps only mean something (and are
+  // only enforced) when every run passed.
+  const enforceCoverage =
+    opts.coverage && opts.seeds.length >= COVERAGE_MIN_SEEDS && safety + liveness + nondeterministic === 0;
   const gaps = enforceCoverage ? sweep.gaps(opts.scenarios) : [];
   if (runs > 1) {
     if (opts.json) io.out(JSON.stringify({ summary: sweep.toJSON(opts.scenarios) }));
@@ -338,6 +360,10 @@ export function main(argv: string[], io: Io = defaultIo()): number {
   if (gaps.length > 0) return EXIT_COVERAGE;
   return EXIT_PASS;
 }
+
+/** Failing runs whose pictures a sweep writes (each costs one more traced run). */
+const EXPORTED_FAILURES_MAX = 3;
+const FAILURES_OUT_DIR = "out/failures";
 
 /** The one-line statement of a run's drawn options (swarm fault plan included). */
 export function drawnLine(scenario: string, seed: number, drawn: Record<string, unknown>): string {

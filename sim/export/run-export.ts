@@ -51,13 +51,13 @@ export function runAndExport(scenario: Scenario, seed: number, opts: RunExportOp
   return { report, rerun, paths: written };
 }
 
-/** The runner's `rerun:` line; planted faults need the runner's `--planted-fault NAME` flag. */
+/** The runner's `rerun:` line, planted faults included (the runner's `--plant` flag). */
 export function rerunFor(
   r: { scenario: string; seed: number },
   swarm: boolean,
   planted: readonly string[],
 ): string {
-  return rerunLine(r, swarm) + planted.map((p) => ` --planted-fault ${p}`).join("");
+  return rerunLine(r, swarm, planted as Parameters<typeof rerunLine>[2]);
 }
 
 /** The names of the planted faults that are switched on, in a stable order. */

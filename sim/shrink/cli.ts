@@ -4,6 +4,8 @@
  * runner). Wall-clock time is read only to report how long shrinking took.
  */
 
+import { basename } from "node:path";
+import { metaFromReport, writeExports } from "../export/files.ts";
 import type { RunReport } from "../run.ts";
 import { type ReproSize, UnknownScenarioError } from "./repro.ts";
 import {
@@ -80,8 +82,23 @@ export function shrinkCommand(cmd: ShrinkCommand, io: ShrinkIo, codes: ExitCodes
   if (Object.keys(result.spec.edits).length > 0)
     io.out(`  setup edits: ${JSON.stringify(result.spec.edits)}`);
   io.out(`  repro: ${path}`);
+  printPictures(
+    io,
+    exportPictures(path.replace(/\.json$/, ""), result.shrunk.report, result.shrunk.lines, file.rerun),
+  );
   io.out(`  rerun: ${file.rerun}`);
   return exitFor(result.shrunk.report, codes);
+}
+
+/** Write the Perfetto JSON and HTML timeline of a (shrunk or replayed) run next to `base`. */
+function exportPictures(base: string, report: RunReport, lines: readonly string[], rerun: string) {
+  const meta = { ...metaFromReport(report as unknown as Record<string, unknown>), rerun };
+  return writeExports({ lines, meta, paths: { perfetto: `${base}.perfetto.json`, html: `${base}.html` } });
+}
+
+function printPictures(io: ShrinkIo, written: { perfetto?: string; html?: string }): void {
+  if (written.html) io.out(`  timeline: ${written.html}`);
+  if (written.perfetto) io.out(`  perfetto: ${written.perfetto} (open in https://ui.perfetto.dev)`);
 }
 
 export function describeSize(s: ReproSize): string {
@@ -130,6 +147,9 @@ export function replayCommand(path: string, io: ShrinkIo, codes: ExitCodes, json
             : ` (recorded ${file.expect.traceHash})`),
     );
     io.out(`  size: ${describeSize(outcome.run.size)}`);
+    // Pictures go under out/ even when the file lives in test/regressions (never write into git).
+    const base = `out/replays/${basename(path).replace(/\.json$/, "")}`;
+    printPictures(io, exportPictures(base, r, outcome.run.lines, file.rerun));
     if (outcome.run.fallbacks > 0) {
       io.out(
         `  ${outcome.run.fallbacks} draws past the end of the log were served as simplest values (files trim those)`,

@@ -55,6 +55,8 @@ export interface ReproRun {
   cost: number;
   /** The scenario's plugins before the edits. */
   plugins: BuiltSetup["plugins"];
+  /** The run's JSONL trace lines (for the timeline export of a repro). */
+  lines: string[];
 }
 
 export class UnknownScenarioError extends Error {}
@@ -94,6 +96,7 @@ export function runRepro(
     size: measure(lines, logLength(log)),
     cost: logCost(log, kinds),
     plugins: built.plugins,
+    lines,
   };
 }
 

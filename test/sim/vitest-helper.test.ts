@@ -48,7 +48,7 @@ describe("the seeded sweep behind simTest", () => {
     expect(msg).toContain("invariant: Every DELIVERY_ACK(u) covers only seqs");
     expect(msg).toContain("explanation: DELIVERY_ACK(1) covers seq 1");
     expect(msg).toContain(
-      "rerun: npx tsx sim/runner.ts --scenario happy-path --seed 1 --planted-fault ackBeforeHandoff",
+      "rerun: npx tsx sim/runner.ts --scenario happy-path --seed 1 --plant ackBeforeHandoff",
     );
     for (const path of [f.paths.trace!, f.paths.perfetto!, f.paths.html!]) {
       expect(msg).toContain(path);
