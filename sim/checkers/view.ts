@@ -86,6 +86,11 @@ export class View {
   private readonly routedQueuedOut = new Set<string>();
   /** Set while the current step handles the answer to an `inbound_routed` post of this message. */
   private stepRoutedFor: string | undefined;
+  /**
+   * Set while the current step handles the answer to a post of the retry queue: whatever the
+   * answer, the queue moves on to its next item in the same step, which may be another message's.
+   */
+  private stepRoutedQueueAnswer = false;
 
   // global message identity
   readonly messages = new Map<string, MessageInfo>();
@@ -129,6 +134,7 @@ export class View {
         return;
       case "in":
         this.stepRoutedFor = undefined;
+        this.stepRoutedQueueAnswer = false;
         this.stepInput = ev.input;
         this.stepFrame = undefined;
         this.stepTask = undefined;
@@ -138,6 +144,7 @@ export class View {
         return;
       case "advance":
         this.stepRoutedFor = undefined;
+        this.stepRoutedQueueAnswer = false;
         this.stepInput = undefined;
         this.stepFrame = undefined;
         this.stepTask = undefined;
@@ -163,18 +170,40 @@ export class View {
     const gatedFor = this.gated.get(messageId);
     if (gatedFor !== undefined) {
       const e = this.endpoints.get(gatedFor);
-      // A gated task whose endpoint is gone ends without hand-off when the gate lets it go.
+      // A gated task whose endpoint is gone ends without hand-off when the gate lets it go, and the
+      // gate lets it go only once every lower seq routed to that endpoint has left (R5): a lower
+      // seq whose route claim is still out holds it in the line.
       if (e !== undefined && e.state !== "closed") return true;
+      if (this.lowerClaimOut(gatedFor, messageId)) return true;
     }
-    const timeout = this.options?.pushReceiptTimeoutMs ?? 2_000;
     for (const p of this.pushes.values()) {
-      if (
-        p.envelope.sourceMessageId === messageId &&
-        !p.envelope.runtimeAssignment &&
-        this.t <= p.t + timeout
-      ) {
+      if (p.envelope.sourceMessageId === messageId && !p.envelope.runtimeAssignment && !this.receiptExpired(p)) {
         return true;
       }
+    }
+    return false;
+  }
+
+  /**
+   * Has the broker stopped waiting for this push's receipt? Its receipt deadline fires
+   * `pushReceiptTimeoutMs` after the push, and the kernel runs a due deadline before any event of
+   * the same instant, so an ack arriving at or after that time finds the push already settled as
+   * not received (PROTOCOL §3.4) and is ignored.
+   */
+  receiptExpired(p: PushRecord): boolean {
+    return this.t >= p.t + (this.options?.pushReceiptTimeoutMs ?? 2_000);
+  }
+
+  /** Is a route claim to `endpointId` for a message with a lower seq than `messageId` unanswered? */
+  private lowerClaimOut(endpointId: string, messageId: string): boolean {
+    const seq = this.seqOf(messageId);
+    if (seq === undefined) return false;
+    for (const c of this.apiCalls.values()) {
+      if (c.op !== "inbound_route_claim") continue;
+      const a = c.args as ApiArgs["inbound_route_claim"];
+      if (a.routed_to_endpoint_id !== endpointId) continue;
+      const s = this.seqOf(a.source_message_id);
+      if (s !== undefined && s < seq) return true;
     }
     return false;
   }
@@ -265,6 +294,7 @@ export class View {
           this.stepRoutedFor = m;
           const queued = this.routedQueuedCalls.delete(call.id);
           if (queued) this.routedQueuedOut.delete(m);
+          this.stepRoutedQueueAnswer = queued;
           const owed = this.routedOwed.get(m) ?? 0;
           if (queued && (input.result.ok || input.result.terminal)) {
             if (owed <= 1) this.routedOwed.delete(m);
@@ -390,6 +420,9 @@ export class View {
     const p = this.pushes.get(m.push_id);
     if (!p || p.channel !== channel || !this.channels.get(channel)?.open) return;
     this.pushes.delete(m.push_id);
+    // A late receipt proves the plugin got the frame, but the broker already counted the push as
+    // not received and may have sent the message elsewhere since: it is no hand-off.
+    if (this.receiptExpired(p)) return;
     this.lastAckedPush = p;
     const sm = p.envelope.sourceMessageId;
     if (!p.envelope.runtimeAssignment && sm !== undefined) {
@@ -458,11 +491,14 @@ export class View {
         return;
       }
       case "api_call": {
-        // The queue posts from its backoff timer (an advance) or right after its own or the task's
-        // failed post of the same message; a task's direct post comes from any other step.
+        // The queue posts from its backoff timer (an advance), right after the answer to its previous
+        // post (of any message), or right after the task's failed post of the same message; a task's
+        // direct post comes from any other step.
         const routedStep =
           o.op === "inbound_routed" &&
-          (this.stepInput === undefined || this.stepRoutedFor === o.args.source_message_id);
+          (this.stepInput === undefined ||
+            this.stepRoutedQueueAnswer ||
+            this.stepRoutedFor === o.args.source_message_id);
         const queued =
           routedStep &&
           o.op === "inbound_routed" &&

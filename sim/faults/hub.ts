@@ -154,7 +154,8 @@ export class FaultHub {
   }
 
   private onApi(op: ApiOp, args: ApiArgs[ApiOp], nowMs: number): ReturnType<ApiFaultHook> {
-    if (this.healed) return undefined;
+    // Not silenced by healing: each API hook checks its own switch, so that platform decisions
+    // already made (a route claim answered `skip`) stay consistent after the heal.
     for (const h of this.api) {
       const r = h(op, args, nowMs);
       if (r !== undefined) return r;

@@ -22,10 +22,17 @@ export const routeSkip: FaultModule<RouteSkipOptions> & { name: "route-skip" } =
   },
   install(world, o, stream) {
     const sw = new Switch();
+    // A platform that said `skip` for a message keeps saying so (someone else has it), even after
+    // healing: forgetting would make a later claim of the same message answer `route`.
+    const skipped = new Set<string>();
     world.faultHub.addApi((op, args) => {
-      if (sw.healed || op !== "inbound_route_claim" || !stream.chance(o.skipProbability)) return undefined;
-      const a = args as { source_message_id?: string };
-      world.faultHub.record("route-skip", "skip", a.source_message_id);
+      if (op !== "inbound_route_claim") return undefined;
+      const id = (args as { source_message_id?: string }).source_message_id ?? "";
+      if (skipped.has(id)) return { ok: true, action: "skip" };
+      // Only a message the platform has not already given this broker can be someone else's.
+      if (sw.healed || world.api.claims.has(id) || !stream.chance(o.skipProbability)) return undefined;
+      skipped.add(id);
+      world.faultHub.record("route-skip", "skip", id);
       return { ok: true, action: "skip" };
     });
     return sw;

@@ -11,15 +11,30 @@ export const R1 = defineChecker({
   statement:
     "Each sequenced message has at most one destination per process: one plugin (pushed or buffered), the inbox, or a route-claim skip.",
   create() {
-    let dest = new Map<string, { where: string; ev: SimEvent }>();
-    const record = (v: View, m: string, where: string, ev: SimEvent) => {
+    /** `buffer`: the endpoint whose reconnecting buffer the message was appended to. */
+    let dest = new Map<string, { where: string; ev: SimEvent; buffer?: string }>();
+    const record = (v: View, m: string, where: string, ev: SimEvent, buffer?: string) => {
       if (v.seqOf(m) === undefined) return undefined;
       const prev = dest.get(m);
       if (prev === undefined) {
+        dest.set(m, buffer === undefined ? { where, ev } : { where, ev, buffer });
+        return undefined;
+      }
+      if (prev.where === where) {
+        // A drain push of a buffered record: from now on the message has reached the plugin.
+        if (buffer === undefined && prev.buffer !== undefined) dest.set(m, { where, ev });
+        return undefined;
+      }
+      // Legal: a buffered record that no endpoint will drain ends in the inbox, and only there.
+      // Either its endpoint was removed and the broker surfaced the buffer into the inbox (L5), or
+      // the append landed after the endpoint's buffer was retired (the broker counts it as not
+      // handed off, the record is deleted with the file) and the redelivery went to the inbox.
+      // Should the record still be drained to a plugin later, that push conflicts with the inbox
+      // and is reported then.
+      if (prev.buffer !== undefined && where === "the inbox") {
         dest.set(m, { where, ev });
         return undefined;
       }
-      if (prev.where === where) return undefined;
       return {
         message: `message ${m} (seq ${v.seqOf(m)}) went to ${prev.where} and then to ${where}.`,
         involved: [describe(prev.ev), describe(ev)],
@@ -44,7 +59,7 @@ export const R1 = defineChecker({
             if (env.runtimeAssignment || env.sourceMessageId === undefined) return undefined;
             const ep = v.endpoints.get(op.endpointId);
             const where = ep ? `plugin ${ep.pid}` : `endpoint ${op.endpointId}`;
-            return record(v, env.sourceMessageId, where, ev);
+            return record(v, env.sourceMessageId, where, ev, op.endpointId);
           }
           const call = v.lastApiCall;
           if (input.kind === "api_result" && input.result.ok && call) {

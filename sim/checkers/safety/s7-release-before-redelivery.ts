@@ -19,13 +19,23 @@ export const S7 = defineChecker({
      * silent, so its silence proves nothing; those replays are not judged.
      */
     const silent = new Set<string>();
-    let fresh: { messageId: string; produced: boolean } | undefined;
+    /**
+     * Messages whose last processing went straight to the inbox (an `undispatched_changed add`
+     * written while handling the frame itself, so no platform answer decided the route). A replay
+     * of such a message takes the same route, and if the inbox has filled up meanwhile it ends
+     * right there, not accepted and released, with no output at all (PROTOCOL §1.8 "inbox add":
+     * `tryAdd` fails ⇒ not accepted). That silence cannot be told apart from a suppressed
+     * duplicate, so these replays are not judged either.
+     */
+    const inboxDirect = new Set<string>();
+    let fresh: { messageId: string; produced: boolean; inbox: boolean } | undefined;
     return {
       onEvent(ev, v) {
         switch (ev.k) {
           case "start":
             received = new Set();
             silent.clear();
+            inboxDirect.clear();
             return undefined;
           case "in": {
             replay = undefined;
@@ -39,6 +49,7 @@ export const S7 = defineChecker({
             if (
               received.has(m) &&
               !silent.has(m) &&
+              !inboxDirect.has(m) &&
               f.seq > v.committed &&
               !v.acceptedIds.has(m) &&
               !v.handedOffIds.has(m) &&
@@ -46,12 +57,17 @@ export const S7 = defineChecker({
             ) {
               replay = { messageId: m, seq: f.seq, frame: describe(ev) };
             }
-            if (!received.has(m) || replay || silent.has(m)) fresh = { messageId: m, produced: false };
+            if (!received.has(m) || replay || silent.has(m) || inboxDirect.has(m))
+              fresh = { messageId: m, produced: false, inbox: false };
             received.add(m);
             return undefined;
           }
           case "out":
-            if (fresh && pipelineMessageOf(ev.output) === fresh.messageId) fresh.produced = true;
+            if (fresh && pipelineMessageOf(ev.output) === fresh.messageId) {
+              if (!fresh.produced && ev.output.kind === "api_call" && ev.output.op === "undispatched_changed")
+                fresh.inbox = true;
+              fresh.produced = true;
+            }
             if (
               replay &&
               !(ev.output.kind === "connector_send" && ev.output.frame.type === "REQUEST_GAP_FILL")
@@ -63,6 +79,8 @@ export const S7 = defineChecker({
             if (fresh) {
               if (fresh.produced) silent.delete(fresh.messageId);
               else silent.add(fresh.messageId);
+              if (fresh.inbox) inboxDirect.add(fresh.messageId);
+              else if (fresh.produced) inboxDirect.delete(fresh.messageId);
               fresh = undefined;
             }
             if (replay && !produced) {

@@ -21,8 +21,8 @@ function sendMany(w: World, linkName: string, label: string, n = N) {
 
 function apiMany(w: World, op: ApiOp, n = N) {
   const out = new Map<string, number>();
-  const args = { source_message_id: "m", routed_to_endpoint_id: "ep-1" } as unknown as ApiArgs[ApiOp];
   for (let i = 0; i < n; i++) {
+    const args = { source_message_id: `m-${i}`, routed_to_endpoint_id: "ep-1" } as unknown as ApiArgs[ApiOp];
     const r = w.apiFaults?.(op, args, w.nowMs);
     let key = "none";
     if (r === "lost_request" || r === "lost_response") key = r;
