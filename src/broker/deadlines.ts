@@ -9,7 +9,10 @@
  * 4. Nothing here reads a clock: the driver says what time it is.
  *
  * Implementation: a binary min-heap of entries with lazy deletion (a cancelled or replaced entry
- * stays in the heap with `live = false` and is skipped when it reaches the top).
+ * stays in the heap with `live = false` and is skipped when it reaches the top). Push receipts arm
+ * and cancel one deadline per message, so dead entries would pile up for a whole receipt timeout;
+ * when they outnumber the live ones the heap is rebuilt from the live entries. The run order is the
+ * total order (`at`, `order`), so the rebuild cannot change which deadline runs when.
  */
 
 interface Entry {
@@ -32,6 +35,7 @@ export class Deadlines {
     const e: Entry = { name, at: atMs, order: this.order++, live: true, fn };
     this.byName.set(name, e);
     this.push(e);
+    if (old) this.compactIfSparse();
   }
 
   cancel(name: string): boolean {
@@ -39,6 +43,7 @@ export class Deadlines {
     if (!e) return false;
     e.live = false;
     this.byName.delete(name);
+    this.compactIfSparse();
     return true;
   }
 
@@ -86,6 +91,16 @@ export class Deadlines {
     this.byName.clear();
   }
 
+  /** Rebuild the heap from its live entries once dead ones are the large majority. */
+  private compactIfSparse(): void {
+    const h = this.heap;
+    if (h.length < 1_024 || h.length < 4 * this.byName.size) return;
+    const live: Entry[] = [];
+    for (const e of h) if (e.live) live.push(e);
+    this.heap = live;
+    for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
   private dropDead(): void {
     while (this.heap.length > 0 && !this.heap[0]!.live) this.pop();
   }
@@ -111,7 +126,12 @@ export class Deadlines {
     const last = h.pop()!;
     if (h.length === 0) return;
     h[0] = last;
-    let i = 0;
+    this.siftDown(0);
+  }
+
+  private siftDown(start: number): void {
+    const h = this.heap;
+    let i = start;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;

@@ -25,6 +25,7 @@ import type {
   ClaimCandidate,
   Failure,
 } from "../broker/api.ts";
+import { KeepAliveTransport, type Transport } from "./http-transport.ts";
 import type { Logger } from "./logger.ts";
 
 export const DEFAULT_API_REQUEST_TIMEOUT_MS = 15_000;
@@ -37,8 +38,8 @@ export interface PlatformClientOptions {
   /** Per-request timeout. Default 15 000 ms (PROTOCOL §6). */
   requestTimeoutMs?: number;
   logger?: Logger;
-  /** `fetch` implementation. Default the global `fetch`. */
-  fetch?: typeof fetch;
+  /** `fetch`-shaped transport. Default: `node:http` with a keep-alive agent (http-transport.ts). */
+  fetch?: Transport;
 }
 
 interface HttpAnswer {
@@ -165,14 +166,16 @@ function emit<K extends ApiOp>(path: string, terminal: number[]): Mapping<K> {
 export class PlatformClient {
   private readonly base: string;
   private readonly timeoutMs: number;
-  private readonly doFetch: typeof fetch;
+  private readonly doFetch: Transport;
+  private readonly transport: KeepAliveTransport | undefined;
   /** Aborts every request in flight when the daemon goes away. */
   private readonly closing = new AbortController();
 
   constructor(private readonly opts: PlatformClientOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, "");
     this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_API_REQUEST_TIMEOUT_MS;
-    this.doFetch = opts.fetch ?? fetch;
+    this.transport = opts.fetch ? undefined : new KeepAliveTransport();
+    this.doFetch = opts.fetch ?? this.transport!.fetch;
   }
 
   /** Perform one port operation. Always resolves. */
@@ -221,6 +224,7 @@ export class PlatformClient {
   /** Abort every request in flight (they resolve as transient failures) and refuse new ones. */
   abortAll(): void {
     this.closing.abort();
+    this.transport?.destroy();
   }
 
   private async request(method: string, path: string, body: unknown): Promise<HttpAnswer> {

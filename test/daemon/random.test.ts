@@ -27,4 +27,15 @@ describe("the crypto-backed Random", () => {
     expect(r.hex(16)).toMatch(/^[0-9a-f]{32}$/);
     expect(r.hex(0)).toBe("");
   });
+
+  it("keeps hex draws well formed and distinct across refills of its byte pool", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 1_000; i++) {
+      const h = r.hex(24);
+      expect(h).toMatch(/^[0-9a-f]{48}$/);
+      seen.add(h);
+    }
+    expect(seen.size).toBe(1_000);
+    expect(r.hex(4_000)).toMatch(/^[0-9a-f]{8000}$/);
+  });
 });

@@ -23,6 +23,8 @@
  *    only a gap fill can make progress then.
  */
 
+import { FifoSet } from "../fifo-set.ts";
+
 export type MessageDecision =
   | { action: "drop"; why: "duplicate" | "old" }
   /** `gapFrom` (= L) is set when this frame revealed a hole below its seq. */
@@ -40,13 +42,15 @@ export class DeliveryCursor {
   private readonly p = new Map<string, number>();
   /** Bq: seq → payload id. */
   private readonly bq = new Map<number, string>();
-  /** S: insertion order is FIFO order. */
-  private readonly s = new Set<string>();
+  /** S: a FIFO window of `seenCapacity` ids. */
+  private readonly s: FifoSet<string>;
   private readonly inflight = new Set<number>();
   private top = 0;
   private highest = 0;
 
-  constructor(private readonly opts: CursorOptions) {}
+  constructor(opts: CursorOptions) {
+    this.s = new FifoSet(opts.seenCapacity);
+  }
 
   get committed(): number {
     return this.l;
@@ -211,13 +215,7 @@ export class DeliveryCursor {
   }
 
   private addSeen(id: string): void {
-    if (this.s.has(id)) return;
     this.s.add(id);
-    const cap = Math.max(0, this.opts.seenCapacity);
-    while (this.s.size > cap) {
-      const oldest = this.s.values().next().value as string;
-      this.s.delete(oldest);
-    }
   }
 
   private extendTop(): void {

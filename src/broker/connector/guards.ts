@@ -147,24 +147,26 @@ function sendAck(o: Obj): SendAckFrame {
   };
 }
 
+/** The hot frame: built field by field without `withOptional`, with the same key order. */
 function messageReceived(o: Obj): MessageReceivedFrame {
   const metadata = has(o, "metadata") ? o.metadata : undefined;
   if (!isPlainObject(metadata)) throw new FieldError("metadata", "expected a plain object");
-  return withOptional<MessageReceivedFrame>(
-    {
-      type: "MESSAGE_RECEIVED",
-      from: reqString(o, "from"),
-      content: reqString(o, "content"),
-      contentType: reqString(o, "contentType"),
-      metadata,
-    },
-    {
-      messageId: optString(o, "messageId"),
-      runtimeSessionId: optScope(o, "runtimeSessionId"),
-      sentAt: optString(o, "sentAt"),
-      seq: optSeq(o, "seq"),
-    },
-  );
+  const frame: MessageReceivedFrame = {
+    type: "MESSAGE_RECEIVED",
+    from: reqString(o, "from"),
+    content: reqString(o, "content"),
+    contentType: reqString(o, "contentType"),
+    metadata,
+  };
+  const messageId = optString(o, "messageId");
+  const runtimeSessionId = optScope(o, "runtimeSessionId");
+  const sentAt = optString(o, "sentAt");
+  const seq = optSeq(o, "seq");
+  if (messageId !== undefined) frame.messageId = messageId;
+  if (runtimeSessionId !== undefined) frame.runtimeSessionId = runtimeSessionId;
+  if (sentAt !== undefined) frame.sentAt = sentAt;
+  if (seq !== undefined) frame.seq = seq;
+  return frame;
 }
 
 function deliveryPending(o: Obj): DeliveryPendingFrame {

@@ -1,0 +1,277 @@
+/**
+ * `npm run bench`: the performance figures of DESIGN §4, as a table on stdout and JSON under
+ * out/bench/ (`latest.json` plus a timestamped copy).
+ *
+ *   npm run bench                       quick run (about a minute)
+ *   npm run bench -- --full             1M soak, 100k burst, reference fetch, every scenario
+ *   npm run bench -- --only core,ref    sections: core, ref, daemon, sim, memory
+ *   npm run bench -- --ref              fetch the published reference even in a quick run
+ *   npm run bench -- --burst 20000      burst size for the daemon comparison (0 = none)
+ *
+ * Figures are wall-clock and depend on the machine and its load (the load average is recorded with
+ * them); they are reported, never asserted. Ratios compare runs of the same process.
+ */
+
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { coreInbox, coreTargeted, type ThroughputResult } from "./core-delivery.ts";
+import { type DaemonHandle, runDaemon, startOurs, startTheirs, type Urls } from "./daemon-loopback.ts";
+import { memorySoakInChild } from "./memory-soak.ts";
+import { referenceCoreTargeted } from "./reference/core-bench.ts";
+import { cachedReference, fetchReference, REFERENCE_SPEC } from "./reference/fetch.ts";
+import { simBench, standardDrawn, standardScenario } from "./sim-bench.ts";
+import { Table } from "./table.ts";
+
+const SECTIONS = ["core", "ref", "daemon", "sim", "memory"] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values } = parseArgs({
+  options: {
+    full: { type: "boolean", default: false },
+    burst: { type: "string" },
+    ref: { type: "boolean", default: false },
+    only: { type: "string" },
+    out: { type: "string", default: "out/bench" },
+  },
+});
+const full = values.full === true;
+const only = new Set<Section>(
+  values.only ? (values.only.split(",").map((s) => s.trim()) as Section[]) : SECTIONS,
+);
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
+
+const sizes = full
+  ? { core: 200_000, coreRepeats: 5, ref: 20_000, daemon: 10_000, latency: 2_000, burst: 100_000 }
+  : { core: 50_000, coreRepeats: 3, ref: 5_000, daemon: 3_000, latency: 1_000, burst: 0 };
+if (values.burst !== undefined) sizes.burst = Number(values.burst);
+const simSeeds = full ? 5 : 3;
+const soakMessages = full ? 1_000_000 : 200_000;
+/** Messages in flight for the windowed runs; the reference peaks around here (measured 1…1024). */
+const WINDOW = 256;
+
+const results: Record<string, unknown> = {
+  when: new Date().toISOString(),
+  mode: full ? "full" : "quick",
+  node: process.version,
+  cpu: cpus()[0]?.model,
+  cpus: cpus().length,
+  loadavgStart: loadavg(),
+  commit: gitCommit(),
+};
+const notes: string[] = [];
+const started = performance.now();
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function repeat(n: number, f: () => ThroughputResult): { median: number; best: number; runs: number[] } {
+  const runs: number[] = [];
+  for (let i = 0; i < n; i++) runs.push(f().msgsPerSec);
+  return { median: median(runs), best: Math.max(...runs), runs };
+}
+
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n)
+    ? "—"
+    : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(1)}×` : "—");
+
+// ---------------------------------------------------------------- reference availability
+let refDir: string | undefined;
+if (only.has("ref") || only.has("daemon")) {
+  const want = full || values.ref === true;
+  const r = want ? fetchReference() : cachedReference();
+  if (r.ok) refDir = r.dir;
+  else notes.push(`reference comparison skipped: ${r.reason}`);
+}
+
+// ---------------------------------------------------------------- 1. core
+let coreOurs: { median: number; best: number } | undefined;
+if (only.has("core") || only.has("ref")) {
+  const t = new Table(`1. Core delivery path (in process, ${fmt(sizes.core)} msgs × ${sizes.coreRepeats})`, [
+    "path",
+    "msgs/s median",
+    "msgs/s best",
+  ]);
+  coreOurs = repeat(sizes.coreRepeats, () => coreTargeted(sizes.core));
+  t.row("targeted: frame → claim → push+receipt → routed → ack", fmt(coreOurs.median), fmt(coreOurs.best));
+  const inbox = repeat(sizes.coreRepeats, () => coreInbox(sizes.core));
+  t.row("inbox: frame → inbox row → undispatched_changed → ack", fmt(inbox.median), fmt(inbox.best));
+  t.print();
+  results.core = { messages: sizes.core, targeted: coreOurs, inbox };
+}
+
+// ---------------------------------------------------------------- 2a. reference core
+if (only.has("ref") && refDir && coreOurs) {
+  const theirs: number[] = [];
+  for (let i = 0; i < Math.min(3, sizes.coreRepeats); i++)
+    theirs.push((await referenceCoreTargeted(refDir, sizes.ref, WINDOW)).msgsPerSec);
+  const theirsMedian = median(theirs);
+  const t = new Table(`2a. Core vs ${REFERENCE_SPEC}, targeted messages to one endpoint`, [
+    "broker",
+    "msgs/s (median)",
+    "ratio (target ≥ 5×)",
+  ]);
+  t.row(
+    "ours: BrokerCore in process, outputs answered at once",
+    fmt(coreOurs.median),
+    ratio(coreOurs.median, theirsMedian),
+  );
+  t.row(
+    `reference: startBrokerDaemon, in-memory socket + port, real IPC ws (window ${WINDOW})`,
+    fmt(theirsMedian),
+    "1.0×",
+  );
+  t.print();
+  results.referenceCore = {
+    messages: sizes.ref,
+    window: WINDOW,
+    theirs: { median: theirsMedian, runs: theirs },
+    ours: coreOurs.median,
+    ratio: coreOurs.median / theirsMedian,
+  };
+}
+
+// ---------------------------------------------------------------- 2b. daemons over loopback
+if (only.has("daemon")) {
+  const rows: Record<string, unknown> = {};
+  const t = new Table("2b. Daemons over loopback on the same platform stub (sim/stub, in a child process)", [
+    "daemon",
+    `msgs/s (window ${WINDOW})`,
+    "p50 ms",
+    "p99 ms",
+    "cpu daemon / world",
+    "burst",
+  ]);
+  const starters: Array<[string, (urls: Urls) => Promise<DaemonHandle>]> = [["ours", startOurs]];
+  if (refDir) starters.push(["reference", (urls) => startTheirs(refDir!, urls)]);
+  const got: Record<string, { tp: number; p50: number; p99: number; burst: string; cpu: string }> = {};
+  for (const [name, start] of starters) {
+    try {
+      const r = await runDaemon(start, {
+        warmup: 300,
+        messages: sizes.daemon,
+        window: WINDOW,
+        latencyMessages: sizes.latency,
+        latencyBatch: 1,
+        latencyIntervalMs: 4,
+        burst: sizes.burst,
+      });
+      const b = r.burst;
+      got[name] = {
+        tp: r.throughput.msgsPerSec,
+        p50: r.latency.p50Ms,
+        p99: r.latency.p99Ms,
+        cpu: `${fmt(((r.throughput.daemonCpuMs ?? 0) / r.throughput.ms) * 100)}% / ${fmt((r.throughput.worldCpuMs / r.throughput.ms) * 100)}%`,
+        burst: b
+          ? `${fmt(b.ackedUpTo)} of ${fmt(b.messages)} in ${fmt(b.ms / 1000, 1)} s${b.stalled ? " STALLED" : ""}`
+          : r.burstError
+            ? `FAILED: ${r.burstError}`
+            : "— (--full)",
+      };
+      rows[name] = r;
+    } catch (err) {
+      notes.push(`${name} daemon run failed: ${(err as Error).message}`);
+      rows[name] = { error: (err as Error).message };
+    }
+  }
+  for (const [name, g] of Object.entries(got))
+    t.row(name, fmt(g.tp), fmt(g.p50, 1), fmt(g.p99, 1), g.cpu, g.burst);
+  if (got.ours && got.reference)
+    t.row(
+      "ours / reference (target ≥ 3×, lower p99)",
+      ratio(got.ours.tp, got.reference.tp),
+      ratio(got.ours.p50, got.reference.p50),
+      ratio(got.ours.p99, got.reference.p99),
+      "",
+      "",
+    );
+  t.print();
+  console.log(
+    `   latency: ${fmt(sizes.latency)} msgs offered at 250 msgs/s (1 every 4 ms, below both daemons' capacity), stub write → plugin push`,
+  );
+  results.daemon = rows;
+}
+
+// ---------------------------------------------------------------- 3. simulator
+if (only.has("sim")) {
+  const rows = simBench(simSeeds, full);
+  const t = new Table(`3. Simulator (swarm mode, ${simSeeds} seeds per scenario, all checkers on)`, [
+    "scenario",
+    "events/s",
+    "ms/run",
+    "virtual ×",
+    "checker share",
+    "fails",
+  ]);
+  for (const r of rows)
+    t.row(
+      r.scenario === standardScenario().name ? `${r.scenario} (standard seed)` : r.scenario,
+      fmt(r.eventsPerSec),
+      fmt(r.msPerRun, 1),
+      fmt(r.compression),
+      `${(r.checkerOverhead * 100).toFixed(0)}%`,
+      String(r.failures),
+    );
+  t.print();
+  console.log("   targets: ≥ 1,000,000 events/s per core; standard seed ≤ 10 ms (≥ 60,000×); checkers ≤ 30%");
+  results.sim = { rows, standard: { scenario: standardScenario().name, drawn: standardDrawn(1) } };
+}
+
+// ---------------------------------------------------------------- 4. memory
+if (only.has("memory")) {
+  const r = memorySoakInChild(soakMessages);
+  const t = new Table(`4. Memory soak: ${fmt(soakMessages)} targeted messages through the core`, [
+    "msgs/s",
+    "RSS before MB",
+    "RSS after MB",
+    "RSS growth MB (target < 50)",
+    "heap growth MB",
+  ]);
+  t.row(
+    fmt(r.msgsPerSec),
+    fmt(r.rssBeforeMb, 1),
+    fmt(r.rssAfterMb, 1),
+    fmt(r.rssGrowthMb, 1),
+    fmt(r.heapGrowthMb, 1),
+  );
+  t.print();
+  console.log(`   bounded state at the end: ${JSON.stringify(r.bounded)}`);
+  results.memory = r;
+}
+
+// ---------------------------------------------------------------- output
+results.loadavgEnd = loadavg();
+results.notes = notes;
+results.wallSeconds = (performance.now() - started) / 1000;
+for (const n of notes) console.log(`note: ${n}`);
+const dir = resolve(values.out ?? "out/bench");
+mkdirSync(dir, { recursive: true });
+const text = `${JSON.stringify(results, null, 2)}\n`;
+const stamp = String(results.when).replace(/[:.]/g, "-");
+writeFileSync(join(dir, "latest.json"), text);
+writeFileSync(join(dir, `bench-${stamp}.json`), text);
+console.log(
+  `\nload average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(
+      " ",
+    )} on ${cpus().length} cpus; ${fmt(results.wallSeconds as number, 0)} s; JSON: ${join(dir, "latest.json")}`,
+);
+// Sockets of the daemons are closed; stray keep-alive handles must not hold the process.
+process.exit(0);
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
+  } catch {
+    return undefined;
+  }
+}
