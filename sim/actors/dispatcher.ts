@@ -10,6 +10,8 @@
  * 2. Each dispatch attempt is a new assignment (its idempotency key is the assignment id) with a
  *    fresh `broker_projection_token`. With probability `duplicateProbability` the same event is
  *    delivered twice (SSE redelivery), which the broker must absorb (PROTOCOL §7.3 A9).
+ * 2a. A row the broker re-adds (PROTOCOL §1.8 redelivery after a crash) is dispatched anew, with its
+ *    attempt count reset; the platform model has made it pending again.
  * 3. Ack `failed` ⇒ the row is pending again and re-dispatched after a backoff. A
  *    `target_lost_before_acceptance`, a retryable `processing_failed` or a
  *    `waiting_for_runtime_capability` before acceptance does the same. `reply_emitted`, `expired`
@@ -72,6 +74,8 @@ export class Dispatcher implements PlatformListener {
   }
 
   onRowAdded(row: PlatformRow, nowMs: number): void {
+    // A re-added row starts over: the broker holds it again, so earlier attempts do not count.
+    this.attempts.delete(row.undispatchedId);
     const delay = this.rng.range(this.opts.dispatchDelayMinMs, this.opts.dispatchDelayMaxMs);
     this.timer(nowMs + delay, `dispatch:${row.undispatchedId}`);
   }

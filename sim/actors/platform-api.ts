@@ -13,6 +13,19 @@
  *    states must carry the assignment's projection token, and a `state_sequence` that does not
  *    increase is a terminal 409 — unless it repeats an accepted event exactly (same event id and
  *    sequence), which is an idempotent retry.
+ * 5. An `undispatched_changed add` of a known row means the broker holds its message undispatched
+ *    again: a redelivery after a broker crash, which took any live assignment of the row with it.
+ *    A pending or assigned row is therefore (re)dispatched — at least once, as after any crash. For a
+ *    row already done (the assignment replied, failed for good or expired) the add can only be the
+ *    redelivery of a message handled before a broker crash, whose delivery ack never reached the
+ *    connector: it is answered 422 `undispatched_row_settled` rather than dispatched a second time
+ *    (that would run the message twice) or accepted silently (the broker's inbox row would then
+ *    wait forever for a dispatch, §1.6 rows never expire). The broker drops its row and counts the
+ *    message as handled, as for a route-claim `skip`.
+ * 6. `sequenceCheck: "accept"` models a platform that records whatever arrives (no regression
+ *    check). With it, A1 ("accepted sequences increase") rests on the broker alone, which is what
+ *    lets a sweep catch a broker that forwards stale adapter sequences (planted `noSequenceGuard`).
+ *    The default, `"reject"`, is the real platform's behaviour (point 4).
  */
 
 import type {
@@ -24,6 +37,7 @@ import type {
   UndispatchedChangedEvent,
 } from "../../src/broker/api.ts";
 import type { TargetRef } from "../../src/broker/types.ts";
+import { UNDISPATCHED_ROW_SETTLED } from "../../src/broker/api.ts";
 
 export interface PlatformEndpoint {
   endpointId: string;
@@ -64,6 +78,13 @@ export interface PlatformAssignment {
   state: string;
 }
 
+/** How the platform treats a `state_sequence` that does not increase (theory of operation, 6). */
+export type SequenceCheck = "reject" | "accept";
+
+export interface PlatformApiOptions {
+  sequenceCheck: SequenceCheck;
+}
+
 /** What the dispatcher (or a test) wants to hear about. */
 export interface PlatformListener {
   onRowAdded(row: PlatformRow, nowMs: number): void;
@@ -91,7 +112,12 @@ export class PlatformApi {
   listener: PlatformListener | undefined;
   /** An endpoint without register/heartbeat for this long counts as gone (three missed beats). */
   staleAfterMs = 90_000;
+  sequenceCheck: SequenceCheck = "reject";
   private endpointSeq = 0;
+
+  constructor(opts: Partial<PlatformApiOptions> = {}) {
+    if (opts.sequenceCheck !== undefined) this.sequenceCheck = opts.sequenceCheck;
+  }
 
   handle<K extends ApiOp>(op: K, args: ApiArgs[K], nowMs: number): ApiResult<K> {
     this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
@@ -211,7 +237,15 @@ export class PlatformApi {
     }
     if (ev.action !== "add") return fail(422, "unknown_action");
     const existing = this.rows.get(ev.undispatched_id);
-    if (existing && existing.status !== "removed") return OK;
+    // Point 5: the message was handled already; keeping the broker's copy would strand it there.
+    if (existing?.status === "done") return fail(422, UNDISPATCHED_ROW_SETTLED);
+    if (existing && existing.status !== "removed") {
+      // Point 5: the broker holds the message undispatched again, so whatever assignment the row
+      // had died with an earlier broker process (or the dispatcher gave up on it): dispatch anew.
+      existing.status = "pending";
+      this.listener?.onRowAdded(existing, nowMs);
+      return OK;
+    }
     const row: PlatformRow = {
       undispatchedId: ev.undispatched_id,
       sourceMessageId: ev.source_message_id,
@@ -235,9 +269,9 @@ export class PlatformApi {
     if (ev.state_sequence <= a.lastSequence) {
       const same = a.accepted.some((x) => x.eventId === ev.state_event_id && x.seq === ev.state_sequence);
       if (same) return OK;
-      return fail(409, "state_sequence_regression");
+      if (this.sequenceCheck === "reject") return fail(409, "state_sequence_regression");
     }
-    a.lastSequence = ev.state_sequence;
+    a.lastSequence = Math.max(a.lastSequence, ev.state_sequence);
     a.accepted.push({ state: ev.state, seq: ev.state_sequence, eventId: ev.state_event_id });
     a.state = ev.state;
     this.listener?.onProcessingState(a, ev, nowMs);

@@ -14,7 +14,9 @@
  * 4. Channel loss: a planned reconnect closes the channel, waits, opens a new one and reattaches
  *    (or re-registers, like the shipped client); an unplanned loss (broker closed it, broker crash)
  *    reopens and re-registers.
- * 5. Adapter-side state sequences start at 2 (the broker's `assigned` is 1) and only grow.
+ * 5. Adapter-side state sequences start at 2 (the broker's `assigned` is 1) and only grow — except
+ *    that with `staleSequenceProbability` a `processing_started` is reported with the adapter's
+ *    first sequence (2) again, as an adapter that lost count would: the broker must raise it (A1).
  */
 
 import type { PushFrame, RuntimeAssignmentRef } from "../../src/broker/types.ts";
@@ -42,6 +44,8 @@ export interface PluginBehaviour {
   conflictingReplyProbability: number;
   /** … or resend it unchanged (must get the same result). */
   repeatReplyProbability: number;
+  /** Probability that `processing_started` carries a stale `state_sequence` (theory, point 5). */
+  staleSequenceProbability: number;
   /** Planned channel loss: at `atMs` (virtual, since start) close, reopen after `downMs`. */
   reconnect?: { atMs: number; downMs: number; mode: "reattach" | "reregister" };
 }
@@ -56,6 +60,7 @@ export const DEFAULT_PLUGIN_BEHAVIOUR: PluginBehaviour = {
   replyRetriesMax: 20,
   conflictingReplyProbability: 0,
   repeatReplyProbability: 0,
+  staleSequenceProbability: 0,
 };
 
 export interface PluginSpec {
@@ -275,7 +280,10 @@ export class PluginModel {
   private report(w: Work, state: "adapter_accepted" | "processing_started", attempt = 1): void {
     if (w.done) return;
     w.seq++;
-    const seq = w.seq;
+    const p = this.spec.behaviour.staleSequenceProbability;
+    // Draw only when the knob is on, so runs without it keep their draw order.
+    const stale = state === "processing_started" && p > 0 && this.rng.chance(p);
+    const seq = stale ? 2 : w.seq;
     const body = {
       endpoint_id: w.endpointId,
       plugin_pid: this.pid,

@@ -1,7 +1,8 @@
 /**
  * The simulated disk: the persisted delivery cursor and the per-endpoint reconnecting buffers.
  * It is the only state that survives a simulated broker crash (issue 5 restarts the broker with
- * `cursor` as its initial cursor and may tear or fail writes through `faults`).
+ * `cursor` as its initial cursor and the buffer files as its initial buffers, and may tear or fail
+ * writes through `faults`).
  *
  * Appends skip a record whose id is already in the file, as the reference does (PROTOCOL §1.5).
  */
@@ -35,6 +36,19 @@ export class SimStorage {
   /** What a (re)starting broker reads from the cursor file. */
   readCursor(): number {
     return this.cursorCorrupt ? 0 : this.cursor;
+  }
+
+  /**
+   * What a (re)starting broker finds in the buffers directory: every file with its records, in the
+   * order the files were created. The broker surfaces them into its inbox (L5) and deletes each file
+   * once they are safe there.
+   */
+  readBuffers(): Array<{ endpointId: string; records: BufferRecord[] }> {
+    const out: Array<{ endpointId: string; records: BufferRecord[] }> = [];
+    for (const [endpointId, records] of this.buffers) {
+      if (records.length > 0) out.push({ endpointId, records: [...records] });
+    }
+    return out;
   }
 
   /** A torn write left the cursor file half-written (faults use it). */

@@ -10,7 +10,7 @@
  * - *handed off*: a push acked by the plugin (or a push on a channel without receipts) or a buffer
  *   append that storage confirmed;
  * - *accepted* (PROTOCOL §1.8, the task reported success): an inbox add whose `undispatched_changed`
- *   post succeeded, a route-claim `skip`, or a successful `runtime_inbound_routed` post (the last
+ *   post succeeded (or was answered `undispatched_row_settled`), a route-claim `skip`, or a successful `runtime_inbound_routed` post (the last
  *   step of an endpoint hand-off, and the whole of a delivered-cache hit).
  *
  * Task attribution: outputs produced while handling a message's frame, or while handling the answer
@@ -18,7 +18,7 @@
  * message's pipeline task. `inFlight(m)` says whether any of them is still unanswered.
  */
 
-import type { ApiArgs, ApiOp, ApiResult } from "../../src/broker/api.ts";
+import { type ApiArgs, type ApiOp, type ApiResult, UNDISPATCHED_ROW_SETTLED } from "../../src/broker/api.ts";
 import type { BrokerOptions } from "../../src/broker/options.ts";
 import type { Input, Output, PushEnvelope, StorageOp } from "../../src/broker/types.ts";
 import type { SimEvent } from "../kernel/events.ts";
@@ -59,6 +59,8 @@ export class View {
   /** Accepted by the task itself (not by a later emitter retry): the id stays pending/seen. */
   syncAcceptedIds = new Set<string>();
   handedOffIds = new Set<string>();
+  /** Undispatched ids the broker posted `assigned_to_runtime_target` for in this process. */
+  assignedIds = new Set<string>();
   /** The reply key (`assignment|reply_request_id`) the current step works on, if any. */
   stepReplyKey: string | undefined;
   /** SEND_MESSAGE frame id → reply key, for frames written on behalf of an assignment reply. */
@@ -84,6 +86,8 @@ export class View {
   private readonly routedOwed = new Map<string, number>();
   private readonly routedQueuedCalls = new Set<number>();
   private readonly routedQueuedOut = new Set<string>();
+  /** Reattach request id → when its endpoint became reconnecting (restored if the reattach fails). */
+  private readonly reattachFrom = new Map<number, number>();
   /** Set while the current step handles the answer to an `inbound_routed` post of this message. */
   private stepRoutedFor: string | undefined;
   /**
@@ -177,7 +181,11 @@ export class View {
       if (this.lowerClaimOut(gatedFor, messageId)) return true;
     }
     for (const p of this.pushes.values()) {
-      if (p.envelope.sourceMessageId === messageId && !p.envelope.runtimeAssignment && !this.receiptExpired(p)) {
+      if (
+        p.envelope.sourceMessageId === messageId &&
+        !p.envelope.runtimeAssignment &&
+        !this.receiptExpired(p)
+      ) {
         return true;
       }
     }
@@ -250,6 +258,7 @@ export class View {
     this.acceptedSeqs = new Set();
     this.syncAcceptedIds = new Set();
     this.handedOffIds = new Set();
+    this.assignedIds = new Set();
     this.taskOfCall.clear();
     this.taskOfStorage.clear();
     this.inflightCount.clear();
@@ -261,6 +270,7 @@ export class View {
     this.apiCalls.clear();
     this.storageOps.clear();
     this.ipcRequests.clear();
+    this.reattachFrom.clear();
     this.channels.clear();
     this.currentChannel.clear();
     this.pushes.clear();
@@ -304,6 +314,17 @@ export class View {
           }
         }
         if (input.result.ok) this.onApiOk(call, input.result);
+        else if (
+          call.op === "undispatched_changed" &&
+          input.result.terminal &&
+          input.result.code === UNDISPATCHED_ROW_SETTLED
+        ) {
+          // The platform already handled this row's message: the task counts it as accepted, like a
+          // route-claim `skip`.
+          const a = call.args as ApiArgs["undispatched_changed"];
+          if (a.action === "add")
+            this.markAccepted(a.source_message_id ?? a.undispatched_id, call.cause !== undefined);
+        }
         return;
       }
       case "storage_result": {
@@ -379,6 +400,10 @@ export class View {
         this.messages.set(f.messageId, { seq, metadata });
       }
       if (seq !== undefined) this.idOfSeq.set(seq, f.messageId);
+      // The broker counts a message bound to a live assignment as accepted without posting anything
+      // (pipeline point 10, A11). The view does not follow assignments to their end, so any message
+      // assigned in this process may be accepted that way (deferred: it proves nothing about S5).
+      if (this.assignedIds.has(f.messageId)) this.markAccepted(f.messageId, false);
     } else if (f.type === "DELIVERY_SKIP" && typeof f.seq === "number") {
       this.skipSeqs.add(f.seq);
     } else if (f.type === "DELIVERY_CURSOR" && typeof f.deliveredSeq === "number") {
@@ -392,7 +417,10 @@ export class View {
     switch (call.op) {
       case "undispatched_changed": {
         const a = call.args as ApiArgs["undispatched_changed"];
-        if (a.action === "add") this.markAccepted(a.source_message_id ?? a.undispatched_id, sync);
+        // Only a pipeline task's own add leaves the id pending/seen in the connector; an add with no
+        // task (a buffer surfaced at start-up or after its endpoint's removal, L5) does not.
+        if (a.action === "add")
+          this.markAccepted(a.source_message_id ?? a.undispatched_id, sync && this.stepTask !== undefined);
         return;
       }
       case "inbound_route_claim": {
@@ -468,6 +496,7 @@ export class View {
       const pid = body.plugin_pid;
       const ch = typeof pid === "number" ? this.currentChannel.get(pid) : undefined;
       if (e && e.state === "reconnecting" && e.pid === pid && ch !== undefined) {
+        this.reattachFrom.set(input.id, e.sinceT);
         e.state = "active";
         e.channel = ch;
         e.sinceT = this.t;
@@ -516,6 +545,10 @@ export class View {
         const owner = named ?? this.stepTask;
         if (owner !== undefined && !queued) this.attribute(this.taskOfCall, o.id, owner);
         if (o.op === "transition_state" && o.args.state === "closed") this.closeEndpoint(o.args.endpoint_id);
+        // The broker binds the message to the assignment as it posts `assigned_to_runtime_target`.
+        if (o.op === "processing_state" && o.args.state === "assigned_to_runtime_target") {
+          if (o.args.undispatched_id !== undefined) this.assignedIds.add(o.args.undispatched_id);
+        }
         return;
       }
       case "storage": {
@@ -549,11 +582,16 @@ export class View {
         else if (o.status !== 200 && req.path.endsWith("/reattach")) {
           const id = decodeURIComponent(req.path.slice("/v1/endpoint/".length, -"/reattach".length));
           const e = this.endpoints.get(id);
+          const since = this.reattachFrom.get(o.id);
           if (e && e.state === "active" && e.sinceT === req.t) {
+            // A refused reattach (unknown endpoint, pid mismatch, …) changed nothing: the endpoint
+            // has been reconnecting since before the request and its grace still runs from then.
+            // Only a failed drain (503) applies `ipc_close` again, which re-arms grace from now.
             e.state = "reconnecting";
-            e.sinceT = this.t;
+            e.sinceT = o.status === 503 || since === undefined ? this.t : since;
           }
         }
+        this.reattachFrom.delete(o.id);
         return;
       }
       case "ipc_close_channel": {

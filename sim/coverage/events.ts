@@ -103,6 +103,17 @@ export const COVERAGE_EVENTS: readonly CoverageEvent[] = [
     "an assignment was not accepted in time",
     "log:runtime_assignment_acceptance_timeout",
   ),
+  e(
+    "late acceptance race",
+    "an adapter_accepted post and a restore met (one waited for the other's outcome)",
+    "log:runtime_assignment_restore_deferred",
+    "log:runtime_assignment_accept_waits_for_restore",
+  ),
+  e(
+    "adapter sequence raised",
+    "an adapter reported a state_sequence the broker had to raise (A1)",
+    "log:runtime_processing_state_sequence_raised",
+  ),
   e("re-dispatch", "the platform dispatched the same row again under a new assignment", "sim:redispatch"),
   e("dispatch event repeated", "the same dispatch event arrived twice", "sim:dispatch_event_repeated"),
   e(

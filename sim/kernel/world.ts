@@ -26,7 +26,7 @@ import {
   DEFAULT_CONNECTOR_SERVER_OPTIONS,
 } from "../actors/connector-server.ts";
 import { DEFAULT_DISPATCHER_OPTIONS, Dispatcher, type DispatcherOptions } from "../actors/dispatcher.ts";
-import { PlatformApi } from "../actors/platform-api.ts";
+import { PlatformApi, type PlatformApiOptions } from "../actors/platform-api.ts";
 import { PluginModel, type PluginSpec } from "../actors/plugin.ts";
 import { SimStorage } from "../actors/storage.ts";
 import { type CheckerDef, type CheckerInstance, type Violation, wants } from "../checkers/checker.ts";
@@ -70,6 +70,8 @@ export interface WorldConfig {
   plantedFaults?: Partial<PlantedFaults>;
   connectorServer?: Partial<ConnectorServerOptions>;
   dispatcher?: Partial<DispatcherOptions>;
+  /** Platform API model settings (default: the real platform's, e.g. 409 on sequence regressions). */
+  platform?: Partial<PlatformApiOptions>;
   latency?: Partial<LatencyConfig>;
   plugins: PluginSpec[];
   checkers: CheckerDef[];
@@ -93,7 +95,7 @@ export class World {
   readonly trace: Trace;
   readonly network: Network;
   readonly server: ConnectorServer;
-  readonly api = new PlatformApi();
+  readonly api: PlatformApi;
   readonly dispatcher: Dispatcher;
   readonly storage = new SimStorage();
   readonly plugins = new Map<number, PluginModel>();
@@ -125,6 +127,7 @@ export class World {
   private lastAdvanceAt = -1;
 
   constructor(readonly config: WorldConfig) {
+    this.api = new PlatformApi(config.platform);
     this.streams = new Streams(config.seed, config.decisions);
     this.trace = new Trace(config.recordTrace === true);
     this.latency = { ...DEFAULT_LATENCY, ...config.latency };
@@ -277,6 +280,7 @@ export class World {
       options: this.options,
       random: new SeededRandom(this.streams.get("broker.random")),
       initialCursor,
+      initialBuffers: this.storage.readBuffers(),
       log: this.config.brokerLog,
       faults: this.config.plantedFaults,
     });

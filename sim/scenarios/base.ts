@@ -8,6 +8,7 @@
 import type { BrokerOptions } from "../../src/broker/options.ts";
 import { DEFAULT_PLUGIN_BEHAVIOUR, type PluginBehaviour, type PluginSpec } from "../actors/plugin.ts";
 import type { DispatcherOptions } from "../actors/dispatcher.ts";
+import type { PlatformApiOptions } from "../actors/platform-api.ts";
 import type { FaultPlan } from "../faults/index.ts";
 import type { Stream } from "../kernel/prng.ts";
 import type { BuildContext, ScenarioSetup } from "./scenario.ts";
@@ -22,6 +23,7 @@ export interface CastOptions {
   perPlugin?: Record<number, Partial<PluginBehaviour>>;
   brokerOptions?: Partial<BrokerOptions>;
   dispatcher?: Partial<DispatcherOptions>;
+  platform?: Partial<PlatformApiOptions>;
   faults?: FaultPlan;
   /** Quiet time after the last arrival before the safety phase ends. */
   settleMs?: number;
@@ -91,6 +93,7 @@ export function standardSetup(ctx: BuildContext, o: CastOptions): ScenarioSetup 
     plugins,
   };
   if (o.dispatcher) world.dispatcher = o.dispatcher;
+  if (o.platform) world.platform = o.platform;
   if (o.faults) world.faults = o.faults;
   return {
     world,

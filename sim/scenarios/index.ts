@@ -14,6 +14,7 @@ import { poison } from "./poison.ts";
 import { replyOutage } from "./reply-outage.ts";
 import type { Scenario } from "./scenario.ts";
 import { soak } from "./soak.ts";
+import { staleSequences } from "./stale-sequences.ts";
 
 export const SCENARIOS: Scenario[] = [
   happyPath,
@@ -27,6 +28,7 @@ export const SCENARIOS: Scenario[] = [
   conflictingReplies,
   replyOutage,
   dispatchRaces,
+  staleSequences,
   poison,
   soak,
 ];

@@ -2,19 +2,18 @@
  * soak: a long day with every fault module on (defaults, or drawn per seed in swarm mode) and a
  * larger workload. It is here to find what the focused scenarios did not think of.
  *
- * Known broker bug, kept out until fixed: `inbox-pressure` with `broker-crash` wedges the cursor
- * (L1). A seq handled before a crash but not yet acked is redelivered after the restart; the broker
- * re-adds it to its inbox, the platform (whose row is already done) answers ok and never
- * dispatches it again, and inbox rows never expire (§1.6), so a small inbox fills with such rows
- * for good and every later inbox-bound message fails forever. Reproduce with
- * `--scenario soak --seed 1` after adding `inbox-pressure` back to SOAK_FAULTS.
+ * `inbox-pressure` with `broker-crash` once wedged the cursor (L1): a seq handled before a crash but
+ * not yet acked is redelivered after the restart and re-added to the broker's inbox, where it
+ * waited forever for a dispatch the platform (whose row was done) would never send. The platform
+ * now answers such an add `undispatched_row_settled` and the broker drops the row (PROTOCOL §1.8
+ * deviation, docs/deviations.md), so every fault module runs here.
  */
 
 import { FAULT_NAMES, type FaultPlan } from "../faults/index.ts";
 import { standardSetup } from "./base.ts";
 import type { Scenario } from "./scenario.ts";
 
-const SOAK_FAULTS = FAULT_NAMES.filter((n) => n !== "inbox-pressure");
+const SOAK_FAULTS = FAULT_NAMES;
 
 export const soak: Scenario = {
   name: "soak",

@@ -25,6 +25,13 @@ export interface Failure {
   assignmentFailureCategory?: AssignmentFailureCategory;
 }
 
+/**
+ * Failure code of an `undispatched_changed add` for a row the platform has already settled (its
+ * message was dispatched and handled). A redelivery of a message handled before a broker crash
+ * meets it; the broker treats it like a route-claim `skip` (see docs/deviations.md, L1).
+ */
+export const UNDISPATCHED_ROW_SETTLED = "undispatched_row_settled";
+
 export type Ok<T = unknown> = { ok: true } & T;
 export type Outcome<T = unknown> = Ok<T> | Failure;
 

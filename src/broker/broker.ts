@@ -16,6 +16,7 @@
 
 import { createAssignments } from "./assignments/index.ts";
 import { Connector } from "./connector/connector.ts";
+import { BufferSurfacer } from "./endpoints/buffer-surfacer.ts";
 import { ReconnectingBuffers } from "./endpoints/buffers.ts";
 import { IpcChannels } from "./endpoints/channels.ts";
 import { CorrelationCache } from "./endpoints/correlation-cache.ts";
@@ -38,7 +39,7 @@ import { undispatchedRoutes } from "./ipc/routes-undispatched.ts";
 import type { AssignmentsComponent } from "./model.ts";
 import { NO_PLANTED_FAULTS, type BrokerOptions, type PlantedFaults, resolveOptions } from "./options.ts";
 import type { BrokerSnapshot } from "./snapshot.ts";
-import type { Input, LogSink, Output, Random } from "./types.ts";
+import type { BufferRecord, Input, LogSink, Output, Random } from "./types.ts";
 
 export interface BrokerCoreConfig {
   /** Overrides of the PROTOCOL §6 defaults. */
@@ -51,6 +52,12 @@ export interface BrokerCoreConfig {
   log?: LogSink;
   /** Test-only planted bugs (see `PlantedFaults`). */
   faults?: Partial<PlantedFaults>;
+  /**
+   * Reconnecting-buffer files left by an earlier process (endpoint ids are never reused, so nothing
+   * here will drain them). Surfaced into the inbox on `start`; each file is deleted only once its
+   * records are safe there (L5, see endpoints/buffer-surfacer.ts).
+   */
+  initialBuffers?: ReadonlyArray<{ endpointId: string; records: readonly BufferRecord[] }>;
 }
 
 export class BrokerCore {
@@ -62,6 +69,8 @@ export class BrokerCore {
   private readonly _channels: IpcChannels;
   private readonly _buffers: ReconnectingBuffers;
   private readonly _inbox: UndispatchedInbox;
+  private readonly _surfacer: BufferSurfacer;
+  private initialBuffers: BrokerCoreConfig["initialBuffers"];
   private readonly _correlations: CorrelationCache;
   private readonly _routeCache: RouteCache;
   private readonly _transitions: TransitionQueue;
@@ -111,6 +120,8 @@ export class BrokerCore {
     this._channels = new IpcChannels(env);
     this._buffers = new ReconnectingBuffers(env);
     this._inbox = new UndispatchedInbox(o.inboxCapacity);
+    this._surfacer = new BufferSurfacer(env, this._inbox, (id) => this._buffers.has(id));
+    this.initialBuffers = config.initialBuffers;
     this._correlations = new CorrelationCache(env, o.replyCorrelationTtlMs, o.replyCorrelationPerEndpointMax);
     this._routeCache = new RouteCache(o.routeCacheMax);
     this._transitions = new TransitionQueue(env);
@@ -123,7 +134,10 @@ export class BrokerCore {
       this._buffers,
       this._correlations,
       this._transitions,
-      { endpointRemoved: (id, reason) => this._assignments.onEndpointRemoved(id, reason) },
+      {
+        endpointRemoved: (id, reason) => this._assignments.onEndpointRemoved(id, reason),
+        surfaceBuffer: (id, records) => this._surfacer.surface(id, records, "endpoint_removed"),
+      },
     );
     this._connector = new Connector(
       env,
@@ -152,6 +166,8 @@ export class BrokerCore {
       routedEmitter: this.emitters.routed,
       undispatchedEmitter: this.emitters.undispatched,
       cursor: this._connector,
+      boundToAssignment: (id) => this._assignments.isBound(id),
+      surfaced: (id) => this._surfacer.surfaced(id),
     });
     this._assignments = createAssignments(env, {
       registry: this._registry,
@@ -232,6 +248,9 @@ export class BrokerCore {
   get inbox(): UndispatchedInbox {
     return this._inbox;
   }
+  get surfacer(): BufferSurfacer {
+    return this._surfacer;
+  }
   get correlations(): CorrelationCache {
     return this._correlations;
   }
@@ -304,6 +323,7 @@ export class BrokerCore {
     switch (input.kind) {
       case "start":
         this._connector.start();
+        this.surfaceInitialBuffers();
         return;
       case "connector_open":
         this._connector.handleOpen();
@@ -339,6 +359,14 @@ export class BrokerCore {
         this.shutdown("requested");
         return;
     }
+  }
+
+  /** Buffer files of an earlier process go to the inbox once, at the first `start`. */
+  private surfaceInitialBuffers(): void {
+    const files = this.initialBuffers;
+    if (!files) return;
+    this.initialBuffers = undefined;
+    for (const f of files) this._surfacer.surface(f.endpointId, f.records, "previous_process");
   }
 
   /**

@@ -169,4 +169,9 @@ export interface AssignmentsComponent extends AssignmentsHooks {
   liveUndispatchedIds(): string[];
   /** Undispatched ids taken from the inbox by a dispatch whose `assigned` post is in flight (A10). */
   heldUndispatchedIds(): string[];
+  /**
+   * A live assignment (or a dispatch in flight) owns this undispatched id: a redelivered copy of
+   * the message must not become a second inbox row (A11).
+   */
+  isBound(undispatchedId: string): boolean;
 }

@@ -69,6 +69,11 @@ export interface BrokerOptions {
   transitionRetryMs: number;
   /** Largest content preview in undispatched events. Default 80 code points. */
   contentPreviewMaxChars: number;
+  /**
+   * Retry delay while records of a removed endpoint's (or an earlier process's) buffer wait for a
+   * free inbox slot (our L5 addition, see endpoints/buffer-surfacer.ts). Default 1 000 ms.
+   */
+  bufferSurfaceRetryMs: number;
   /** Delay between route-claim retries for an unacknowledged seq is the server's business; none here. */
 }
 
@@ -106,6 +111,7 @@ export const DEFAULT_OPTIONS: BrokerOptions = {
   routeCacheMax: 4_096,
   transitionRetryMs: 500,
   contentPreviewMaxChars: 80,
+  bufferSurfaceRetryMs: 1_000,
 };
 
 /**

@@ -20,6 +20,7 @@ import type { BrokerOptions } from "../broker/options.ts";
 import type { LogLevel, Random } from "../broker/types.ts";
 import { ConnectorWs } from "./connector-ws.ts";
 import { ControlEventStream } from "./control-events.ts";
+import { CursorWrites } from "./cursor-writes.ts";
 import { Driver } from "./driver.ts";
 import { mintBearerToken } from "./ipc-auth.ts";
 import { IpcServer, processAlive } from "./ipc-server.ts";
@@ -112,6 +113,8 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
     options: { ...options.brokerOptions, connectorToken: options.connectorToken },
     random: options.random ?? new CryptoRandom(),
     initialCursor,
+    // Buffer files of an earlier process: the core surfaces them into its inbox (L5).
+    initialBuffers: storage.readBuffers(),
     log: logger.sink,
   });
 
@@ -154,6 +157,16 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
       })
     : undefined;
 
+  const cursorWrites = new CursorWrites(
+    (op) => storage.perform(op),
+    (id, r) =>
+      feed(
+        r.ok
+          ? { kind: "storage_result", id, ok: true }
+          : { kind: "storage_result", id, ok: false, error: r.error },
+      ),
+  );
+
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => {
     resolveStopped = r;
@@ -173,6 +186,10 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
         void platform.call(op, args).then((result) => feed({ kind: "api_result", id, result }));
       },
       storage: (id, op) => {
+        if (op.op === "write_cursor") {
+          cursorWrites.request(id, op.lastKnownSeq);
+          return;
+        }
         const r = storage.perform(op);
         feed(
           r.ok
@@ -227,6 +244,9 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
       ]);
       clearTimeout(timer);
       if (fired) logger.warn("shutdown_watchdog_fired", { watchdogMs });
+      // The last acked cursor reaches the disk before the process lets go of it.
+      cursorWrites.flush();
+      cursorWrites.drop();
       d.dispose();
       platform.abortAll();
       connector.terminate();
@@ -247,6 +267,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
     abort: () => {
       if (aborted) return;
       aborted = true;
+      cursorWrites.drop();
       d.dispose();
       platform.abortAll();
       connector.terminate();

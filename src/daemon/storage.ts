@@ -4,7 +4,7 @@
  *
  *   <dataDir>/delivery-cursor.json          {version:1, lastKnownSeq, updatedAt}
  *   <dataDir>/discovery.json                {version:1, pid, startedAt, ipcUrl, bearerToken}
- *   <dataDir>/buffers/<sha256(id)>.ndjson   one BufferRecord per line
+ *   <dataDir>/buffers/<sha256(id)>.ndjson   one BufferRecord per line, plus `endpoint_id`
  *
  * Rules:
  * 1. Records are written atomically: a temp file in the same directory (mode 0600), fsync'd, then
@@ -14,6 +14,11 @@
  * 3. A missing, unreadable or invalid file is treated as absent and logged; reading never throws.
  * 4. All file work is synchronous: the records are tiny, and doing them in output order is what
  *    makes "the cursor on disk never runs ahead of the ack" easy to see.
+ * 5. Buffer file names are hashes, so each line also carries the `endpoint_id` it was written for:
+ *    at start-up `readBuffers` hands every file left by an earlier process to the core, which
+ *    surfaces the records into its inbox and deletes the file afterwards (L5). A file without any
+ *    `endpoint_id` (written before this rule) is named `orphan:<file name>`; deleting that name
+ *    deletes the file.
  */
 
 import { createHash, randomBytes } from "node:crypto";
@@ -24,6 +29,7 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -54,6 +60,8 @@ export class FileStorage {
   readonly cursorPath: string;
   readonly discoveryPath: string;
   readonly buffersDir: string;
+  /** Paths of files found by `readBuffers` whose endpoint id is not known (legacy lines). */
+  private readonly orphanPaths = new Map<string, string>();
 
   constructor(
     readonly dataDir: string,
@@ -149,6 +157,8 @@ export class FileStorage {
   // ---- buffers ----
 
   bufferPath(endpointId: string): string {
+    const orphan = this.orphanPaths.get(endpointId);
+    if (orphan !== undefined) return orphan;
     const name = createHash("sha256").update(endpointId, "utf8").digest("hex").slice(0, 32);
     return join(this.buffersDir, `${name}.ndjson`);
   }
@@ -157,7 +167,7 @@ export class FileStorage {
     mkdirSync(this.buffersDir, { recursive: true, mode: 0o700 });
     const fd = openSync(this.bufferPath(endpointId), "a", 0o600);
     try {
-      writeAll(fd, Buffer.from(`${JSON.stringify(record)}\n`, "utf8"));
+      writeAll(fd, Buffer.from(`${JSON.stringify({ ...record, endpoint_id: endpointId })}\n`, "utf8"));
       fdatasyncSync(fd);
     } finally {
       closeSync(fd);
@@ -166,30 +176,66 @@ export class FileStorage {
 
   /** Records of a buffer in file order; a torn or invalid line is skipped and logged. */
   readBuffer(endpointId: string): BufferRecord[] {
-    let text: string;
+    return this.readBufferFile(this.bufferPath(endpointId), endpointId).records;
+  }
+
+  /**
+   * Every non-empty buffer file, for `BrokerCoreConfig.initialBuffers` (rule 5), ordered by file
+   * name so a restart sees the same order every time.
+   */
+  readBuffers(): Array<{ endpointId: string; records: BufferRecord[] }> {
+    let names: string[];
     try {
-      text = readFileSync(this.bufferPath(endpointId), "utf8");
+      names = readdirSync(this.buffersDir).filter((n) => n.endsWith(".ndjson"));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        this.logger?.warn("buffer_file_unreadable", { endpointId, error: (err as Error).message });
+        this.logger?.warn("buffers_dir_unreadable", { path: this.buffersDir, error: (err as Error).message });
       }
       return [];
     }
-    const out: BufferRecord[] = [];
+    const out: Array<{ endpointId: string; records: BufferRecord[] }> = [];
+    for (const name of names.sort()) {
+      const path = join(this.buffersDir, name);
+      const { records, endpointId: named } = this.readBufferFile(path, name);
+      if (records.length === 0) continue;
+      let endpointId = named;
+      if (endpointId === undefined || this.bufferPath(endpointId) !== path) {
+        endpointId = `orphan:${name.slice(0, -".ndjson".length)}`;
+        this.orphanPaths.set(endpointId, path);
+      }
+      out.push({ endpointId, records });
+    }
+    if (out.length > 0) this.logger?.info("buffer_files_found", { files: out.length });
+    return out;
+  }
+
+  private readBufferFile(path: string, label: string): { records: BufferRecord[]; endpointId?: string } {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+        this.logger?.warn("buffer_file_unreadable", { endpointId: label, error: (err as Error).message });
+      }
+      return { records: [] };
+    }
+    const records: BufferRecord[] = [];
+    let endpointId: string | undefined;
     for (const line of text.split("\n")) {
       if (line.trim().length === 0) continue;
       try {
-        const rec = JSON.parse(line) as BufferRecord;
+        const { endpoint_id, ...rec } = JSON.parse(line) as BufferRecord & { endpoint_id?: unknown };
         if (typeof rec?.id === "string" && typeof rec.envelope === "object" && rec.envelope !== null) {
-          out.push(rec);
+          if (typeof endpoint_id === "string" && endpointId === undefined) endpointId = endpoint_id;
+          records.push(rec);
           continue;
         }
       } catch {
         // fall through: logged below
       }
-      this.logger?.warn("buffer_line_invalid", { endpointId });
+      this.logger?.warn("buffer_line_invalid", { endpointId: label });
     }
-    return out;
+    return endpointId === undefined ? { records } : { records, endpointId };
   }
 
   private readJson(path: string, what: string): unknown {

@@ -83,6 +83,22 @@ describe("platform API model", () => {
     });
   });
 
+  it("records a state_sequence regression when told to accept whatever arrives", () => {
+    const api = new PlatformApi({ sequenceCheck: "accept" });
+    api.issueAssignment({
+      assignmentId: "asg-1",
+      undispatchedId: "m1",
+      sourceMessageId: "m1",
+      targetRef: target,
+      token: "t",
+    });
+    expect(api.handle("processing_state", ev("processing_started", 3), 0).ok).toBe(true);
+    expect(api.handle("processing_state", ev("adapter_accepted", 2), 0).ok).toBe(true);
+    const a = api.assignments.get("asg-1")!;
+    expect(a.accepted.map((x) => x.seq)).toEqual([3, 2]);
+    expect(a.lastSequence).toBe(3);
+  });
+
   it("refuses broker-owned states without the issued token", () => {
     const api = new PlatformApi();
     api.issueAssignment({

@@ -28,6 +28,9 @@ const CASES: Case[] = [
   { fault: "forgetReplyRecords", scenario: "conflicting-replies", invariants: ["A3", "A4", "A5", "A7"] },
   { fault: "noDuplicateSuppression", scenario: "duplicate-deliveries", invariants: ["S5"] },
   { fault: "silentInboxLoss", scenario: "capacity-reinsertion", invariants: ["A10"] },
+  // Needs a platform that records stale sequences instead of answering 409 (the scenario's
+  // `sequenceCheck: "accept"`) and adapters that report them; otherwise A1 cannot break.
+  { fault: "noSequenceGuard", scenario: "stale-sequences", invariants: ["A1"] },
 ];
 
 describe("planted faults", () => {
@@ -58,12 +61,6 @@ describe("planted faults", () => {
       expect(runMain(["--scenario", scenario, "--seeds", "1..3", "--no-coverage"]).code).toBe(0);
     }
   }, 120_000);
-
-  // noSequenceGuard is not caught yet: the platform model rejects every non-increasing
-  // state_sequence (409), so A1 (accepted posts increase) cannot break however the broker numbers
-  // them. Catching it needs a platform that accepts regressions, or a checker for the broker's own
-  // 409s; see the issue 5 report.
-  it.todo("a sweep catches noSequenceGuard");
 });
 
 describe("--plant", () => {

@@ -10,6 +10,7 @@ const SECOND_HALF = [
   "conflicting-replies",
   "reply-outage",
   "dispatch-races",
+  "stale-sequences",
   "poison",
 ];
 

@@ -1,3 +1,4 @@
+import { UNDISPATCHED_ROW_SETTLED } from "../../../src/broker/api.ts";
 import { defineChecker } from "../checker.ts";
 
 const FINAL_STATES = new Set(["reply_emitted", "processing_failed", "expired"]);
@@ -35,6 +36,12 @@ export const A10 = defineChecker({
           (ev.input.result.ok || ev.input.result.terminal)
         ) {
           const call = v.lastApiCall;
+          // The platform settled this row long ago (its message was handled before a crash), and
+          // the broker dropped its copy on that answer: nothing is lost.
+          const r = ev.input.result;
+          if (call?.op === "undispatched_changed" && !r.ok && r.code === UNDISPATCHED_ROW_SETTLED) {
+            accounted.add((call.args as { undispatched_id: string }).undispatched_id);
+          }
           if (call?.op === "processing_state") {
             const a = call.args as { state: string; undispatched_id?: string };
             if (FINAL_STATES.has(a.state) && a.undispatched_id !== undefined)

@@ -69,7 +69,8 @@ export const E1 = defineChecker({
         // drops the oldest queued one (PROTOCOL §1.9, §6 transition retry queue). A projection that
         // waited there (its `ts`, the moment of the transition, is before the post) may follow a
         // dropped predecessor, so the platform can see a path of the table with steps missing.
-        if (!reasons?.has(a.reason) && deferred(a.ts, ev.t) && viaGap(from, a.state, a.reason)) return undefined;
+        if (!reasons?.has(a.reason) && deferred(a.ts, ev.t) && viaGap(from, a.state, a.reason))
+          return undefined;
         if (!reasons) {
           return {
             message: `endpoint ${a.endpoint_id} was projected ${from} → ${a.state} (${a.reason}), which the state machine does not allow.`,

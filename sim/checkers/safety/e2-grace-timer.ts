@@ -1,4 +1,5 @@
 import { defineChecker } from "../checker.ts";
+import { SIM_EPOCH_MS } from "../../kernel/clock.ts";
 import { describe } from "../util.ts";
 
 /** E2 Grace timer iff reconnecting (PROTOCOL §7.2). */
@@ -25,9 +26,13 @@ export const E2 = defineChecker({
           };
         }
         const graceMs = v.options?.graceMs ?? 600_000;
-        if (ev.t - closed.prevSinceT < graceMs) {
+        // The projection may wait in the transition queue (E4: one in flight per endpoint), so the
+        // close happened at its `ts`, not when it was posted.
+        const at = Date.parse(a.ts);
+        const closedAt = Number.isFinite(at) ? Math.min(ev.t, at - SIM_EPOCH_MS) : ev.t;
+        if (closedAt - closed.prevSinceT < graceMs) {
           return {
-            message: `endpoint ${a.endpoint_id} was closed by grace timeout ${ev.t - closed.prevSinceT} ms after it became reconnecting (grace is ${graceMs} ms).`,
+            message: `endpoint ${a.endpoint_id} was closed by grace timeout ${closedAt - closed.prevSinceT} ms after it became reconnecting (grace is ${graceMs} ms).`,
             involved: [describe(ev)],
           };
         }

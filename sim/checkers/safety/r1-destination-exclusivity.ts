@@ -1,3 +1,4 @@
+import { UNDISPATCHED_ROW_SETTLED } from "../../../src/broker/api.ts";
 import { defineChecker } from "../checker.ts";
 import type { SimEvent } from "../../kernel/events.ts";
 import type { View } from "../view.ts";
@@ -31,6 +32,10 @@ export const R1 = defineChecker({
       // handed off, the record is deleted with the file) and the redelivery went to the inbox.
       // Should the record still be drained to a plugin later, that push conflicts with the inbox
       // and is reported then.
+      // Legal: a route-claim `skip` after a destination hands nothing to anyone. The platform answers
+      // `skip` because the message already went somewhere (here: a surfaced buffer record of an
+      // earlier process, dispatched from the inbox), so no second destination appears.
+      if (where === "skip") return undefined;
       if (prev.buffer !== undefined && where === "the inbox") {
         dest.set(m, { where, ev });
         return undefined;
@@ -62,7 +67,14 @@ export const R1 = defineChecker({
             return record(v, env.sourceMessageId, where, ev, op.endpointId);
           }
           const call = v.lastApiCall;
-          if (input.kind === "api_result" && input.result.ok && call) {
+          // An add answered `undispatched_row_settled` names the platform row the message already
+          // went to: the inbox, as far as this process can tell.
+          const settled =
+            input.kind === "api_result" &&
+            !input.result.ok &&
+            input.result.terminal &&
+            input.result.code === UNDISPATCHED_ROW_SETTLED;
+          if (input.kind === "api_result" && (input.result.ok || settled) && call) {
             if (call.op === "undispatched_changed") {
               const a = call.args as { action: string; source_message_id?: string; undispatched_id: string };
               if (a.action === "add")

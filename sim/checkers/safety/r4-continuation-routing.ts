@@ -12,7 +12,7 @@ interface Expectation {
 export const R4 = defineChecker({
   id: "R4",
   kind: "safety",
-  kinds: ["start", "in", "out"],
+  kinds: ["start", "in", "out", "step_end"],
   statement:
     "A message whose correlation_id is in exactly one local correlation ring (not the sender's own endpoint) is routed to that endpoint, or to the inbox as a correlated continuation when the endpoint is non-headless without foreground_channel_v1.",
   create() {
@@ -21,6 +21,15 @@ export const R4 = defineChecker({
       onEvent(ev, v) {
         if (ev.k === "start") {
           expect = new Map();
+          return undefined;
+        }
+        // A continuation is routed while its frame is handled: the route claim or the inbox add is
+        // written in that same step (the closed-endpoint lookup, the only platform round trip
+        // before a route, is never needed when a ring matched). A step that wrote neither dropped a
+        // duplicate or re-posted a delivered route (cache hit), and no later add of the same id is a
+        // routing decision of this frame: a surfaced buffer (L5) or a restored assignment.
+        if (ev.k === "step_end") {
+          if (expect.size > 0) expect = new Map();
           return undefined;
         }
         if (ev.k === "in") {

@@ -1,5 +1,6 @@
 import { defineChecker } from "../checker.ts";
 import { describe, pipelineMessageOf } from "../util.ts";
+import type { View } from "../view.ts";
 
 /** S7 Release before redelivery (PROTOCOL §7.1). */
 export const S7 = defineChecker({
@@ -50,6 +51,7 @@ export const S7 = defineChecker({
               received.has(m) &&
               !silent.has(m) &&
               !inboxDirect.has(m) &&
+              !retiredTarget(f, v) &&
               f.seq > v.committed &&
               !v.acceptedIds.has(m) &&
               !v.handedOffIds.has(m) &&
@@ -100,3 +102,17 @@ export const S7 = defineChecker({
     };
   },
 });
+
+/**
+ * Does the frame name a target endpoint that is gone (or was never registered here)? Such a message
+ * needs the closed-endpoint lookup before it can go to the inbox, and the pipeline reserves an
+ * inbox slot first: with the inbox full it ends right there, released and silent (pipeline point
+ * 8, an L1 deviation), which is legal and looks exactly like a suppressed duplicate.
+ */
+function retiredTarget(f: Record<string, unknown>, v: View): boolean {
+  const md = f.metadata as Record<string, unknown> | undefined;
+  const target = md?.target_endpoint_id;
+  if (typeof target !== "string") return false;
+  const e = v.endpoints.get(target);
+  return e === undefined || e.state === "closed";
+}

@@ -17,9 +17,17 @@
  * 4. The same routine serves endpoint removal, push failure, buffer failure and shutdown; only the
  *    reason differs. The target_lost sequence is reserved like every other (A1), not the constant
  *    2 of the reference package (see docs/deviations.md).
+ * 5. `adapter_accepted` and `target_lost_before_acceptance` are never in flight together for one
+ *    record, because the platform may apply them in either order and only one order re-queues the
+ *    row (a target_lost applied after an acceptance leaves the platform's row assigned while ours
+ *    sits in the inbox for good). So: a restore that falls due while an `adapter_accepted` post is
+ *    in flight is deferred until that post's outcome is known (ok ⇒ accepted, no restore; failure
+ *    ⇒ restore now), and an `adapter_accepted` request that arrives while a target_lost post is in
+ *    flight waits for it (`afterRestore`): ok ⇒ the assignment is gone and the adapter gets 409
+ *    `runtime_assignment_unknown`; failure ⇒ the acceptance is posted and wins (rule 3).
  */
 
-import { brokerEvent, type Ctx, postState } from "./context.ts";
+import { brokerEvent, type Ctx, type PostOutcome, postState } from "./context.ts";
 import { type AssignmentRecord, acceptDeadline } from "./records.ts";
 
 export class Acceptance {
@@ -54,6 +62,19 @@ export class Acceptance {
     const { env, deps, store } = this.ctx;
     if (rec.restoring || rec.accepted) return;
     env.deadlines.cancel(acceptDeadline(rec.key));
+    if (rec.accepting > 0) {
+      // Rule 5: the adapter's acceptance may already be applied by the platform; its outcome
+      // decides (acceptSettled).
+      if (rec.deferredRestore === undefined) {
+        rec.deferredRestore = reason;
+        env.log("info", "runtime_assignment_restore_deferred", {
+          undispatched_id: rec.context.undispatchedId,
+          assignment_id: rec.context.assignmentId,
+          reason,
+        });
+      }
+      return;
+    }
     if (!rec.inInbox) {
       if (!deps.inbox.tryAdd(rec.message)) {
         if (env.faults.silentInboxLoss) {
@@ -84,31 +105,62 @@ export class Acceptance {
     );
     postState(this.ctx, event, (r) => {
       rec.restoring = false;
-      if (store.get(rec.key) !== rec) return;
-      // A re-dispatch of the same key while the post was in flight is a newer binding (its
-      // assigned post has the higher sequence) and owns the row now.
-      if (rec.generation !== generation) return;
-      if (r.ok) {
-        // The platform now considers the assignment lost — even if the adapter accepted it
-        // meanwhile — and the row is back in the inbox for the next dispatch.
-        store.forget(rec.key);
-        return;
-      }
-      if (rec.accepted) {
-        // The platform never learned of the loss and the adapter has the message: acceptance wins,
-        // and the copy in the inbox must go so the message is not handed out twice (A11).
-        this.takeBack(rec);
-        return;
-      }
-      env.log("warn", "runtime_assignment_target_lost_emit_failed", {
-        undispatched_id: rec.context.undispatchedId,
-        source_message_id: rec.context.sourceMessageId,
-        status: r.status,
-        terminal: r.terminal,
-        detail: r.detail,
-      });
-      this.arm(rec);
+      this.settleRestore(rec, generation, r);
+      // Acceptances that waited for this outcome (rule 5) run now, on the record as it is.
+      for (const waiter of rec.restoreWaiters.splice(0)) waiter();
     });
+  }
+
+  private settleRestore(rec: AssignmentRecord, generation: number, r: PostOutcome): void {
+    const { env, store } = this.ctx;
+    if (store.get(rec.key) !== rec) return;
+    // A re-dispatch of the same key while the post was in flight is a newer binding (its
+    // assigned post has the higher sequence) and owns the row now.
+    if (rec.generation !== generation) return;
+    if (r.ok) {
+      // The platform now considers the assignment lost and the row is back in the inbox for the
+      // next dispatch. (Rule 5 keeps an acceptance from being posted meanwhile.)
+      store.forget(rec.key);
+      return;
+    }
+    if (rec.accepted) {
+      // The platform never learned of the loss and the adapter has the message: acceptance wins,
+      // and the copy in the inbox must go so the message is not handed out twice (A11).
+      this.takeBack(rec);
+      return;
+    }
+    env.log("warn", "runtime_assignment_target_lost_emit_failed", {
+      undispatched_id: rec.context.undispatchedId,
+      source_message_id: rec.context.sourceMessageId,
+      status: r.status,
+      terminal: r.terminal,
+      detail: r.detail,
+    });
+    this.arm(rec);
+  }
+
+  /** Run `fn` once no target_lost post is in flight for `rec` (now, or when it settles). */
+  afterRestore(rec: AssignmentRecord, fn: () => void): void {
+    if (rec.restoring) rec.restoreWaiters.push(fn);
+    else fn();
+  }
+
+  /** An `adapter_accepted` post for `rec` is being issued: restores wait for it (rule 5). */
+  acceptStarted(rec: AssignmentRecord): void {
+    rec.accepting++;
+  }
+
+  /**
+   * An `adapter_accepted` post for `rec` has its outcome (the effects of an ok one are applied
+   * already). A restore that fell due meanwhile runs now unless the assignment was accepted.
+   */
+  acceptSettled(rec: AssignmentRecord): void {
+    rec.accepting--;
+    if (rec.accepting > 0) return;
+    const reason = rec.deferredRestore;
+    rec.deferredRestore = undefined;
+    if (reason === undefined || rec.accepted || this.ctx.store.get(rec.key) !== rec) return;
+    this.restoreOne(rec, reason);
   }
 
   /** Take a restored row back out of the inbox: the record owns the message again. */

@@ -14,8 +14,11 @@
  * 4. A re-dispatch of a non-accepted record reuses its message; if the record was restored,
  *    accepted or forgotten while the post was in flight, the dispatch fails without a push: the
  *    row already belongs to whoever overtook it.
- * 5. A row that is the restored copy of another live assignment (target_lost not yet confirmed)
- *    is not handed to a different key: one message, one live binding (A11).
+ * 5. A row that is the restored copy of a live assignment (target_lost not yet confirmed) is not
+ *    handed out again, not even to the same key (a replayed dispatch event): one message, one live
+ *    binding (A11). Taking the copy under the same key would hold the row while the record's
+ *    restore settles or the adapter's late acceptance takes it back, and the late `assigned`
+ *    answer would then bind a message whose assignment was already accepted or finished.
  */
 
 import type { EndpointEntry, InboxRow } from "../model.ts";
@@ -24,7 +27,7 @@ import type { Acceptance } from "./acceptance.ts";
 import { brokerEvent, type Ctx, postState, putBack } from "./context.ts";
 import type { DispatchEvent } from "./events.ts";
 import { assignmentKey, traceIdOf } from "./keys.ts";
-import type { AssignmentRecord } from "./records.ts";
+import { type AssignmentRecord, newRecord } from "./records.ts";
 
 export type HandlerOutcome = { ok: true } | { ok: false; detail: string };
 export type Done = (r: HandlerOutcome) => void;
@@ -49,7 +52,7 @@ export class Dispatcher {
     if (this.holding.has(key))
       return done({ ok: false, detail: "dispatch already in progress for this key" });
     const existing = this.ctx.store.get(key);
-    const restoring = this.restoringOwner(ev.undispatched_id, key);
+    const restoring = this.restoringOwner(ev.undispatched_id);
     if (restoring) {
       // The row in the inbox is the restored copy of another assignment whose target_lost the
       // platform has not confirmed; that assignment may still be accepted. Handing the row to a
@@ -132,10 +135,10 @@ export class Dispatcher {
     });
   }
 
-  /** Another live record whose restored copy of `undispatchedId` sits in the inbox. */
-  private restoringOwner(undispatchedId: string, key: string): AssignmentRecord | undefined {
+  /** A live record (of any key) whose restored copy of `undispatchedId` sits in the inbox. */
+  private restoringOwner(undispatchedId: string): AssignmentRecord | undefined {
     for (const r of this.ctx.store.values()) {
-      if (r.key !== key && r.inInbox && r.context.undispatchedId === undispatchedId) return r;
+      if (r.inInbox && r.context.undispatchedId === undispatchedId) return r;
     }
     return undefined;
   }
@@ -148,17 +151,7 @@ export class Dispatcher {
     token: string,
     assignedAtMs: number,
   ): AssignmentRecord {
-    const rec: AssignmentRecord = current ?? {
-      key,
-      context,
-      message,
-      accepted: false,
-      assignedAtMs,
-      generation: 0,
-      delivered: false,
-      restoring: false,
-      inInbox: false,
-    };
+    const rec: AssignmentRecord = current ?? newRecord(key, context, message, assignedAtMs);
     rec.context = context;
     rec.message = message;
     rec.token = token;

@@ -60,14 +60,18 @@ export function ownedEndpoint(
       "endpoint_owner_token does not match endpoint_id",
     );
   }
-  if (requireActive && entry.state !== "active") {
-    throw new BrokerHttpError(
-      409,
-      "endpoint_not_active",
-      `endpoint ${endpointId} is ${entry.state}; ${action} is only allowed from Active`,
-    );
-  }
+  if (requireActive) mustBeActive(entry, action);
   return entry;
+}
+
+/** ACT: 409 `endpoint_not_active` unless the endpoint is `active`. */
+export function mustBeActive(entry: EndpointEntry, action: string): void {
+  if (entry.state === "active") return;
+  throw new BrokerHttpError(
+    409,
+    "endpoint_not_active",
+    `endpoint ${entry.endpointId} is ${entry.state}; ${action} is only allowed from Active`,
+  );
 }
 
 /** Wrap a handler: `BrokerHttpError` ⇒ its envelope; anything else ⇒ 500 `internal_error`. */

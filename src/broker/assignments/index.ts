@@ -88,5 +88,10 @@ export function createAssignments(env: Env, deps: AssignmentDeps): AssignmentsCo
     heldUndispatchedIds() {
       return [...dispatcher.holding.values()].map((row) => row.id);
     },
+    isBound(undispatchedId) {
+      for (const r of store.values()) if (r.context.undispatchedId === undispatchedId) return true;
+      for (const row of dispatcher.holding.values()) if (row.id === undispatchedId) return true;
+      return false;
+    },
   };
 }

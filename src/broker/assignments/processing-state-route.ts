@@ -13,10 +13,13 @@
  * 3. Effects run only after the platform took the event, on the record as it is *then*.
  *    `adapter_accepted` also takes back a message a pending restore had already put into the
  *    inbox, so an accepted assignment and an inbox row never coexist (A11).
+ * 4. `adapter_accepted` and a restore's target_lost are never in flight together (acceptance.ts
+ *    rule 5): an acceptance that arrives while a target_lost post is in flight is handled again,
+ *    from the top, once that post settled; an acceptance in flight makes restores wait for it.
  */
 
 import type { ProcessingState, ProcessingStateEvent } from "../api.ts";
-import { BrokerHttpError, type IpcRequest, type Reply, type Route } from "../ipc/http.ts";
+import { BrokerHttpError, type IpcRequest, type Reply, type Route, type RouteHandler } from "../ipc/http.ts";
 import type { Acceptance } from "./acceptance.ts";
 import { type Ctx, postState } from "./context.ts";
 import { body, guarded, optionalString, ownedEndpoint, requiredString } from "./gate.ts";
@@ -48,11 +51,16 @@ export function processingStateRoute(ctx: Ctx, acceptance: Acceptance): Route {
   return {
     method: "POST",
     pattern: "/v1/runtime/processing-state",
-    handler: guarded(ctx.env, (req: IpcRequest, reply: Reply) => handle(ctx, acceptance, req, reply)),
+    handler: handlerFor(ctx, acceptance, false),
   };
 }
 
-function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply): void {
+/** `waited`: the request is handled again after waiting for a target_lost post (rule 4). */
+function handlerFor(ctx: Ctx, acceptance: Acceptance, waited: boolean): RouteHandler {
+  return guarded(ctx.env, (req: IpcRequest, reply: Reply) => handle(ctx, acceptance, req, reply, waited));
+}
+
+function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply, waited: boolean): void {
   const b = body(req);
   const sourceMessageId = requiredString(b, "source_message_id");
   const assignmentId = requiredString(b, "assignment_id");
@@ -83,7 +91,9 @@ function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply)
     throw new BrokerHttpError(
       409,
       "runtime_assignment_unknown",
-      "source assignment is not known to this broker",
+      waited
+        ? "the assignment was restored (target_lost_before_acceptance) before the acceptance was posted"
+        : "source assignment is not known to this broker",
     );
   if (rec.context.targetRef.projection_endpoint_id !== entry.endpointId) {
     throw new BrokerHttpError(
@@ -100,11 +110,29 @@ function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply)
     );
   }
 
+  const accepting = state === "adapter_accepted" && !rec.accepted;
+  if (accepting && rec.restoring) {
+    ctx.env.log("info", "runtime_assignment_accept_waits_for_restore", {
+      undispatched_id: rec.context.undispatchedId,
+      assignment_id: assignmentId,
+    });
+    acceptance.afterRestore(rec, () => handlerFor(ctx, acceptance, true)(req, reply));
+    return;
+  }
+
   let seq: number;
   if (ctx.env.faults.noSequenceGuard && typeof given === "number") {
     seq = given;
   } else {
     seq = ctx.store.reserve(key, typeof given === "number" ? given : 0);
+    if (typeof given === "number" && seq !== given) {
+      ctx.env.log("info", "runtime_processing_state_sequence_raised", {
+        assignment_id: assignmentId,
+        state,
+        given,
+        posted: seq,
+      });
+    }
   }
   const event: ProcessingStateEvent = {
     type: "runtime_processing_state",
@@ -123,8 +151,10 @@ function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply)
     ...(optional.reply_request_id !== undefined && { reply_request_id: optional.reply_request_id }),
     ...(optional.outbound_message_id !== undefined && { outbound_message_id: optional.outbound_message_id }),
   };
+  if (accepting) acceptance.acceptStarted(rec);
   postState(ctx, event, (r) => {
     if (!r.ok) {
+      if (accepting) acceptance.acceptSettled(rec);
       reply.fail(
         r.terminal ? 409 : 503,
         "runtime_processing_state_rejected",
@@ -138,6 +168,7 @@ function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply)
     ctx.store.raise(key, seq);
     const current = ctx.store.get(key);
     if (current) applyEffects(ctx, acceptance, current, state, b.retryable === true);
+    if (accepting) acceptance.acceptSettled(rec);
     reply.ok({ ok: true });
   });
 }

@@ -33,6 +33,35 @@ export interface AssignmentRecord {
   restoring: boolean;
   /** The message was put back into the inbox by a restore whose record is still live. */
   inInbox: boolean;
+  /** `adapter_accepted` posts in flight; a restore waits for their outcome (acceptance.ts rule 5). */
+  accepting: number;
+  /** The reason of a restore that was due while an `adapter_accepted` post was in flight. */
+  deferredRestore: string | undefined;
+  /** Waiting for the in-flight target_lost post to settle (adapter_accepted requests). */
+  restoreWaiters: Array<() => void>;
+}
+
+/** A fresh, unaccepted record (dispatch fills in token and generation). */
+export function newRecord(
+  key: string,
+  context: RuntimeAssignmentRef,
+  message: InboxRow,
+  assignedAtMs: number,
+): AssignmentRecord {
+  return {
+    key,
+    context,
+    message,
+    accepted: false,
+    assignedAtMs,
+    generation: 0,
+    delivered: false,
+    restoring: false,
+    inInbox: false,
+    accepting: 0,
+    deferredRestore: undefined,
+    restoreWaiters: [],
+  };
 }
 
 export function acceptDeadline(key: string): string {

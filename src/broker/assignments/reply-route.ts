@@ -3,8 +3,11 @@
  * decisions before a reply task starts. The task itself lives in replies.ts.
  *
  * Order of decisions (each one answers and stops):
- * 1. body shape (400); E404, PID, TOK, ACT; `reply_request_id` (400 `reply_request_id_required`).
- * 2. prune expired reply records whose assignment is gone.
+ * 1. E404, PID, TOK; `reply_request_id` (400 `reply_request_id_required`); body shape (400).
+ * 2. prune expired reply records whose assignment is gone. ACT (409 `endpoint_not_active`) unless
+ *    the answer is already decided — a stored result, outcome-unknown or rejection, or a running
+ *    task for the key — so a repeated request from a `reconnecting` endpoint gets the stored
+ *    answer (A7); anything that may send still requires `active`. (The reference checks ACT first.)
  * 3. authority: a live record must target this endpoint (403) and be accepted (409, A6); without a
  *    record, an existing reply record or in-flight task must belong to this endpoint and pid (403);
  *    nothing at all ⇒ 409 `runtime_assignment_unknown` / `reply_handle_stale`.
@@ -16,7 +19,15 @@
 
 import { BrokerHttpError, type IpcRequest, type Reply, type Route } from "../ipc/http.ts";
 import type { Ctx } from "./context.ts";
-import { body, guarded, optionalObject, optionalString, ownedEndpoint, requiredString } from "./gate.ts";
+import {
+  body,
+  guarded,
+  mustBeActive,
+  optionalObject,
+  optionalString,
+  ownedEndpoint,
+  requiredString,
+} from "./gate.ts";
 import { assignmentKey, replyFingerprint, replyKey } from "./keys.ts";
 import { outcomeUnknownAnswer, type Replies, rejectedAnswer } from "./replies.ts";
 
@@ -40,7 +51,7 @@ function conflict(): BrokerHttpError {
 
 function handle(ctx: Ctx, replies: Replies, req: IpcRequest, reply: Reply): void {
   const b = body(req);
-  const entry = ownedEndpoint(ctx.deps.registry, b, true, "assignment reply");
+  const entry = ownedEndpoint(ctx.deps.registry, b, false, "assignment reply");
   const rrid = b.reply_request_id;
   if (typeof rrid !== "string" || rrid.length === 0) {
     throw new BrokerHttpError(
@@ -65,6 +76,10 @@ function handle(ctx: Ctx, replies: Replies, req: IpcRequest, reply: Reply): void
   const rec = ctx.store.get(akey);
   const stored = replies.records.get(rkey);
   const inFlight = replies.inFlight.get(rkey);
+  const decided =
+    stored !== undefined &&
+    (stored.result !== undefined || stored.outcomeUnknown !== undefined || stored.rejected !== undefined);
+  if (!decided && !inFlight) mustBeActive(entry, "assignment reply");
 
   if (rec) {
     if (rec.context.targetRef.projection_endpoint_id !== entry.endpointId) {

@@ -10,7 +10,14 @@
  *    otherwise a record confirmed after the drain finished would be deleted with the file unseen.
  * 3. `delete` writes `delete_buffer` and forgets the mirror at once. Storage performs operations in
  *    order, so an append written before the delete is removed by it too.
- * 4. The buffer is not scanned at start-up (orphans survive restarts, as in the reference).
+ * 4. `retire` forgets the mirror without touching the file and returns its records: a removed
+ *    endpoint's records are surfaced into the inbox (`buffer-surfacer.ts`, L5), which deletes the
+ *    file once they are safe. An append still in flight then reports not ok (its task is not
+ *    accepted and the message is redelivered); its record lands in the file and goes with it.
+ * 5. A record the reattach drain pushed successfully leaves the mirror (`delivered`), so neither a
+ *    second drain nor a later removal hands it out again. The file keeps it until it is deleted.
+ * 6. Files of an earlier process are not read here: the driver hands them to the core at start-up
+ *    (`BrokerCoreConfig.initialBuffers`) and the surfacer takes them.
  */
 
 import type { Env } from "../env.ts";
@@ -70,6 +77,25 @@ export class ReconnectingBuffers implements Buffers {
       return;
     }
     buf.waiters.push(cb);
+  }
+
+  /** Does `endpointId` have a buffer in this process (records or appends in flight)? */
+  has(endpointId: string): boolean {
+    return this.buffers.has(endpointId);
+  }
+
+  /** The reattach drain pushed `id` and the plugin received it. */
+  delivered(endpointId: string, id: string): void {
+    this.buffers.get(endpointId)?.records.delete(id);
+  }
+
+  /** Forget the mirror but keep the file; returns the stored records in append order. */
+  retire(endpointId: string): BufferRecord[] {
+    const buf = this.buffers.get(endpointId);
+    if (!buf) return [];
+    this.buffers.delete(endpointId);
+    this.wake(buf);
+    return [...buf.records.values()];
   }
 
   delete(endpointId: string): void {

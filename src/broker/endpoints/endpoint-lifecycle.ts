@@ -13,10 +13,14 @@
  * 4. Heartbeats run on the deadline `heartbeat:<id>` every `heartbeat_after_seconds` for as long as
  *    the entry exists, in any state.
  * 5. Transition projections go through the transition queue, which keeps per-endpoint order (E4).
+ * 6. The `delete_buffer` effect does not delete a buffer that still holds records (L5, a deviation
+ *    from the reference): the records go to `surfaceBuffer`, which puts them in the inbox and
+ *    deletes the file once they are safe there. So for a while a removed endpoint's file exists.
  */
 
 import type { Env } from "../env.ts";
 import type { EndpointEntry } from "../model.ts";
+import type { BufferRecord } from "../types.ts";
 import type { TransitionQueue } from "../emitters/transition-queue.ts";
 import type { ReconnectingBuffers } from "./buffers.ts";
 import type { CorrelationCache } from "./correlation-cache.ts";
@@ -26,6 +30,8 @@ import { type Effect, type LifecycleEvent, transition } from "./state-machine.ts
 export interface LifecycleHooks {
   /** The endpoint left the registry: restore its unaccepted assignments. */
   endpointRemoved(endpointId: string, reason: string): void;
+  /** The endpoint is closing: surface its buffered records, then delete its file (point 6). */
+  surfaceBuffer(endpointId: string, records: BufferRecord[]): void;
 }
 
 export const graceDeadline = (id: string) => `grace:${id}`;
@@ -133,7 +139,7 @@ export class EndpointLifecycle {
         this.transitions.emit(id, effect.state, effect.reason);
         return;
       case "delete_buffer":
-        this.buffers.delete(id);
+        this.hooks.surfaceBuffer(id, this.buffers.retire(id));
         return;
       case "remove":
         this.remove(entry);

@@ -2,15 +2,16 @@
  * Endpoint registry (PROTOCOL §1.4): entries keyed by the platform-issued endpoint id, kept in
  * registration order (routing scans in that order), each with a FIFO correlation ring.
  *
- * The ring is a `Set` because insertion order is its FIFO order; re-adding an id that is already in
- * the ring leaves its position alone (the reference ring is a set, not a recency list).
+ * The ring is a `FifoSet` because insertion order is its FIFO order; re-adding an id that is already
+ * in the ring leaves its position alone (the reference ring is a set, not a recency list).
  */
 
+import { FifoSet } from "../fifo-set.ts";
 import type { EndpointEntry, Registry } from "../model.ts";
 
 export class EndpointRegistry implements Registry {
   private readonly entries = new Map<string, EndpointEntry>();
-  private readonly rings = new Map<string, Set<string>>();
+  private readonly rings = new Map<string, FifoSet<string>>();
   private nextOrder = 0;
 
   constructor(private readonly ringMax: number) {}
@@ -32,7 +33,7 @@ export class EndpointRegistry implements Registry {
     this.remove(entry.endpointId);
     const full: EndpointEntry = { ...entry, order: this.nextOrder++ };
     this.entries.set(full.endpointId, full);
-    this.rings.set(full.endpointId, new Set());
+    this.rings.set(full.endpointId, new FifoSet(this.ringMax));
     return full;
   }
 
@@ -53,13 +54,7 @@ export class EndpointRegistry implements Registry {
   }
 
   ringAdd(endpointId: string, correlationId: string): void {
-    const ring = this.rings.get(endpointId);
-    if (!ring || ring.has(correlationId)) return;
-    ring.add(correlationId);
-    while (ring.size > this.ringMax) {
-      const oldest = ring.values().next().value as string;
-      ring.delete(oldest);
-    }
+    this.rings.get(endpointId)?.add(correlationId);
   }
 
   ringSize(endpointId: string): number {

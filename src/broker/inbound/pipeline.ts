@@ -4,10 +4,11 @@
  * Theory of operation:
  * 1. Each message starts a task. Tasks are independent: a task waiting for the platform never blocks
  *    another one, except through the hand-off gate (point 5).
- * 2. Routing (§1.7) picks an endpoint E or none; the §1.8 decision table sends the message to the
- *    inbox (with an `undispatched_changed add` posted directly) or hands it to E: delivered-route
- *    cache hit ⇒ re-post the routed event only; else route claim (`skip` ⇒ accepted, nothing
- *    delivered), then push (E active) or buffer append (E reconnecting), then the routed post.
+ * 2. A delivered-route cache hit ⇒ re-post the routed event only, whatever routing says now (R1,
+ *    a deviation, see `decide`). Otherwise routing (§1.7) picks an endpoint E or none; the §1.8
+ *    decision table sends the message to the inbox (with an `undispatched_changed add` posted
+ *    directly) or hands it to E: route claim (`skip` ⇒ accepted, nothing delivered), then push
+ *    (E active) or buffer append (E reconnecting), then the routed post.
  * 3. A sequenced task reports accepted (`connector.accept(seq)`) only once its outcome is final:
  *    pushed with receipt, appended, inbox row posted, claim `skip`, or routed post ok. Otherwise its
  *    seq is released (`connector.release(seq)`) so a redelivery is processed, and kept in `blocked`.
@@ -20,10 +21,30 @@
  *    accepted; the current state decides push vs append and the route kind of the routed event.
  * 7. Any exception inside a task ends it not accepted (`inbound_message_handling_failed`); it never
  *    escapes the core with the task left running.
+ * 8. L1 — deviation from the reference: inbox slots go to tasks in arrival order. A task that needs
+ *    the closed-endpoint lookup before it knows its inbox reason reserves a slot when it starts
+ *    (no slot ⇒ not accepted at once, as a full inbox would answer after the lookup) and consumes
+ *    it when the row is added; `finish` gives back a reservation still held. Without this, every
+ *    replay burst's later seqs took the freed slots while the head seq waited for its lookup, and
+ *    the cursor never moved past it.
+ * 9. L1 — deviation: an inbox add answered `undispatched_row_settled` (a redelivered message the
+ *    platform already saw handled) counts as accepted like a claim `skip`; its row leaves the inbox.
+ * 10. A11 — deviation: a message whose id is bound to a live runtime assignment is not added to the
+ *    inbox again. This is the redelivery of a message whose `undispatched_changed add` reached the
+ *    platform (it was dispatched from it) but whose answer was lost, so the seq was released; a
+ *    second row would sit beside the assignment, never be dispatched, and never expire. The seq
+ *    counts as accepted: the platform has the row and the assignment has the message.
+ * 11. R1 — a message this process surfaced into the inbox from a dead endpoint's buffer (L5, see
+ *    endpoints/buffer-surfacer.ts) stays an inbox message when the connector redelivers it.
  * Planted fault `ackBeforeHandoff`: the seq is accepted when the task starts (breaks S1/R1).
  */
 
-import type { RoutedEvent, RouteClaimEvent, UndispatchedChangedEvent } from "../api.ts";
+import {
+  type RoutedEvent,
+  type RouteClaimEvent,
+  UNDISPATCHED_ROW_SETTLED,
+  type UndispatchedChangedEvent,
+} from "../api.ts";
 import type { IpcChannels } from "../endpoints/channels.ts";
 import type { ReconnectingBuffers } from "../endpoints/buffers.ts";
 import type { CorrelationCache } from "../endpoints/correlation-cache.ts";
@@ -32,7 +53,7 @@ import type { Env } from "../env.ts";
 import type { EndpointEntry, InboxRow, MessageReceivedFrame, Registry } from "../model.ts";
 import type { PushEnvelope } from "../types.ts";
 import { type GateTicket, HandoffGate } from "./handoff-gate.ts";
-import type { UndispatchedInbox } from "./inbox.ts";
+import type { InboxReservation, UndispatchedInbox } from "./inbox.ts";
 import type { RouteCache } from "./route-cache.ts";
 import { type RoutingKeys, route, routingKeys } from "./routing.ts";
 import { preview, traceIdOf, withTrace } from "./trace.ts";
@@ -54,6 +75,10 @@ export interface PipelineDeps {
   routedEmitter: RetryEmitter<"inbound_routed">;
   undispatchedEmitter: RetryEmitter<"undispatched_changed">;
   cursor: CursorPort;
+  /** A live assignment owns this undispatched id (point 10); absent = never. */
+  boundToAssignment?: (undispatchedId: string) => boolean;
+  /** This process surfaced the message from a dead endpoint's buffer (point 11); absent = never. */
+  surfaced?: (messageId: string) => boolean;
 }
 
 export interface InboundTask {
@@ -64,6 +89,8 @@ export interface InboundTask {
   accepted: boolean;
   done: boolean;
   ticket: GateTicket | undefined;
+  /** Inbox slot held while the closed-endpoint lookup is in flight (point 8). */
+  reservation: InboxReservation | undefined;
 }
 
 interface Msg {
@@ -99,6 +126,7 @@ export class InboundPipeline {
       accepted: false,
       done: false,
       ticket: undefined,
+      reservation: undefined,
     };
     this.inflight.set(task.id, task);
     if (seq !== undefined && env.faults.ackBeforeHandoff) this.d.cursor.accept(seq);
@@ -116,6 +144,23 @@ export class InboundPipeline {
 
   private decide(task: InboundTask, msg: Msg): void {
     const { registry, env } = this.d;
+    // R1 — deviation from the reference, which consults the delivered-route cache only when
+    // routing finds an endpoint: a message this process already handed to an endpoint keeps that
+    // one outcome even if its endpoint has been removed since. Otherwise the redelivery of a message
+    // whose routed post failed would also go to the inbox, and the platform could dispatch a second
+    // copy of what the plugin already has.
+    if (task.messageId !== undefined) {
+      const cached = this.d.routeCache.get(task.messageId);
+      if (cached) {
+        env.log("debug", "delivered_route_cache_hit", { message_id: task.messageId, seq: task.seq });
+        this.postRouted(task, cached);
+        return;
+      }
+    }
+    if (task.messageId !== undefined && this.d.surfaced?.(task.messageId) === true) {
+      this.alreadySurfaced(task, msg, task.messageId);
+      return;
+    }
     const decision = route(registry, msg.keys);
     if (decision.kind === "endpoint") {
       const e = decision.entry;
@@ -144,6 +189,7 @@ export class InboundPipeline {
       this.toInbox(task, msg, "unaddressed", undefined);
       return;
     }
+    if (!this.reserveInboxSlot(task)) return;
     env.api(
       "closed_endpoint_lookup",
       { endpoint_id: target },
@@ -155,8 +201,52 @@ export class InboundPipeline {
     );
   }
 
+  /**
+   * Point 11: a redelivery of a message this process surfaced from a buffer keeps the inbox as its
+   * one destination (R1): the row is overwritten and its add posted again; if the row has been
+   * dispatched meanwhile, the surfaced add was its outcome and the seq is accepted as it is.
+   */
+  private alreadySurfaced(task: InboundTask, msg: Msg, messageId: string): void {
+    const row = this.d.inbox.get(messageId);
+    this.d.env.log("info", "inbound_already_surfaced", {
+      message_id: messageId,
+      seq: task.seq,
+      in_inbox: !!row,
+    });
+    if (row) {
+      this.toInbox(task, msg, row.reason, row.original_target_endpoint_id);
+      return;
+    }
+    this.accepted(task);
+  }
+
+  /**
+   * Point 8: hold a slot for a task whose inbox row is only added after the lookup. A row that
+   * already exists under the message id will be overwritten (always possible), so it needs none.
+   */
+  private reserveInboxSlot(task: InboundTask): boolean {
+    const { inbox, env } = this.d;
+    if (task.messageId !== undefined && inbox.has(task.messageId)) return true;
+    task.reservation = inbox.reserve();
+    if (task.reservation) return true;
+    env.log("warn", "undispatched_inbox_at_capacity", {
+      id: task.messageId,
+      capacity: inbox.capacity,
+      reserved: inbox.reserved,
+      seq: task.seq,
+      before: "closed_endpoint_lookup",
+    });
+    this.finish(task, false);
+    return false;
+  }
+
   private toInbox(task: InboundTask, msg: Msg, reason: InboxReason, hint: string | undefined): void {
     const { env, inbox } = this.d;
+    if (task.messageId !== undefined && this.d.boundToAssignment?.(task.messageId) === true) {
+      env.log("info", "undispatched_row_bound_skip", { id: task.messageId, seq: task.seq });
+      this.accepted(task);
+      return;
+    }
     const f = msg.frame;
     const id = task.messageId ?? env.random.uuid();
     const row: InboxRow = {
@@ -171,8 +261,15 @@ export class InboundPipeline {
     if (task.messageId !== undefined) row.source_message_id = task.messageId;
     if (hint !== undefined) row.original_target_endpoint_id = hint;
     if (msg.keys.correlationId !== undefined) row.original_correlation_id = msg.keys.correlationId;
-    if (!inbox.tryAdd(row)) {
-      env.log("warn", "undispatched_inbox_at_capacity", { id, capacity: inbox.capacity, seq: task.seq });
+    const reservation = task.reservation;
+    task.reservation = undefined;
+    if (!inbox.tryAdd(row, reservation)) {
+      env.log("warn", "undispatched_inbox_at_capacity", {
+        id,
+        capacity: inbox.capacity,
+        reserved: inbox.reserved,
+        seq: task.seq,
+      });
       this.finish(task, false);
       return;
     }
@@ -197,6 +294,7 @@ export class InboundPipeline {
       event,
       this.cont(task, (r) => {
         if (r.ok) return this.accepted(task);
+        if (r.terminal && r.code === UNDISPATCHED_ROW_SETTLED) return this.settledRow(task, id);
         env.log("warn", "undispatched_changed_direct_post_failed", {
           id,
           status: r.status,
@@ -208,17 +306,21 @@ export class InboundPipeline {
     );
   }
 
+  /**
+   * L1 — deviation: the platform answered the add `undispatched_row_settled`, so this is the
+   * redelivery of a message it dispatched and saw handled (before a broker crash, typically). Like a
+   * route-claim `skip`, the message counts as handled; the row leaves the inbox, because the
+   * platform will never dispatch it and rows do not expire (§1.6).
+   */
+  private settledRow(task: InboundTask, id: string): void {
+    this.d.inbox.take(id);
+    this.d.env.log("info", "undispatched_row_settled_skip", { id, seq: task.seq });
+    this.accepted(task);
+  }
+
   private handOff(task: InboundTask, msg: Msg, e: EndpointEntry): void {
-    const { env, routeCache } = this.d;
+    const { env } = this.d;
     const endpointId = e.endpointId;
-    if (task.messageId !== undefined) {
-      const cached = routeCache.get(task.messageId);
-      if (cached) {
-        env.log("debug", "delivered_route_cache_hit", { message_id: task.messageId, seq: task.seq });
-        this.postRouted(task, cached);
-        return;
-      }
-    }
     if (task.seq !== undefined) task.ticket = this.gate.join(endpointId, task.seq);
     const deliver = () => this.deliver(task, msg, endpointId);
     if (task.messageId === undefined) {
@@ -362,6 +464,8 @@ export class InboundPipeline {
     task.done = true;
     this.inflight.delete(task.id);
     if (task.ticket) this.gate.leave(task.ticket);
+    this.d.inbox.release(task.reservation);
+    task.reservation = undefined;
     const seq = task.seq;
     if (seq === undefined) return;
     if (accepted || this.asyncAccepted.has(seq)) {

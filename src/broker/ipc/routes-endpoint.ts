@@ -180,6 +180,7 @@ function reattach(ctx: IpcContext, id: string, rawBody: unknown, reply: Reply): 
       record.envelope,
       replyCont(env, reply, (ok: boolean) => {
         if (!ok) return fail("push_not_received");
+        buffers.delivered(id, record.id);
         count++;
         next();
       }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AssignmentWorld, transient } from "../../support/assignment-world.ts";
+import { AssignmentWorld, terminal, transient } from "../../support/assignment-world.ts";
 
 function dispatched(opts = {}, faults = {}) {
   const w = new AssignmentWorld(opts, faults);
@@ -149,15 +149,109 @@ describe("one live binding per message (A11)", () => {
     expect(w.component.liveUndispatchedIds()).toEqual(["u1"]);
   });
 
-  it("ends an assignment whose target_lost the platform took, even if the adapter accepted meanwhile", () => {
+  it("refuses a replayed dispatch of the same key while its restored copy waits for target_lost", () => {
+    const w = new AssignmentWorld();
+    w.connect();
+    w.addEndpoint({ id: "ep1", pid: 11 });
+    w.addRow("u1");
+    w.control(w.dispatchEvent("a1", "u1", "ep1"));
+    w.answerAll();
+    w.advance(2_000); // no push receipt: restore, target_lost in flight, the copy is in the inbox
+    expect(w.acks()).toEqual([expect.objectContaining({ status: "failed" })]);
+    expect(w.inbox.has("u1")).toBe(true);
+    w.control(w.dispatchEvent("a1", "u1", "ep1")); // the platform replays the failed key
+    expect(w.acks().at(-1)).toMatchObject({ status: "failed" });
+    expect(w.acks().at(-1)!.detail).toMatch(/restore pending/);
+    expect(w.states((e) => e.state === "assigned_to_runtime_target")).toHaveLength(1);
+    expect(w.inbox.has("u1")).toBe(true);
+    // The adapter accepts late, the restore fails: the accepted record owns the message, and no
+    // held copy can come back to life when the replayed dispatch's answer arrives.
+    const req = w.reportState("ep1", 11, "u1", "a1", "adapter_accepted");
+    w.answer(w.pending("processing_state")[0]!.id, transient());
+    w.answerAll();
+    expect(w.response(req)).toMatchObject({ status: 200 });
+    expect(w.inbox.has("u1")).toBe(false);
+    expect([...w.component.records()]).toEqual([
+      expect.objectContaining({ key: expect.stringContaining("a1"), accepted: true }),
+    ]);
+    expect(w.states((e) => e.state === "assigned_to_runtime_target")).toHaveLength(1);
+  });
+
+  it("ends an assignment whose target_lost the platform took, and refuses the acceptance that waited for it", () => {
     const w = dispatched();
     w.advance(timeout); // target_lost in flight
-    w.reportState("ep1", 11, "u1", "a1", "adapter_accepted");
-    const [lost, accepted] = w.pending("processing_state");
-    w.answer(accepted!.id);
-    expect(w.inbox.has("u1")).toBe(true);
+    const req = w.reportState("ep1", 11, "u1", "a1", "adapter_accepted");
+    // The acceptance is not posted while target_lost is in flight: the platform could apply the
+    // two in either order, and only one order re-queues the row.
+    expect(w.states((e) => e.state === "adapter_accepted")).toHaveLength(0);
+    expect(w.response(req)).toBeUndefined();
+    const [lost] = w.pending("processing_state");
     w.answer(lost!.id);
     expect([...w.component.records()]).toHaveLength(0);
+    expect(w.inbox.has("u1")).toBe(true);
+    expect(w.response(req)).toMatchObject({ status: 409, body: { error: "runtime_assignment_unknown" } });
+    expect(w.states((e) => e.state === "adapter_accepted")).toHaveLength(0);
+  });
+
+  it("posts a waiting acceptance after a failed target_lost, and the acceptance wins", () => {
+    const w = dispatched();
+    w.advance(timeout);
+    const req = w.reportState("ep1", 11, "u1", "a1", "adapter_accepted", { state_sequence: 2 });
+    w.answer(w.pending("processing_state")[0]!.id, transient());
+    const [accepted] = w.pending("processing_state");
+    expect(accepted!.args).toMatchObject({ state: "adapter_accepted", state_sequence: 3 });
+    w.answer(accepted!.id);
+    expect(w.response(req)).toMatchObject({ status: 200 });
+    expect(w.inbox.has("u1")).toBe(false);
+    expect([...w.component.records()][0]).toMatchObject({ accepted: true });
+    w.advance(timeout * 2);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(1);
+  });
+});
+
+describe("late acceptance race (L1, A10, A11)", () => {
+  it("does not restore while an adapter_accepted post is in flight, and restores nothing once it is taken", () => {
+    const w = dispatched();
+    w.advance(timeout - 10);
+    const req = w.reportState("ep1", 11, "u1", "a1", "adapter_accepted", { state_sequence: 2 });
+    w.advance(10); // the acceptance deadline falls due while the post is in flight
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(0);
+    expect(w.inbox.has("u1")).toBe(false);
+    expect(w.logs.some((l) => l.event === "runtime_assignment_restore_deferred")).toBe(true);
+    w.answerAll();
+    expect(w.response(req)).toMatchObject({ status: 200 });
+    w.advance(timeout * 3);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(0);
+    expect(w.inbox.has("u1")).toBe(false);
+    expect([...w.component.records()][0]).toMatchObject({ accepted: true });
+  });
+
+  it("restores as usual once the in-flight adapter_accepted post fails", () => {
+    const w = dispatched();
+    w.advance(timeout - 10);
+    const req = w.reportState("ep1", 11, "u1", "a1", "adapter_accepted", { state_sequence: 2 });
+    w.advance(10);
+    const [accepted] = w.pending("processing_state");
+    w.answer(accepted!.id, transient());
+    expect(w.response(req)).toMatchObject({ status: 503 });
+    expect(w.inbox.has("u1")).toBe(true);
+    const lost = w.states((e) => e.state === "target_lost_before_acceptance");
+    expect(lost).toEqual([
+      expect.objectContaining({ reason_code: "adapter_acceptance_timeout", state_sequence: 3 }),
+    ]);
+    w.answerAll();
+    expect([...w.component.records()]).toHaveLength(0);
+  });
+
+  it("defers an endpoint-removal restore behind an in-flight acceptance too", () => {
+    const w = dispatched();
+    w.reportState("ep1", 11, "u1", "a1", "adapter_accepted", { state_sequence: 2 });
+    w.removeEndpoint("ep1");
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(0);
+    w.answer(w.pending("processing_state")[0]!.id, terminal("state_sequence_regression"));
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toEqual([
+      expect.objectContaining({ reason_code: "endpoint_lost" }),
+    ]);
     expect(w.inbox.has("u1")).toBe(true);
   });
 });

@@ -116,6 +116,35 @@ describe("assignments through BrokerCore", () => {
     expect(pair.core.internalErrors).toBe(0);
   });
 
+  it("does not add a redelivered message to the inbox again while a live assignment owns it (A11)", () => {
+    const pair = new BrokerPair();
+    pair.connect();
+    const ep = pair.register(100, 1, {
+      capabilities: ["background_exchange_v1"],
+      background_exchange_mode: "resident_endpoint",
+      headless: true,
+    }).endpointId;
+    pair.message({ seq: 1, messageId: "m1" });
+    // The platform took the add and dispatches the row before the add's answer comes back.
+    dispatch(pair, ep);
+    pair.answerOne("processing_state", OK);
+    pair.ackAllPushes(1);
+    expect(pair.core.snapshot().inbox.ids).toEqual([]);
+    // The add's answer is lost: the seq is released and the connector redelivers it.
+    pair.answerOne("undispatched_changed", {
+      ok: false,
+      terminal: false,
+      detail: "platform request timed out",
+    });
+    expect(pair.ackedUpTo()).toBe(0);
+    pair.message({ seq: 1, messageId: "m1" });
+    expect(pair.core.snapshot().inbox.ids).toEqual([]);
+    expect(pair.calls("undispatched_changed")).toEqual([]);
+    expect(pair.logCount("undispatched_row_bound_skip")).toBe(1);
+    expect(pair.ackedUpTo()).toBe(1);
+    expect(pair.core.snapshot().assignments).toEqual([expect.objectContaining({ undispatchedId: "m1" })]);
+  });
+
   it("acks a malformed control event failed through the core", () => {
     const { pair } = world();
     const out = pair.input({ kind: "control_event", event: { type: "dispatch_undispatched", version: 1 } });

@@ -152,6 +152,43 @@ describe("POST /v1/runtime/assignment-reply", () => {
     expect(replyRequested(w)).toHaveLength(1);
   });
 
+  it("answers a repeated request from a reconnecting endpoint with the stored answer, but sends nothing new (A7)", () => {
+    const w = accepted();
+    w.addRow("u2", "src-u2");
+    w.assign("a2", "u2", "ep1", 11, true);
+    w.reply("ep1", 11, "u1", "a1", "r1", "hello");
+    w.answerAll();
+    w.sendAck(w.sends()[0]!.messageId);
+    w.reply("ep1", 11, "u2", "a2", "r2", "hello");
+    w.answerAll();
+    w.advance(w.env.opts.sendAckTimeoutMs); // r2: outcome unknown
+    w.answerAll();
+    w.registry.get("ep1")!.state = "reconnecting";
+
+    const again = w.reply("ep1", 11, "u1", "a1", "r1", "hello");
+    expect(w.response(again)).toEqual({
+      status: 200,
+      body: { messageId: w.sends()[0]!.messageId, status: "delivered" },
+    });
+    const unknown = w.reply("ep1", 11, "u2", "a2", "r2", "hello");
+    expect(w.response(unknown)).toMatchObject({
+      status: 503,
+      body: { error: "connector_send_outcome_unknown", retryable: false },
+    });
+    const other = w.reply("ep1", 11, "u1", "a1", "r1", "bye");
+    expect(w.response(other)).toMatchObject({
+      status: 409,
+      body: { error: "runtime_assignment_reply_idempotency_conflict" },
+    });
+    // The ownership checks still come first, and a new reply key still requires Active.
+    const wrongPid = w.reply("ep1", 99, "u1", "a1", "r1", "hello");
+    expect(w.response(wrongPid)).toMatchObject({ status: 403, body: { error: "endpoint_pid_mismatch" } });
+    const fresh = w.reply("ep1", 11, "u1", "a1", "r3", "hello");
+    expect(w.response(fresh)).toMatchObject({ status: 409, body: { error: "endpoint_not_active" } });
+    expect(w.sends()).toHaveLength(2);
+    expect(replyRequested(w)).toHaveLength(2);
+  });
+
   it("answers connector_unavailable with nothing written and sends again on retry without a new reply_requested (A4, A5)", () => {
     const w = accepted();
     w.closeConnector();

@@ -1,0 +1,234 @@
+/**
+ * Buffer surfacing (invariant L5; a deviation from the reference, which deletes a removed
+ * endpoint's buffer file and never reads buffer files of an earlier process — both lose messages
+ * the connector was already told were handed off).
+ *
+ * Theory of operation:
+ * 1. A batch is one endpoint's buffered records that no endpoint will ever drain: the endpoint was
+ *    removed (grace timeout, unregister, plugin exit, force_unregister), or the file outlived the
+ *    broker process that wrote it (handed in by the driver at start-up). Each record becomes an
+ *    inbox row with reason `closed_session_continuation` and the endpoint as the original target,
+ *    announced with an `undispatched_changed add`, as the pipeline does for a retired target.
+ * 2. Records carrying a runtime assignment are not surfaced: the assignments component restores
+ *    the message of a removed endpoint's unaccepted assignments itself (`onEndpointRemoved`), and a
+ *    restarted broker has no assignment to restore them into. They are logged and dropped with the
+ *    file.
+ * 3. Batches are served in the order they arrived and records in file order. A record waits until
+ *    the inbox has a free slot (retry deadline `buffer_surface:retry`); nothing is dropped because
+ *    the inbox is full.
+ * 4. The add post is retried with the emitter backoff until the platform took it, refused it for
+ *    good, or the row left the inbox meanwhile (dispatched: it was surfaced; a later add would
+ *    describe a row that is gone).
+ * 5. The file is deleted only when every record of the batch is in the inbox and its post settled,
+ *    so a crash before that finds the file again at the next start (a record may then surface
+ *    twice; the platform treats a repeated add of a known row as a no-op). The delete is skipped
+ *    when the endpoint id has a live buffer again (ids are not expected to be reused; if one is,
+ *    its new records must not be deleted with the old ones).
+ * 6. The ids of surfaced records are remembered (FIFO, `routeCacheMax`): the connector may still
+ *    redeliver such a message (its seq was not acked when the old process died), and the pipeline
+ *    then keeps the inbox as its one destination instead of routing it a second time (R1).
+ */
+
+import type { UndispatchedChangedEvent } from "../api.ts";
+import type { Env } from "../env.ts";
+import { FifoSet } from "../fifo-set.ts";
+import type { UndispatchedInbox } from "../inbound/inbox.ts";
+import { preview, traceIdOf, withTrace } from "../inbound/trace.ts";
+import type { InboxRow } from "../model.ts";
+import type { BufferRecord } from "../types.ts";
+
+export type SurfaceOrigin = "endpoint_removed" | "previous_process";
+
+interface Batch {
+  endpointId: string;
+  origin: SurfaceOrigin;
+  /** Records not yet in the inbox, in file order. */
+  waiting: BufferRecord[];
+  /** Rows added whose post has not settled yet. */
+  posting: number;
+  surfaced: number;
+}
+
+export const SURFACE_RETRY_DEADLINE = "buffer_surface:retry";
+const postDeadline = (endpointId: string, rowId: string) => `buffer_surface:post:${endpointId}:${rowId}`;
+
+export class BufferSurfacer {
+  private readonly batches = new Map<string, Batch>();
+  private readonly surfacedIds: FifoSet<string>;
+
+  constructor(
+    private readonly env: Env,
+    private readonly inbox: UndispatchedInbox,
+    /** Does `endpointId` have a live (registered) buffer again? Then its file is not deleted. */
+    private readonly bufferLive: (endpointId: string) => boolean,
+  ) {
+    this.surfacedIds = new FifoSet(env.opts.routeCacheMax);
+  }
+
+  /** Was a record with this message id surfaced into the inbox by this process (point 6)? */
+  surfaced(messageId: string): boolean {
+    return this.surfacedIds.has(messageId);
+  }
+
+  /** Records of batches not yet settled (tests, snapshots). */
+  get pending(): number {
+    let n = 0;
+    for (const b of this.batches.values()) n += b.waiting.length + b.posting;
+    return n;
+  }
+
+  /** Endpoint ids whose buffer file is kept until its records are surfaced. */
+  endpoints(): string[] {
+    return [...this.batches.keys()];
+  }
+
+  surface(endpointId: string, records: readonly BufferRecord[], origin: SurfaceOrigin): void {
+    const { env } = this;
+    const own: BufferRecord[] = [];
+    for (const r of records) {
+      if (r.envelope.runtimeAssignment) {
+        env.log("info", "buffer_surface_assignment_skipped", {
+          endpoint_id: endpointId,
+          id: r.id,
+          assignment_id: r.envelope.runtimeAssignment.assignmentId,
+          origin,
+        });
+      } else {
+        own.push(r);
+      }
+    }
+    let batch = this.batches.get(endpointId);
+    if (!batch && own.length === 0) {
+      this.deleteFile(endpointId);
+      return;
+    }
+    if (batch) {
+      const known = new Set(batch.waiting.map((r) => r.id));
+      for (const r of own) if (!known.has(r.id)) batch.waiting.push(r);
+    } else {
+      batch = { endpointId, origin, waiting: own, posting: 0, surfaced: 0 };
+      this.batches.set(endpointId, batch);
+    }
+    env.log("info", "buffer_surface_started", { endpoint_id: endpointId, records: own.length, origin });
+    this.pump();
+    this.settleIfDone(batch);
+  }
+
+  /** Move waiting records into the inbox, oldest batch first, until the inbox is full. */
+  private pump(): void {
+    for (const batch of this.batches.values()) {
+      while (batch.waiting.length > 0) {
+        const record = batch.waiting[0]!;
+        const row = this.rowOf(batch.endpointId, record);
+        if (!this.inbox.tryAdd(row.row)) {
+          this.env.log("warn", "buffer_surface_inbox_full", {
+            endpoint_id: batch.endpointId,
+            id: record.id,
+            waiting: this.pending,
+            capacity: this.inbox.capacity,
+          });
+          if (!this.env.deadlines.has(SURFACE_RETRY_DEADLINE)) {
+            this.env.after(SURFACE_RETRY_DEADLINE, this.env.opts.bufferSurfaceRetryMs, () => this.pump());
+          }
+          return;
+        }
+        batch.waiting.shift();
+        batch.posting++;
+        this.surfacedIds.add(record.envelope.sourceMessageId ?? record.id);
+        this.env.log("info", "buffer_record_surfaced", { id: record.id, endpoint_id: batch.endpointId });
+        this.post(batch, row.event, 0);
+      }
+    }
+  }
+
+  private post(batch: Batch, event: UndispatchedChangedEvent, failures: number): void {
+    const { env } = this;
+    env.api("undispatched_changed", event, (r) => {
+      if (r.ok) return this.posted(batch);
+      env.log("warn", "buffer_surface_post_failed", {
+        id: event.undispatched_id,
+        status: r.status,
+        terminal: r.terminal,
+      });
+      if (r.terminal) return this.posted(batch);
+      const n = failures + 1;
+      const delay = Math.min(env.opts.emitterBackoffInitialMs * 2 ** (n - 1), env.opts.emitterBackoffMaxMs);
+      env.after(postDeadline(batch.endpointId, event.undispatched_id), delay, () => {
+        if (!this.inbox.has(event.undispatched_id)) return this.posted(batch);
+        this.post(batch, { ...event, arrived_at: env.nowMs }, n);
+      });
+    });
+  }
+
+  private posted(batch: Batch): void {
+    batch.posting--;
+    batch.surfaced++;
+    this.settleIfDone(batch);
+  }
+
+  private settleIfDone(batch: Batch): void {
+    if (batch.waiting.length > 0 || batch.posting > 0) return;
+    if (this.batches.get(batch.endpointId) !== batch) return;
+    this.batches.delete(batch.endpointId);
+    const id = batch.endpointId;
+    this.env.log("info", "buffer_surfaced", {
+      endpoint_id: id,
+      records: batch.surfaced,
+      origin: batch.origin,
+    });
+    this.deleteFile(id);
+  }
+
+  private deleteFile(id: string): void {
+    if (this.bufferLive(id)) {
+      this.env.log("warn", "buffer_surface_delete_skipped", { endpoint_id: id, why: "buffer_live_again" });
+      return;
+    }
+    this.env.storage({ op: "delete_buffer", endpointId: id }, (ok, error) => {
+      if (!ok) this.env.log("warn", "buffer_surface_delete_failed", { endpoint_id: id, error });
+    });
+  }
+
+  private rowOf(
+    endpointId: string,
+    record: BufferRecord,
+  ): { row: InboxRow; event: UndispatchedChangedEvent } {
+    const { env } = this;
+    const e = record.envelope;
+    const raw = isRecord(e.metadata) ? e.metadata : {};
+    const { metadata, traceparent } = withTrace(raw, env.random);
+    const cid = typeof metadata.correlation_id === "string" ? metadata.correlation_id : undefined;
+    const row: InboxRow = {
+      id: record.id,
+      arrived_at: record.arrived_at,
+      sender_address: e.from,
+      content: e.content,
+      content_type: e.contentType,
+      metadata,
+      reason: "closed_session_continuation",
+      original_target_endpoint_id: endpointId,
+    };
+    if (e.sourceMessageId !== undefined) row.source_message_id = e.sourceMessageId;
+    if (cid !== undefined) row.original_correlation_id = cid;
+    const event: UndispatchedChangedEvent = {
+      type: "undispatched_changed",
+      version: 1,
+      action: "add",
+      undispatched_id: record.id,
+      sender_address: e.from,
+      content_preview: preview(e.content, env.opts.contentPreviewMaxChars),
+      reason: "closed_session_continuation",
+      traceparent,
+      traceId: traceIdOf(traceparent),
+      arrived_at: env.nowMs,
+      target_endpoint_id_hint: endpointId,
+    };
+    if (e.sourceMessageId !== undefined) event.source_message_id = e.sourceMessageId;
+    if (cid !== undefined) event.in_reply_to = cid;
+    return { row, event };
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,255 @@
+import { describe, expect, it } from "vitest";
+import type { UndispatchedChangedEvent } from "../../../src/broker/api.ts";
+import type { BufferRecord } from "../../../src/broker/types.ts";
+import { BrokerPair, OK, type PairOptions, TERMINAL, TRANSIENT } from "../../support/broker-pair.ts";
+
+const ROUTE = { ok: true, action: "route" } as const;
+
+/** An endpoint `ep-100` gone reconnecting with `ids` buffered (claimed, appended, routed, acked). */
+function buffered(ids: string[], opts: PairOptions = {}) {
+  const pair = new BrokerPair(opts);
+  pair.connect();
+  const ep = pair.register(100, 1).endpointId;
+  pair.closeChannel(1, true);
+  ids.forEach((id, i) => {
+    pair.message({
+      seq: i + 1,
+      messageId: id,
+      metadata: { target_endpoint_id: ep, correlation_id: `c-${id}` },
+    });
+    pair.answerOne("inbound_route_claim", ROUTE);
+    pair.answerOne("inbound_routed", OK);
+  });
+  expect(pair.core.buffers.count(ep)).toBe(ids.length);
+  expect(pair.ackedUpTo()).toBe(ids.length);
+  return { pair, ep };
+}
+
+function adds(pair: BrokerPair): UndispatchedChangedEvent[] {
+  return pair
+    .allCalls("undispatched_changed")
+    .map((c) => c.args as UndispatchedChangedEvent)
+    .filter((a) => a.action === "add");
+}
+
+function deletes(pair: BrokerPair): string[] {
+  return pair.log.flatMap((o) =>
+    o.kind === "storage" && o.op.op === "delete_buffer" ? [o.op.endpointId] : [],
+  );
+}
+
+const REMOVALS: Array<[string, (pair: BrokerPair, ep: string) => void]> = [
+  ["the grace timeout", (pair) => pair.advance(600_000)],
+  ["an explicit unregister", (pair, ep) => pair.request("DELETE", `/v1/endpoint/${ep}`, undefined, "100")],
+  [
+    "force_unregister",
+    (pair, ep) =>
+      pair.input({
+        kind: "control_event",
+        event: { type: "force_unregister", version: 1, idempotency_key: "f1", endpoint_id: ep },
+      }),
+  ],
+  [
+    "the plugin dying during a reattach",
+    (pair, ep) => {
+      pair.openChannel(2, 100);
+      pair.request("POST", `/v1/endpoint/${ep}/reattach`, { plugin_pid: 100 });
+      pair.closeChannel(2, false);
+    },
+  ],
+];
+
+describe("L5: a removed endpoint's buffered messages are surfaced as undispatched", () => {
+  for (const [how, remove] of REMOVALS) {
+    it(`moves them into the inbox after ${how} and deletes the file only once the adds are posted`, () => {
+      const { pair, ep } = buffered(["m1", "m2"]);
+      remove(pair, ep);
+      expect(pair.core.registry.get(ep)).toBeUndefined();
+      expect(pair.core.inbox.ids()).toEqual(["m1", "m2"]);
+      expect(pair.core.inbox.get("m1")).toMatchObject({
+        source_message_id: "m1",
+        reason: "closed_session_continuation",
+        original_target_endpoint_id: ep,
+        original_correlation_id: "c-m1",
+      });
+      expect(adds(pair).map((a) => [a.undispatched_id, a.reason, a.target_endpoint_id_hint])).toEqual([
+        ["m1", "closed_session_continuation", ep],
+        ["m2", "closed_session_continuation", ep],
+      ]);
+      expect(adds(pair)[0]).toMatchObject({ source_message_id: "m1", in_reply_to: "c-m1" });
+      expect(deletes(pair)).toEqual([]);
+
+      pair.answerAll("undispatched_changed", OK);
+      expect(deletes(pair)).toEqual([ep]);
+      expect(pair.core.surfacer.pending).toBe(0);
+      expect(pair.core.internalErrors).toBe(0);
+    });
+  }
+
+  it("waits for free inbox slots instead of dropping records, oldest first", () => {
+    const { pair, ep } = buffered(["m1", "m2", "m3"], { options: { inboxCapacity: 2 } });
+    const worker = pair.register(200, 3, {
+      capabilities: ["background_exchange_v1"],
+      background_exchange_mode: "resident_endpoint",
+    }).endpointId;
+    /** Dispatching a row to the worker takes it out of the inbox. */
+    const dispatch = (key: string, id: string) => {
+      pair.input({
+        kind: "control_event",
+        event: {
+          type: "dispatch_undispatched",
+          version: 1,
+          idempotency_key: key,
+          undispatched_id: id,
+          source_message_id: id,
+          target_ref: {
+            kind: "projection_endpoint",
+            projection_endpoint_id: worker,
+            background_exchange_mode: "resident_endpoint",
+          },
+          delivery_intent: "external_handoff",
+          broker_projection_token: `token-${key}`,
+        },
+      });
+      expect(pair.core.inbox.has(id)).toBe(false);
+    };
+    pair.message({ seq: 4, messageId: "u1" });
+    pair.answerOne("undispatched_changed", OK);
+    pair.request("DELETE", `/v1/endpoint/${ep}`, undefined, "100");
+    expect(pair.core.inbox.ids()).toEqual(["u1", "m1"]);
+    expect(pair.logCount("buffer_surface_inbox_full")).toBe(1);
+    expect(pair.core.surfacer.pending).toBe(3);
+    pair.answerAll("undispatched_changed", OK);
+    expect(deletes(pair)).toEqual([]);
+
+    // Dispatching rows frees slots; the waiting records follow in file order on the retry.
+    dispatch("k1", "u1");
+    pair.advance(1_000);
+    expect(pair.core.inbox.ids()).toEqual(["m1", "m2"]);
+    dispatch("k2", "m1");
+    pair.answerAll("undispatched_changed", OK);
+    pair.advance(1_000);
+    expect(pair.core.inbox.ids()).toEqual(["m2", "m3"]);
+    expect(deletes(pair)).toEqual([]);
+    pair.answerAll("undispatched_changed", OK);
+    expect(deletes(pair)).toEqual([ep]);
+    expect(adds(pair).map((a) => a.undispatched_id)).toEqual(["u1", "m1", "m2", "m3"]);
+  });
+
+  it("retries a failed add post with backoff and keeps the file until it lands", () => {
+    const { pair, ep } = buffered(["m1"]);
+    pair.advance(600_000);
+    pair.answerOne("undispatched_changed", TRANSIENT);
+    expect(deletes(pair)).toEqual([]);
+    pair.advance(499);
+    expect(pair.calls("undispatched_changed")).toHaveLength(0);
+    pair.advance(1);
+    pair.answerOne("undispatched_changed", TRANSIENT);
+    pair.advance(1_000);
+    pair.answerOne("undispatched_changed", OK);
+    expect(deletes(pair)).toEqual([ep]);
+    expect(adds(pair)).toHaveLength(3);
+  });
+
+  it("gives up posting a row the platform refuses for good, keeping the row", () => {
+    const { pair, ep } = buffered(["m1"]);
+    pair.advance(600_000);
+    pair.answerOne("undispatched_changed", TERMINAL);
+    expect(deletes(pair)).toEqual([ep]);
+    expect(pair.core.inbox.has("m1")).toBe(true);
+  });
+
+  it("does not surface records the reattach drain already delivered", () => {
+    const { pair, ep } = buffered(["m1", "m2"]);
+    pair.openChannel(2, 100);
+    pair.request("POST", `/v1/endpoint/${ep}/reattach`, { plugin_pid: 100 });
+    const [first] = pair.messagePushes(2);
+    pair.pushAck(first!.push_id!, 2);
+    pair.closeChannel(2, false);
+    expect(pair.core.inbox.ids()).toEqual(["m2"]);
+  });
+
+  it("deletes the file at once when nothing was buffered", () => {
+    const pair = new BrokerPair();
+    pair.connect();
+    const ep = pair.register(100, 1).endpointId;
+    pair.closeChannel(1, false);
+    expect(deletes(pair)).toEqual([ep]);
+    expect(adds(pair)).toEqual([]);
+  });
+});
+
+describe("L5: buffer files of an earlier process are surfaced at start-up", () => {
+  const record = (id: string, extra: Partial<BufferRecord["envelope"]> = {}): BufferRecord => ({
+    id,
+    arrived_at: "2024-01-01T00:00:00.000Z",
+    envelope: {
+      from: "agent://a",
+      content: `hello ${id}`,
+      contentType: "text",
+      sourceMessageId: id,
+      ...extra,
+    },
+  });
+
+  it("adds every record to the inbox on start and deletes each file after its adds are posted", () => {
+    const pair = new BrokerPair({
+      initialBuffers: [
+        { endpointId: "ep-old-1", records: [record("m1"), record("m2")] },
+        { endpointId: "ep-old-2", records: [record("m3")] },
+      ],
+    });
+    pair.connect();
+    expect(pair.core.inbox.ids()).toEqual(["m1", "m2", "m3"]);
+    expect(pair.core.inbox.get("m3")).toMatchObject({
+      reason: "closed_session_continuation",
+      original_target_endpoint_id: "ep-old-2",
+      arrived_at: "2024-01-01T00:00:00.000Z",
+    });
+    expect(deletes(pair)).toEqual([]);
+    const [a1, a2, a3] = pair.calls("undispatched_changed");
+    pair.answer(a3!, OK);
+    expect(deletes(pair)).toEqual(["ep-old-2"]);
+    pair.answer(a1!, OK);
+    pair.answer(a2!, OK);
+    expect(deletes(pair)).toEqual(["ep-old-2", "ep-old-1"]);
+  });
+
+  it("keeps a surfaced message in the inbox when the connector redelivers it, instead of routing it again", () => {
+    const pair = new BrokerPair({ initialBuffers: [{ endpointId: "ep-old", records: [record("m1")] }] });
+    pair.connect();
+    const ep = pair.register(100, 1).endpointId;
+    pair.answerOne("undispatched_changed", OK);
+    pair.message({ seq: 1, messageId: "m1", metadata: { target_endpoint_id: ep } });
+    expect(pair.allCalls("inbound_route_claim")).toHaveLength(0);
+    expect(pair.messagePushes()).toHaveLength(0);
+    expect(pair.core.inbox.get("m1")).toMatchObject({
+      reason: "closed_session_continuation",
+      original_target_endpoint_id: "ep-old",
+    });
+    pair.answerOne("undispatched_changed", OK);
+    expect(pair.ackedUpTo()).toBe(1);
+  });
+
+  it("leaves assignment envelopes to the assignments component and only deletes their file", () => {
+    const assignment = {
+      undispatchedId: "u9",
+      sourceMessageId: "m9",
+      assignmentId: "a9",
+      targetRef: {
+        kind: "projection_endpoint" as const,
+        projection_endpoint_id: "ep-old",
+        background_exchange_mode: "resident_endpoint" as const,
+      },
+      deliveryIntent: "external_handoff" as const,
+    };
+    const pair = new BrokerPair({
+      initialBuffers: [{ endpointId: "ep-old", records: [record("x9", { runtimeAssignment: assignment })] }],
+    });
+    pair.connect();
+    expect(pair.core.inbox.size).toBe(0);
+    expect(adds(pair)).toEqual([]);
+    expect(deletes(pair)).toEqual(["ep-old"]);
+    expect(pair.logCount("buffer_surface_assignment_skipped")).toBe(1);
+  });
+});

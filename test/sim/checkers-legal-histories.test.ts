@@ -1,0 +1,314 @@
+/**
+ * Legal histories that checkers once reported as violations (swarm triage), each next to a history
+ * that differs in the one fact that makes it legal and is still reported.
+ */
+
+import { describe, expect, it } from "vitest";
+import { E1 } from "../../sim/checkers/safety/e1-state-machine.ts";
+import { E2 } from "../../sim/checkers/safety/e2-grace-timer.ts";
+import { R1 } from "../../sim/checkers/safety/r1-destination-exclusivity.ts";
+import { R4 } from "../../sim/checkers/safety/r4-continuation-routing.ts";
+import { S1 } from "../../sim/checkers/safety/s1-ack-soundness.ts";
+import { S5 } from "../../sim/checkers/safety/s5-duplicate-suppression.ts";
+import { S7 } from "../../sim/checkers/safety/s7-release-before-redelivery.ts";
+import { check, History } from "./support/history.ts";
+
+const withEndpoint = () => new History().channel(1, 10).registered("ep-1", 10).open();
+const claim = (m: string) => ({ source_message_id: m, routed_to_endpoint_id: "ep-1" });
+const TRANSIENT = { ok: false, terminal: false };
+
+function appendToBuffer(h: History, storageId: number, m: string): History {
+  h.in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+  h.out({
+    kind: "storage",
+    id: storageId,
+    op: {
+      op: "append_buffer",
+      endpointId: "ep-1",
+      record: {
+        id: m,
+        arrived_at: "",
+        envelope: { from: "a", content: "c", contentType: "text", sourceMessageId: m },
+      },
+    },
+  });
+  return h.end().in({ kind: "storage_result", id: storageId, ok: true }).end();
+}
+
+function skipped(h: History, m: string): History {
+  h.call("inbound_route_claim", claim(m));
+  const id = h.lastId;
+  return h.end().result(id, { ok: true, action: "skip" }).end();
+}
+
+describe("R1 destination exclusivity: legal histories", () => {
+  it("ignores a push receipt that arrives after the receipt timeout (§3.4)", () => {
+    const h = withEndpoint().message(1, "m1").end();
+    h.at(0).push(1, { sourceMessageId: "m1" }, "p1").end();
+    skipped(h.at(2_500), "m1");
+    h.at(3_000).pushAck(1, "p1").end();
+    expect(check(R1, h)).toBeUndefined();
+  });
+
+  it("still fires when a receipt within the timeout follows a skip", () => {
+    const h = withEndpoint().message(1, "m1").end();
+    h.at(0).push(1, { sourceMessageId: "m1" }, "p1").end();
+    skipped(h.at(500), "m1");
+    h.at(1_000).pushAck(1, "p1").end();
+    expect(check(R1, h)?.message).toMatch(/went to skip and then to plugin 10/);
+  });
+
+  it("lets a buffered message that was never drained end in the inbox (surfaced buffer)", () => {
+    const h = appendToBuffer(withEndpoint().message(1, "m1").end(), 5, "m1");
+    h.advance().call("transition_state", {
+      endpoint_id: "ep-1",
+      state: "closed",
+      reason: "grace_timeout",
+      ts: "",
+    });
+    h.end().inboxed("m1");
+    expect(check(R1, h)).toBeUndefined();
+  });
+
+  it("still fires when the buffered message was drained to the plugin and then also went to the inbox", () => {
+    const h = appendToBuffer(withEndpoint().message(1, "m1").end(), 5, "m1");
+    h.channel(2, 10).push(2, { sourceMessageId: "m1" }, "p2").end().pushAck(2, "p2").end();
+    h.inboxed("m1");
+    expect(check(R1, h)?.message).toMatch(/went to plugin 10 and then to the inbox/);
+  });
+});
+
+describe("R1 destination exclusivity: a skip after a destination", () => {
+  it("passes when the platform answers skip for a message already in the inbox", () => {
+    const h = withEndpoint().message(1, "m1").end().inboxed("m1");
+    skipped(h.message(1, "m1"), "m1");
+    expect(check(R1, h)).toBeUndefined();
+  });
+
+  it("still fires when a skipped message is then added to the inbox", () => {
+    const h = skipped(withEndpoint().message(1, "m1"), "m1");
+    h.message(1, "m1").end().inboxed("m1");
+    expect(check(R1, h)?.message).toMatch(/went to skip and then to the inbox/);
+  });
+});
+
+describe("S5 duplicate suppression: legal histories", () => {
+  it("counts a push as settled at its receipt deadline: a replay at that instant is a new task", () => {
+    const h = withEndpoint().at(0).message(1, "m1").end();
+    h.push(1, { sourceMessageId: "m1" }, "p1").end();
+    h.at(2_000).advance().end();
+    h.message(1, "m1").call("inbound_route_claim", claim("m1")).end();
+    expect(check(S5, h)).toBeUndefined();
+  });
+
+  it("still fires on a replay one millisecond before the receipt deadline", () => {
+    const h = withEndpoint().at(0).message(1, "m1").end();
+    h.push(1, { sourceMessageId: "m1" }, "p1").end();
+    h.at(1_999).message(1, "m1").call("inbound_route_claim", claim("m1")).end();
+    expect(check(S5, h)?.message).toMatch(/still running/);
+  });
+
+  /** m1 and m2 pushed; both direct routed posts fail; the retry queue posts m1, then m2. */
+  function queuedRoutedPosts(): { h: History; queuedM2: number } {
+    const h = withEndpoint();
+    const direct: Record<string, number> = {};
+    for (const [seq, m] of [
+      [1, "m1"],
+      [2, "m2"],
+    ] as const) {
+      h.message(seq, m).call("inbound_route_claim", claim(m));
+      const c = h.lastId;
+      h.end().result(c, { ok: true, action: "route" }).push(1, { sourceMessageId: m }, `p-${m}`).end();
+      h.pushAck(1, `p-${m}`).call("inbound_routed", claim(m));
+      direct[m] = h.lastId;
+      h.end();
+    }
+    // m1's direct post fails: the idle queue posts m1 right away, in the same step.
+    h.result(direct.m1!, TRANSIENT).call("inbound_routed", claim("m1"));
+    const queuedM1 = h.lastId;
+    h.end().result(direct.m2!, TRANSIENT).end();
+    // The queue's post of m1 succeeds and the queue moves on to m2 in that same step.
+    h.result(queuedM1, { ok: true }).call("inbound_routed", claim("m2"));
+    const queuedM2 = h.lastId;
+    h.end();
+    return { h, queuedM2 };
+  }
+
+  it("treats the retry queue's next post after an answer as a deferred ack, not the task's own", () => {
+    const { h, queuedM2 } = queuedRoutedPosts();
+    h.result(queuedM2, { ok: true }).end();
+    // m2's task ended unaccepted and released its id; the deferred ack does not make it pending.
+    h.message(2, "m2").call("inbound_route_claim", claim("m2")).end();
+    expect(check(S5, h)).toBeUndefined();
+  });
+
+  it("still fires when the task itself accepted the message before the duplicate", () => {
+    const h = withEndpoint().message(2, "m2").end().inboxed("m2");
+    h.message(2, "m2").call("inbound_route_claim", claim("m2")).end();
+    expect(check(S5, h)?.message).toMatch(/already accepted/);
+  });
+});
+
+describe("S7 release before redelivery: legal histories", () => {
+  /** m2 waits at ep-1's hand-off gate; ep-1 is then closed by grace. */
+  function gatedAtClosedEndpoint(lowerClaimStillOut: boolean): History {
+    const h = withEndpoint().message(1, "m1").call("inbound_route_claim", claim("m1"));
+    const c1 = h.lastId;
+    h.end();
+    if (!lowerClaimStillOut) h.result(c1, TRANSIENT).end();
+    h.message(2, "m2").call("inbound_route_claim", claim("m2"));
+    const c2 = h.lastId;
+    h.end().result(c2, { ok: true, action: "route" }).end();
+    h.advance().call("transition_state", {
+      endpoint_id: "ep-1",
+      state: "closed",
+      reason: "grace_timeout",
+      ts: "",
+    });
+    return h.end();
+  }
+
+  it("does not judge a replay whose task still waits at the gate behind a lower seq's claim", () => {
+    const h = gatedAtClosedEndpoint(true).message(2, "m2").end();
+    expect(check(S7, h)).toBeUndefined();
+  });
+
+  it("still fires when nothing lower holds the gated task of a closed endpoint", () => {
+    const h = gatedAtClosedEndpoint(false).message(2, "m2").end();
+    expect(check(S7, h)?.message).toMatch(/replay of seq 2/);
+  });
+
+  it("does not judge a silent replay whose target endpoint is gone (no inbox slot to reserve)", () => {
+    const h = withEndpoint().message(1, "m1", { target_endpoint_id: "ep-1" });
+    h.call("inbound_route_claim", claim("m1"));
+    const c = h.lastId;
+    h.end().advance();
+    h.call("transition_state", { endpoint_id: "ep-1", state: "closed", reason: "plugin_exit", ts: "" });
+    h.end().result(c, TRANSIENT).end();
+    h.message(1, "m1", { target_endpoint_id: "ep-1" }).end();
+    expect(check(S7, h)).toBeUndefined();
+  });
+
+  it("does not judge a silent replay of an inbox-bound message (the inbox may be full now)", () => {
+    const h = new History().open().message(1, "m1");
+    h.call("undispatched_changed", { action: "add", undispatched_id: "m1", source_message_id: "m1" });
+    const add = h.lastId;
+    h.end().result(add, TRANSIENT).end();
+    h.message(1, "m1").end();
+    expect(check(S7, h)).toBeUndefined();
+  });
+});
+
+describe("E1 state machine: legal histories", () => {
+  const transition = (h: History, state: string, reason: string, ts: string) =>
+    h.call("transition_state", { endpoint_id: "ep-1", state, reason, ts }).end();
+
+  it("accepts a deferred projection whose predecessor the bounded queue dropped", () => {
+    const h = transition(new History().at(5_000), "reconnecting", "ipc_close", "2025-01-01T00:00:01.000Z");
+    expect(check(E1, h)).toBeUndefined();
+  });
+
+  it("accepts a deferred grace-timeout close after a dropped reconnecting projection", () => {
+    const h = transition(new History(), "active", "register", "2025-01-01T00:00:00.000Z");
+    transition(h.at(9_000), "closed", "grace_timeout", "2025-01-01T00:00:08.000Z");
+    expect(check(E1, h)).toBeUndefined();
+  });
+
+  it("still fires on the same gap when the projection was posted as it happened", () => {
+    const h = transition(new History().at(5_000), "reconnecting", "ipc_close", "2025-01-01T00:00:05.000Z");
+    expect(check(E1, h)?.message).toMatch(/none → reconnecting/);
+  });
+
+  it("still fires on anything after closed, deferred or not", () => {
+    const h = transition(new History(), "active", "register", "2025-01-01T00:00:00.000Z");
+    transition(h, "closed", "explicit_unregister", "2025-01-01T00:00:00.000Z");
+    transition(h.at(9_000), "active", "register", "2025-01-01T00:00:01.000Z");
+    expect(check(E1, h)).toBeDefined();
+  });
+});
+
+describe("E2 grace timer: legal histories", () => {
+  /** ep-1 reconnecting from t=1 000 (grace 5 000); a reattach at t=7 000 is refused (404). */
+  function refusedReattachThenLateClose(closeTs: string): History {
+    const h = new History({ graceMs: 5_000 }).channel(1, 10).registered("ep-1", 10).open();
+    h.at(1_000).in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+    h.at(7_000).channel(2, 10).request(77, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 });
+    h.respond(77, 404, { error: "endpoint_unknown" }).end();
+    // The close projection waited in the transition queue and is posted long after it happened.
+    h.at(9_000).advance();
+    h.call("transition_state", {
+      endpoint_id: "ep-1",
+      state: "closed",
+      reason: "grace_timeout",
+      ts: closeTs,
+    });
+    return h.end();
+  }
+
+  it("measures grace from the reconnect, not from a refused reattach, and uses the projection's ts", () => {
+    expect(check(E2, refusedReattachThenLateClose("2025-01-01T00:00:06.000Z"))).toBeUndefined();
+  });
+
+  it("still fires when the late-posted close happened before grace ran out", () => {
+    const h = refusedReattachThenLateClose("2025-01-01T00:00:04.000Z");
+    expect(check(E2, h)?.message).toMatch(/3000 ms after it became reconnecting/);
+  });
+});
+
+describe("R4 continuation routing: legal histories", () => {
+  /** ep-1 sent with correlation c1; m1 (a continuation of c1) arrives and its frame is handled. */
+  function continuationArrives(): History {
+    const h = withEndpoint().request(1, "POST", "/v1/send", { endpoint_id: "ep-1" });
+    h.send({
+      type: "SEND_MESSAGE",
+      messageId: "w1",
+      to: "x",
+      content: "c",
+      contentType: "text",
+      metadata: { source_endpoint_id: "ep-1", correlation_id: "c1" },
+    });
+    return h.end().message(1, "m1", { correlation_id: "c1" });
+  }
+  const surfacedAdd = {
+    action: "add",
+    undispatched_id: "m1",
+    source_message_id: "m1",
+    reason: "closed_session_continuation",
+  };
+
+  it("does not judge a later add of the same id that no routing decision of the frame wrote", () => {
+    // The frame was a duplicate (nothing written); much later ep-1's buffer is surfaced.
+    const h = continuationArrives().end().advance().call("undispatched_changed", surfacedAdd).end();
+    expect(check(R4, h)).toBeUndefined();
+  });
+
+  it("still fires when the frame's own step adds the continuation with the wrong reason", () => {
+    const h = continuationArrives().call("undispatched_changed", surfacedAdd).end();
+    expect(check(R4, h)?.message).toMatch(/went to the inbox \(reason closed_session_continuation\)/);
+  });
+});
+
+describe("S1 ack soundness: legal histories", () => {
+  /** m1 went to the inbox (its add post failed) but was dispatched: an assignment now holds it. */
+  function assignedAfterFailedAdd(): History {
+    const h = new History().open().message(1, "m1");
+    h.call("undispatched_changed", { action: "add", undispatched_id: "m1", source_message_id: "m1" });
+    const add = h.lastId;
+    h.end().in({ kind: "control_event", event: { type: "dispatch_undispatched", undispatched_id: "m1" } });
+    h.call("processing_state", { state: "assigned_to_runtime_target", undispatched_id: "m1" }).end();
+    return h.result(add, TRANSIENT).end();
+  }
+
+  it("lets a replay of a message bound to a live assignment be acked without a post (A11)", () => {
+    const h = assignedAfterFailedAdd().message(1, "m1").ack(1).end();
+    expect(check(S1, h)).toBeUndefined();
+  });
+
+  it("still fires when the replayed message was never assigned", () => {
+    const h = new History().open().message(1, "m1");
+    h.call("undispatched_changed", { action: "add", undispatched_id: "m1", source_message_id: "m1" });
+    const add = h.lastId;
+    h.end().result(add, TRANSIENT).end().message(1, "m1").ack(1).end();
+    expect(check(S1, h)?.message).toMatch(/seq 1/);
+  });
+});
