@@ -49,7 +49,7 @@ export class CoreLoop {
     this.feed({ kind: "connector_open" });
     this.feed({
       kind: "connector_frame",
-      text: JSON.stringify({ type: "REGISTER_ACK", status: "ok", protocolVersion: 4 }),
+      text: JSON.stringify({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4 }),
     });
     this.feed({
       kind: "ipc_channel_open",
@@ -115,7 +115,7 @@ export class CoreLoop {
             q.push({ kind: "ipc_channel_message", channel: o.channel, text: ackText(o.frame.push_id) });
           break;
         case "connector_send":
-          if (o.frame.type === "DELIVERY_ACK" && o.frame.upToSeq > this.ackedUpTo)
+          if (o.frame.event === "DELIVERY_ACK" && o.frame.upToSeq > this.ackedUpTo)
             this.ackedUpTo = o.frame.upToSeq;
           break;
         case "ipc_response":
@@ -136,7 +136,7 @@ function ackText(pushId: string): string {
 export function targetedFrame(seq: number, endpointId: string | undefined, content: string): string {
   const metadata = endpointId === undefined ? {} : { target_endpoint_id: endpointId };
   return JSON.stringify({
-    type: "MESSAGE_RECEIVED",
+    event: "MESSAGE_RECEIVED",
     messageId: `msg-${seq}`,
     seq,
     from: "agent://sender",

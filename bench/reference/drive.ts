@@ -3,7 +3,7 @@
  * `startBrokerDaemon` with
  *   - its real `ConnectorWS`, whose client's connect routine installs either an in-memory socket
  *     (`wire: "memory"`, the core comparison) or a real `ws` socket to our connector stub with the
- *     frame key translated (`wire: "stub"`, the daemon comparison; see `event-key.ts`);
+ *     same frames (`wire: "stub"`, the daemon comparison);
  *   - an api port that answers every call at once (`api: "memory"`) or the platform stub over HTTP
  *     through a thin port written here (`api: "stub"`);
  *   - a temp dir for every path, a null logger, an injected `exit`;
@@ -19,7 +19,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import WebSocket from "ws";
-import { fromWire, toWire } from "./event-key.ts";
 
 /** The slice of the reference's `ConnectorClient` the connect override touches. */
 interface RefClient {
@@ -133,7 +132,7 @@ class TranslatingSocket extends EventEmitter {
     super();
     this.ws = new WebSocket(url, { perMessageDeflate: false });
     this.ws.on("open", () => this.emit("open"));
-    this.ws.on("message", (data) => this.emit("message", fromWire(data.toString())));
+    this.ws.on("message", (data) => this.emit("message", data.toString()));
     this.ws.on("close", (code, reason) => this.emit("close", code, reason));
     this.ws.on("error", (err) => this.emit("error", err));
   }
@@ -141,7 +140,7 @@ class TranslatingSocket extends EventEmitter {
     return this.ws.readyState;
   }
   send(text: string): void {
-    this.ws.send(toWire(text));
+    this.ws.send(text);
   }
   close(code: number, reason: string): void {
     this.ws.close(code, reason);

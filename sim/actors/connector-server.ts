@@ -141,10 +141,10 @@ export class ConnectorServer {
     try {
       f = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      this.send(socket, { type: "ERROR", code: "bad_frame", message: "frame is not JSON" });
+      this.send(socket, { event: "ERROR", code: "bad_frame", message: "frame is not JSON" });
       return;
     }
-    switch (f.type) {
+    switch (f.event) {
       case "REGISTER":
         this.onRegister(socket, f);
         return;
@@ -172,7 +172,7 @@ export class ConnectorServer {
     const socket = this.deliverySocket;
     if (socket === undefined) return;
     const frame: Record<string, unknown> = {
-      type: "DELIVERY_CURSOR",
+      event: "DELIVERY_CURSOR",
       deliverySeq: this.head,
       deliveredSeq: this.ackedSeq,
     };
@@ -183,7 +183,7 @@ export class ConnectorServer {
   /** A (late) SEND_ACK for `messageId` on `socket`, if that socket is still open (faults use it). */
   sendAckFor(socket: number, messageId: string): void {
     if (!this.openSockets.has(socket)) return;
-    this.send(socket, { type: "SEND_ACK", messageId, status: this.opts.sendAckStatus });
+    this.send(socket, { event: "SEND_ACK", messageId, status: this.opts.sendAckStatus });
   }
 
   onTimer(tag: string, nowMs: number): void {
@@ -197,17 +197,17 @@ export class ConnectorServer {
   private onRegister(socket: number, f: Record<string, unknown>): void {
     const scope = this.opts.runtimeSessionId;
     if (f.protocolVersion !== CONNECTOR_PROTOCOL_VERSION) {
-      this.send(socket, { type: "REGISTER_ACK", status: "error", reason: "Unsupported protocol version" });
+      this.send(socket, { event: "REGISTER_ACK", status: "error", reason: "Unsupported protocol version" });
       return;
     }
     if ((f.runtimeSessionId ?? undefined) !== scope) {
-      this.send(socket, { type: "REGISTER_ACK", status: "error", reason: "runtime session mismatch" });
+      this.send(socket, { event: "REGISTER_ACK", status: "error", reason: "runtime session mismatch" });
       return;
     }
     const decision = this.faults?.onRegister?.(socket) ?? { reply: "ok" as const };
     if (decision.reply === "none") return;
     if (decision.reply === "error") {
-      this.send(socket, { type: "REGISTER_ACK", status: "error", reason: decision.reason });
+      this.send(socket, { event: "REGISTER_ACK", status: "error", reason: decision.reason });
       return;
     }
     if (this.deliverySocket !== undefined && this.deliverySocket !== socket) {
@@ -216,7 +216,7 @@ export class ConnectorServer {
     this.registrations++;
     this.deliverySocket = socket;
     const ack: Record<string, unknown> = {
-      type: "REGISTER_ACK",
+      event: "REGISTER_ACK",
       status: "ok",
       protocolVersion: CONNECTOR_PROTOCOL_VERSION,
       agent: { id: "agent-sim" },
@@ -249,7 +249,7 @@ export class ConnectorServer {
 
   private onSendMessage(socket: number, f: Record<string, unknown>, nowMs: number): void {
     if (typeof f.messageId !== "string" || typeof f.to !== "string" || typeof f.content !== "string") {
-      this.send(socket, { type: "ERROR", code: "invalid_message", message: "SEND_MESSAGE is malformed" });
+      this.send(socket, { event: "ERROR", code: "invalid_message", message: "SEND_MESSAGE is malformed" });
       return;
     }
     this.outbound.push({
@@ -261,7 +261,7 @@ export class ConnectorServer {
       atMs: nowMs,
     });
     if (this.faults?.withholdSendAck?.(f.messageId, socket)) return;
-    this.send(socket, { type: "SEND_ACK", messageId: f.messageId, status: this.opts.sendAckStatus });
+    this.send(socket, { event: "SEND_ACK", messageId: f.messageId, status: this.opts.sendAckStatus });
   }
 
   private deliver(socket: number, m: LoggedMessage): void {
@@ -269,14 +269,14 @@ export class ConnectorServer {
     let frame: Record<string, unknown>;
     if (m.skip) {
       frame = {
-        type: "DELIVERY_SKIP",
+        event: "DELIVERY_SKIP",
         seq: m.seq,
         reason: "runtime_mailbox_dismissed",
         messageId: m.messageId,
       };
     } else {
       frame = {
-        type: "MESSAGE_RECEIVED",
+        event: "MESSAGE_RECEIVED",
         messageId: m.messageId,
         from: m.from,
         content: m.content,

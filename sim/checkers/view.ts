@@ -386,13 +386,13 @@ export class View {
       return;
     }
     this.stepFrame = f;
-    if (f.type === "SEND_ACK") {
+    if (f.event === "SEND_ACK") {
       if (typeof f.messageId === "string") this.lastSendAckKey = this.replyKeyOfFrame.get(f.messageId);
       return;
     }
     // Frames for a foreign runtime session must not change anything (S6 checks the broker agrees).
     if ((f.runtimeSessionId ?? undefined) !== this.options?.runtimeSessionId) return;
-    if (f.type === "MESSAGE_RECEIVED" && typeof f.messageId === "string") {
+    if (f.event === "MESSAGE_RECEIVED" && typeof f.messageId === "string") {
       this.stepTask = f.messageId;
       const seq = typeof f.seq === "number" ? f.seq : undefined;
       if (!this.messages.has(f.messageId)) {
@@ -404,9 +404,9 @@ export class View {
       // (pipeline point 10, A11). The view does not follow assignments to their end, so any message
       // assigned in this process may be accepted that way (deferred: it proves nothing about S5).
       if (this.assignedIds.has(f.messageId)) this.markAccepted(f.messageId, false);
-    } else if (f.type === "DELIVERY_SKIP" && typeof f.seq === "number") {
+    } else if (f.event === "DELIVERY_SKIP" && typeof f.seq === "number") {
       this.skipSeqs.add(f.seq);
-    } else if (f.type === "DELIVERY_CURSOR" && typeof f.deliveredSeq === "number") {
+    } else if (f.event === "DELIVERY_CURSOR" && typeof f.deliveredSeq === "number") {
       if (f.deliveredSeq > this.serverDelivered) this.serverDelivered = f.deliveredSeq;
     }
   }
@@ -508,10 +508,10 @@ export class View {
     switch (o.kind) {
       case "connector_send": {
         const f = o.frame;
-        if (f.type === "DELIVERY_ACK" && this.socketOpen) {
+        if (f.event === "DELIVERY_ACK" && this.socketOpen) {
           if (f.upToSeq > this.ackedOnOpen) this.ackedOnOpen = f.upToSeq;
           this.ackValuesOnOpen.add(f.upToSeq);
-        } else if (f.type === "SEND_MESSAGE") {
+        } else if (f.event === "SEND_MESSAGE") {
           if (this.stepReplyKey !== undefined) this.replyKeyOfFrame.set(f.messageId, this.stepReplyKey);
           else if (this.stepInput?.kind === "ipc_request" && this.stepInput.path === "/v1/send") {
             this.addToRing(f.metadata);

@@ -26,7 +26,7 @@ export function describeInput(input: Input): Words {
   switch (input.kind) {
     case "connector_frame": {
       const f = frameOf(input.text);
-      const type = typeof f?.type === "string" ? f.type : "frame?";
+      const type = typeof f?.event === "string" ? f.event : "frame?";
       const seq = typeof f?.seq === "number" ? ` seq ${f.seq}` : "";
       return { name: `in ${type}`, label: `${type}${seq}` };
     }
@@ -76,8 +76,8 @@ export function describeOutput(output: Output): Words {
       const f = output.frame as unknown as Record<string, unknown>;
       const n = f.upToSeq ?? f.sinceSeq ?? f.messageId;
       return {
-        name: `out ${output.frame.type}`,
-        label: `${output.frame.type}${n === undefined ? "" : ` ${n}`}`,
+        name: `out ${output.frame.event}`,
+        label: `${output.frame.event}${n === undefined ? "" : ` ${n}`}`,
       };
     }
     case "connector_close":

@@ -237,7 +237,7 @@ class Builder {
         break;
       case "connector_frame": {
         const f = frameOf(input.text);
-        if ((f?.type === "MESSAGE_RECEIVED" || f?.type === "DELIVERY_SKIP") && typeof f.seq === "number") {
+        if ((f?.event === "MESSAGE_RECEIVED" || f?.event === "DELIVERY_SKIP") && typeof f.seq === "number") {
           const sent = this.serverSent.get(f.seq);
           if (sent) this.link(sent, node, "msg");
           this.stepSeq = { seq: f.seq, node };
@@ -293,7 +293,7 @@ class Builder {
       if (o.kind === "api_call") this.pathOf.set(`api ${o.id}`, step.seq);
       if (o.kind === "storage") this.pathOf.set(`storage ${o.id}`, step.seq);
     }
-    if (o.kind === "connector_send" && o.frame.type === "DELIVERY_ACK") {
+    if (o.kind === "connector_send" && o.frame.event === "DELIVERY_ACK") {
       const upTo = o.frame.upToSeq;
       for (const [seq, last] of this.seqPath) {
         if (seq > upTo) continue;

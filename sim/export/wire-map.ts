@@ -52,7 +52,7 @@ export function wireOf(o: Output): { link: string; label: string } | undefined {
     case "connector_connect":
       return { link: "conn-up", label: "connect" };
     case "connector_send":
-      return { link: "conn-up", label: o.frame.type };
+      return { link: "conn-up", label: o.frame.event };
     case "connector_close":
       return { link: "conn-up", label: "close" };
     case "api_call":
@@ -90,7 +90,7 @@ export function expectedWire(input: Input, channelPid: ReadonlyMap<number, numbe
     case "connector_open":
       return { links: ["conn-down"], label: (l) => l === "open" };
     case "connector_frame": {
-      const type = frameOf(input.text)?.type;
+      const type = frameOf(input.text)?.event;
       return { links: ["conn-down"], label: (l) => type === undefined || l === String(type) };
     }
     case "connector_closed":

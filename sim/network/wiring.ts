@@ -61,7 +61,7 @@ export class Wiring implements PluginHost {
         this.connect();
         return;
       case "connector_send":
-        this.connectorSend(JSON.stringify(o.frame), o.frame.type);
+        this.connectorSend(JSON.stringify(o.frame), o.frame.event);
         return;
       case "connector_close":
         this.connectorClose(o.code, o.reason);
@@ -145,7 +145,7 @@ export class Wiring implements PluginHost {
           const text = JSON.stringify(o.frame);
           const sock = o.socket;
           const inc = this.w.incarnation;
-          this.connLink(sock, "down").send(String(o.frame.type), () => {
+          this.connLink(sock, "down").send(String(o.frame.event), () => {
             if (this.socket !== sock || !this.socketOpen || inc !== this.w.incarnation) return;
             this.w.input({ kind: "connector_frame", text });
           });

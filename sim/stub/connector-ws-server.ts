@@ -104,9 +104,9 @@ export class ConnectorStub {
       const text = data.toString();
       if (this.opts.token !== undefined) {
         try {
-          const f = JSON.parse(text) as { type?: unknown; token?: unknown };
-          if (f.type === "REGISTER" && f.token !== this.opts.token) {
-            ws.send(JSON.stringify({ type: "REGISTER_ACK", status: "error", reason: "Invalid token" }));
+          const f = JSON.parse(text) as { event?: unknown; token?: unknown };
+          if (f.event === "REGISTER" && f.token !== this.opts.token) {
+            ws.send(JSON.stringify({ event: "REGISTER_ACK", status: "error", reason: "Invalid token" }));
             ws.close(4003, "Invalid token");
             return;
           }
@@ -130,8 +130,8 @@ export class ConnectorStub {
 
   private noteRegister(text: string): void {
     try {
-      const f = JSON.parse(text) as { type?: unknown; lastKnownSeq?: unknown };
-      if (f.type === "REGISTER")
+      const f = JSON.parse(text) as { event?: unknown; lastKnownSeq?: unknown };
+      if (f.event === "REGISTER")
         this.registers.push(typeof f.lastKnownSeq === "number" ? f.lastKnownSeq : undefined);
     } catch {
       // not JSON: nothing to note

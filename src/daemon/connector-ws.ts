@@ -109,11 +109,11 @@ export class ConnectorWs {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) {
       // The core decides what an unwritten frame means; the close input is on its way.
-      this.opts.logger?.warn("connector_send_while_closed", { type: frame.type });
+      this.opts.logger?.warn("connector_send_while_closed", { type: frame.event });
       return;
     }
     ws.send(JSON.stringify(frame), (err) => {
-      if (err) this.opts.logger?.warn("connector_send_failed", { type: frame.type, error: err.message });
+      if (err) this.opts.logger?.warn("connector_send_failed", { type: frame.event, error: err.message });
     });
   }
 

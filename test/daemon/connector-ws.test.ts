@@ -34,11 +34,11 @@ describe("the connector socket", () => {
     const c = new ConnectorWs({ url, onInput: (i) => inputs.push(i) });
     c.connect();
     await until(() => inputs.length === 1, "open");
-    c.send({ type: "DELIVERY_ACK", upToSeq: 3 });
+    c.send({ event: "DELIVERY_ACK", upToSeq: 3 });
     await until(() => inputs.some((i) => i.kind === "connector_closed"), "close");
     expect(inputs).toEqual([
       { kind: "connector_open" },
-      { kind: "connector_frame", text: 'echo:{"type":"DELIVERY_ACK","upToSeq":3}' },
+      { kind: "connector_frame", text: 'echo:{"event":"DELIVERY_ACK","upToSeq":3}' },
       { kind: "connector_frame", text: "binary" },
       { kind: "connector_closed", code: 4001, reason: "Replaced by new Runtime" },
     ]);

@@ -10,9 +10,9 @@ describe("connector server model", () => {
     const s = new ConnectorServer(DEFAULT_CONNECTOR_SERVER_OPTIONS);
     for (let i = 1; i <= 5; i++) s.append(spec(i), 0);
     s.onOpen(1);
-    s.onFrame(1, JSON.stringify({ type: "REGISTER", protocolVersion: 4, lastKnownSeq: 3 }), 0);
+    s.onFrame(1, JSON.stringify({ event: "REGISTER", protocolVersion: 4, lastKnownSeq: 3 }), 0);
     const out = frames(s);
-    expect(out[0]).toMatchObject({ type: "REGISTER_ACK", status: "ok", deliverySeq: 0 });
+    expect(out[0]).toMatchObject({ event: "REGISTER_ACK", status: "ok", deliverySeq: 0 });
     expect(out.slice(1).map((f) => f.seq)).toEqual([4, 5]);
   });
 
@@ -20,13 +20,13 @@ describe("connector server model", () => {
     const s = new ConnectorServer({ ...DEFAULT_CONNECTOR_SERVER_OPTIONS, gapFillMinIntervalMs: 1_000 });
     for (let i = 1; i <= 3; i++) s.append(spec(i), 0);
     s.onOpen(1);
-    s.onFrame(1, JSON.stringify({ type: "REGISTER", protocolVersion: 4, lastKnownSeq: 3 }), 0);
+    s.onFrame(1, JSON.stringify({ event: "REGISTER", protocolVersion: 4, lastKnownSeq: 3 }), 0);
     s.takeOutputs();
-    s.onFrame(1, JSON.stringify({ type: "REQUEST_GAP_FILL", sinceSeq: 1 }), 10);
+    s.onFrame(1, JSON.stringify({ event: "REQUEST_GAP_FILL", sinceSeq: 1 }), 10);
     expect(frames(s).map((f) => f.seq)).toEqual([2, 3]);
-    s.onFrame(1, JSON.stringify({ type: "REQUEST_GAP_FILL", sinceSeq: 2 }), 20);
+    s.onFrame(1, JSON.stringify({ event: "REQUEST_GAP_FILL", sinceSeq: 2 }), 20);
     const deferred = s.takeOutputs();
-    expect(deferred.some((o) => o.kind === "frame" && o.frame.type === "MESSAGE_RECEIVED")).toBe(false);
+    expect(deferred.some((o) => o.kind === "frame" && o.frame.event === "MESSAGE_RECEIVED")).toBe(false);
     expect(deferred).toContainEqual({ kind: "timer", atMs: 1_010, tag: "gap_fill" });
     s.onTimer("gap_fill", 1_010);
     expect(frames(s).map((f) => f.seq)).toEqual([3]);
@@ -37,10 +37,10 @@ describe("connector server model", () => {
     s.onOpen(1);
     s.onFrame(
       1,
-      JSON.stringify({ type: "SEND_MESSAGE", messageId: "w1", to: "x", content: "hi", contentType: "text" }),
+      JSON.stringify({ event: "SEND_MESSAGE", messageId: "w1", to: "x", content: "hi", contentType: "text" }),
       5,
     );
-    expect(frames(s)).toEqual([{ type: "SEND_ACK", messageId: "w1", status: "delivered" }]);
+    expect(frames(s)).toEqual([{ event: "SEND_ACK", messageId: "w1", status: "delivered" }]);
     expect(s.outbound[0]).toMatchObject({ messageId: "w1", to: "x", atMs: 5 });
   });
 });

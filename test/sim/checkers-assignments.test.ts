@@ -50,14 +50,14 @@ function repliedUpToAck(): History {
   const rq = h.lastId;
   h.end().result(rq);
   h.send({
-    type: "SEND_MESSAGE",
+    event: "SEND_MESSAGE",
     messageId: "w1",
     to: "x",
     content: "hi",
     contentType: "text",
     metadata: { message_id: "w1" },
   }).end();
-  return h.frame({ type: "SEND_ACK", messageId: "w1", status: "delivered" });
+  return h.frame({ event: "SEND_ACK", messageId: "w1", status: "delivered" });
 }
 
 describe("A1 sequence monotonicity", () => {
@@ -97,7 +97,7 @@ describe("A3 reply ordering", () => {
 
   it("fires when SEND_MESSAGE precedes an accepted reply_requested", () => {
     const h = new History().open().request(50, "POST", "/v1/runtime/assignment-reply", replyBody());
-    h.send({ type: "SEND_MESSAGE", messageId: "w1", to: "x", content: "hi", contentType: "text" });
+    h.send({ event: "SEND_MESSAGE", messageId: "w1", to: "x", content: "hi", contentType: "text" });
     expect(check(A3, h)?.message).toMatch(/before an accepted reply_requested/);
   });
 
@@ -114,7 +114,7 @@ describe("A4 single wire send", () => {
   it("fires when a reply key is written twice", () => {
     const h = repliedUpToAck().end().request(51, "POST", "/v1/runtime/assignment-reply", replyBody());
     h.send({
-      type: "SEND_MESSAGE",
+      event: "SEND_MESSAGE",
       messageId: "w2",
       to: "x",
       content: "hi",

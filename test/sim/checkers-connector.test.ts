@@ -17,7 +17,7 @@ describe("S1 ack soundness", () => {
 
   it("passes when every acked seq was accepted or skipped", () => {
     const h = new History().open().message(1, "m1").end().inboxed("m1");
-    h.frame({ type: "DELIVERY_SKIP", seq: 2, reason: "runtime_mailbox_dismissed" }).end().ack(2);
+    h.frame({ event: "DELIVERY_SKIP", seq: 2, reason: "runtime_mailbox_dismissed" }).end().ack(2);
     expect(check(S1, h)).toBeUndefined();
   });
 
@@ -56,12 +56,12 @@ describe("S3 persist-after-ack", () => {
   });
 
   it("fires when the first REGISTER after a restart forgets the persisted cursor", () => {
-    const h = new History({}, 7).send({ type: "REGISTER", lastKnownSeq: 0 });
+    const h = new History({}, 7).send({ event: "REGISTER", lastKnownSeq: 0 });
     expect(check(S3, h)?.message).toMatch(/persisted cursor is 7/);
   });
 
   it("passes when the write follows the ack on an open socket", () => {
-    const h = new History({}, 7).send({ type: "REGISTER", lastKnownSeq: 7 }).open().ack(9);
+    const h = new History({}, 7).send({ event: "REGISTER", lastKnownSeq: 7 }).open().ack(9);
     h.out({ kind: "storage", id: 1, op: { op: "write_cursor", lastKnownSeq: 9 } });
     expect(check(S3, h)).toBeUndefined();
   });
@@ -75,13 +75,13 @@ describe("S4 no phantom ack", () => {
 
   it("fires when REGISTER claims more than was acked", () => {
     const h = new History().open().ack(2).in({ kind: "connector_closed", code: 1006, reason: "" }).end();
-    h.send({ type: "REGISTER", lastKnownSeq: 5 });
+    h.send({ event: "REGISTER", lastKnownSeq: 5 });
     expect(check(S4, h)).toBeDefined();
   });
 
   it("passes on acks while open", () => {
     expect(
-      check(S4, new History().open().ack(1).send({ type: "REGISTER", lastKnownSeq: 1 })),
+      check(S4, new History().open().ack(1).send({ event: "REGISTER", lastKnownSeq: 1 })),
     ).toBeUndefined();
   });
 });
@@ -123,7 +123,7 @@ describe("S6 scope isolation", () => {
 
   it("passes when foreign frames are ignored and acks are scoped", () => {
     const h = new History({ runtimeSessionId: "rs" }).open().message(1, "m1", {}, "other").end();
-    h.send({ type: "DELIVERY_ACK", upToSeq: 1, runtimeSessionId: "rs" });
+    h.send({ event: "DELIVERY_ACK", upToSeq: 1, runtimeSessionId: "rs" });
     expect(check(S6, h)).toBeUndefined();
   });
 });
@@ -158,13 +158,16 @@ describe("S7 release before redelivery", () => {
 describe("S8 gap-fill argument", () => {
   it("fires when sinceSeq is not the committed cursor", () => {
     expect(
-      check(S8, new History().open().ack(2).send({ type: "REQUEST_GAP_FILL", sinceSeq: 1 })),
+      check(S8, new History().open().ack(2).send({ event: "REQUEST_GAP_FILL", sinceSeq: 1 })),
     ).toBeDefined();
   });
 
   it("passes when sinceSeq equals the cursor, including a server jump", () => {
-    const h = new History().open().ack(2).frame({ type: "DELIVERY_CURSOR", deliverySeq: 9, deliveredSeq: 5 });
-    h.send({ type: "REQUEST_GAP_FILL", sinceSeq: 5 });
+    const h = new History()
+      .open()
+      .ack(2)
+      .frame({ event: "DELIVERY_CURSOR", deliverySeq: 9, deliveredSeq: 5 });
+    h.send({ event: "REQUEST_GAP_FILL", sinceSeq: 5 });
     expect(check(S8, h)).toBeUndefined();
   });
 });

@@ -260,7 +260,7 @@ describe("R4 continuation routing: legal histories", () => {
   function continuationArrives(): History {
     const h = withEndpoint().request(1, "POST", "/v1/send", { endpoint_id: "ep-1" });
     h.send({
-      type: "SEND_MESSAGE",
+      event: "SEND_MESSAGE",
       messageId: "w1",
       to: "x",
       content: "c",

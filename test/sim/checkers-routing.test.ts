@@ -104,7 +104,7 @@ describe("R4 continuation routing", () => {
       .open();
     h.request(1, "POST", "/v1/send", { endpoint_id: "ep-1" });
     h.send({
-      type: "SEND_MESSAGE",
+      event: "SEND_MESSAGE",
       messageId: "w1",
       to: "x",
       content: "c",

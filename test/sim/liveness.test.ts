@@ -76,7 +76,7 @@ describe("L1 ack progress", () => {
 });
 
 describe("L2 bounded gap requests", () => {
-  const gapFill = (h: History, sinceSeq: number) => h.send({ type: "REQUEST_GAP_FILL", sinceSeq });
+  const gapFill = (h: History, sinceSeq: number) => h.send({ event: "REQUEST_GAP_FILL", sinceSeq });
 
   it("fires when one gap draws more requests than its burst allows", () => {
     const h = new History().open();
@@ -206,8 +206,8 @@ describe("L6 reply_emitted eventually posted", () => {
       assignment_id: "asg-1",
       reply_request_id: "rr-1",
     });
-    h.send({ type: "SEND_MESSAGE", messageId: "w1", to: "a", content: "c", contentType: "text" }).end();
-    return h.at(ackT).frame({ type: "SEND_ACK", messageId: "w1", status: "delivered" }).end();
+    h.send({ event: "SEND_MESSAGE", messageId: "w1", to: "a", content: "c", contentType: "text" }).end();
+    return h.at(ackT).frame({ event: "SEND_ACK", messageId: "w1", status: "delivered" }).end();
   };
 
   it("fires when a SEND_ACK'd reply never gets an answered reply_emitted", () => {

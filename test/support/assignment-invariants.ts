@@ -58,7 +58,7 @@ function sendsByKey(
 ): Map<string, Array<{ messageId: string; variant: string; at: number }>> {
   const out = new Map<string, Array<{ messageId: string; variant: string; at: number }>>();
   w.history.forEach((o, at) => {
-    if (o.kind !== "connector_send" || o.frame.type !== "SEND_MESSAGE") return;
+    if (o.kind !== "connector_send" || o.frame.event !== "SEND_MESSAGE") return;
     const parts = o.frame.content.split("|");
     const key = parts.slice(0, 3).join("|");
     const list = out.get(key) ?? [];

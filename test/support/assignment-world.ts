@@ -129,7 +129,7 @@ export class AssignmentWorld {
       else this.connector.start();
     }
     this.connector.handleOpen();
-    this.connector.handleFrame(JSON.stringify({ type: "REGISTER_ACK", status: "ok", protocolVersion: 4 }));
+    this.connector.handleFrame(JSON.stringify({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4 }));
     this.sync();
   }
 
@@ -137,19 +137,19 @@ export class AssignmentWorld {
     this.sync();
     const out: SendMessageFrame[] = [];
     for (const o of this.history) {
-      if (o.kind === "connector_send" && o.frame.type === "SEND_MESSAGE") out.push(o.frame);
+      if (o.kind === "connector_send" && o.frame.event === "SEND_MESSAGE") out.push(o.frame);
     }
     return out;
   }
 
   sendAck(messageId: string, status: "delivered" | "stored" = "delivered"): void {
-    this.connector.handleFrame(JSON.stringify({ type: "SEND_ACK", messageId, status }));
+    this.connector.handleFrame(JSON.stringify({ event: "SEND_ACK", messageId, status }));
     this.sync();
   }
 
   connectorError(messageId: string, code = "recipient_blocked"): void {
     this.connector.handleFrame(
-      JSON.stringify({ type: "ERROR", code, message: `rejected: ${code}`, messageId }),
+      JSON.stringify({ event: "ERROR", code, message: `rejected: ${code}`, messageId }),
     );
     this.sync();
   }

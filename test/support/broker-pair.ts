@@ -94,7 +94,7 @@ export class BrokerPair {
     this.input({ kind: "start" });
     this.input({ kind: "connector_open" });
     this.frame({
-      type: "REGISTER_ACK",
+      event: "REGISTER_ACK",
       status: "ok",
       protocolVersion: 4,
       ...(deliverySeq !== undefined && { deliverySeq }),
@@ -107,7 +107,7 @@ export class BrokerPair {
 
   message(m: MessageSpec): Output[] {
     const f: Record<string, unknown> = {
-      type: "MESSAGE_RECEIVED",
+      event: "MESSAGE_RECEIVED",
       from: m.from ?? "agent://sender",
       content: m.content ?? `hello ${m.seq ?? ""}`,
       contentType: "text",
@@ -118,10 +118,10 @@ export class BrokerPair {
     return this.frame(f);
   }
 
-  sentFrames(type?: OutboundFrame["type"]): OutboundFrame[] {
+  sentFrames(type?: OutboundFrame["event"]): OutboundFrame[] {
     const out: OutboundFrame[] = [];
     for (const o of this.log)
-      if (o.kind === "connector_send" && (!type || o.frame.type === type)) out.push(o.frame);
+      if (o.kind === "connector_send" && (!type || o.frame.event === type)) out.push(o.frame);
     return out;
   }
 
@@ -129,7 +129,7 @@ export class BrokerPair {
   ackedUpTo(): number {
     let max = 0;
     for (const f of this.sentFrames("DELIVERY_ACK"))
-      if (f.type === "DELIVERY_ACK") max = Math.max(max, f.upToSeq);
+      if (f.event === "DELIVERY_ACK") max = Math.max(max, f.upToSeq);
     return max;
   }
 

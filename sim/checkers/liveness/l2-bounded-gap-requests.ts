@@ -37,7 +37,7 @@ export const L2 = defineChecker({
           return undefined;
         }
         const f = sentFrame(ev);
-        if (f?.type !== "REQUEST_GAP_FILL") return undefined;
+        if (f?.event !== "REQUEST_GAP_FILL") return undefined;
         const key = `${incarnation}:${socket}:${f.sinceSeq}`;
         let g = gaps.get(key);
         if (!g) {

@@ -38,7 +38,7 @@ export const L6 = defineChecker({
         }
         if (ev.k === "out") {
           const f = sentFrame(ev);
-          if (f?.type === "SEND_MESSAGE" && v.replyKeyOfFrame.has(f.messageId))
+          if (f?.event === "SEND_MESSAGE" && v.replyKeyOfFrame.has(f.messageId))
             written.set(f.messageId, ev.t);
           return undefined;
         }

@@ -43,7 +43,7 @@ export const A3 = defineChecker({
         }
         if (ev.k !== "out") return undefined;
         const o = ev.output;
-        if (o.kind === "connector_send" && o.frame.type === "SEND_MESSAGE") {
+        if (o.kind === "connector_send" && o.frame.event === "SEND_MESSAGE") {
           const key = v.replyKeyOfFrame.get(o.frame.messageId);
           if (key !== undefined && !requested.has(key)) {
             return {

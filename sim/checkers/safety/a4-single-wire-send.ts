@@ -20,7 +20,7 @@ export const A4 = defineChecker({
         if (
           ev.k !== "out" ||
           ev.output.kind !== "connector_send" ||
-          ev.output.frame.type !== "SEND_MESSAGE"
+          ev.output.frame.event !== "SEND_MESSAGE"
         ) {
           return undefined;
         }

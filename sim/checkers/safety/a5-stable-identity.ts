@@ -29,7 +29,7 @@ export const A5 = defineChecker({
       onEvent(ev, v) {
         if (ev.k !== "out") return undefined;
         const o = ev.output;
-        if (o.kind === "connector_send" && o.frame.type === "SEND_MESSAGE") {
+        if (o.kind === "connector_send" && o.frame.event === "SEND_MESSAGE") {
           const key = v.replyKeyOfFrame.get(o.frame.messageId);
           if (key !== undefined)
             return check(key, o.frame.metadata?.message_id, "SEND_MESSAGE metadata.message_id", ev);

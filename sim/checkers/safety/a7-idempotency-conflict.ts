@@ -104,7 +104,7 @@ export const A7 = defineChecker({
         if (conflictInStep !== undefined) {
           if (
             (o.kind === "api_call" && o.op === "processing_state") ||
-            (o.kind === "connector_send" && o.frame.type === "SEND_MESSAGE")
+            (o.kind === "connector_send" && o.frame.event === "SEND_MESSAGE")
           ) {
             return {
               message: `a reply request reusing key ${conflictInStep} with a different fingerprint caused ${o.kind === "api_call" ? "a processing-state post" : "a SEND_MESSAGE"}.`,

@@ -34,7 +34,7 @@ export const R4 = defineChecker({
         }
         if (ev.k === "in") {
           const f = v.stepFrame;
-          if (f?.type !== "MESSAGE_RECEIVED" || typeof f.messageId !== "string") return undefined;
+          if (f?.event !== "MESSAGE_RECEIVED" || typeof f.messageId !== "string") return undefined;
           if (expect.has(f.messageId) || typeof f.seq !== "number" || f.seq <= v.committed) return undefined;
           const md = (f.metadata ?? {}) as Record<string, unknown>;
           const corr = md.correlation_id;

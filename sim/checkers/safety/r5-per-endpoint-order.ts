@@ -49,7 +49,7 @@ export const R5 = defineChecker({
         if (ev.k === "in") {
           const f = v.stepFrame;
           if (
-            f?.type === "MESSAGE_RECEIVED" &&
+            f?.event === "MESSAGE_RECEIVED" &&
             typeof f.messageId === "string" &&
             typeof f.seq === "number"
           ) {

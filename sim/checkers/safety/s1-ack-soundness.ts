@@ -17,7 +17,7 @@ export const S1 = defineChecker({
           return undefined;
         }
         const f = sentFrame(ev);
-        if (f?.type !== "DELIVERY_ACK") return undefined;
+        if (f?.event !== "DELIVERY_ACK") return undefined;
         const lo = Math.max(before, v.serverDelivered);
         for (let s = lo + 1; s <= f.upToSeq; s++) {
           if (v.acceptedSeqs.has(s) || v.skipSeqs.has(s)) continue;

@@ -48,7 +48,7 @@ export const S2 = defineChecker({
           return undefined;
         }
         const f = sentFrame(ev);
-        if (f?.type === "DELIVERY_ACK") {
+        if (f?.event === "DELIVERY_ACK") {
           if (f.upToSeq < lastAck) {
             return {
               message: `DELIVERY_ACK(${f.upToSeq}) after DELIVERY_ACK(${lastAck}).`,
@@ -56,7 +56,7 @@ export const S2 = defineChecker({
             };
           }
           lastAck = f.upToSeq;
-        } else if (f?.type === "REGISTER" && f.lastKnownSeq !== undefined) {
+        } else if (f?.event === "REGISTER" && f.lastKnownSeq !== undefined) {
           if (f.lastKnownSeq < lastRegister) {
             return {
               message: `REGISTER.lastKnownSeq went from ${lastRegister} back to ${f.lastKnownSeq}.`,

@@ -27,7 +27,7 @@ export const S3 = defineChecker({
           return undefined;
         }
         const f = sentFrame(ev);
-        if (f?.type === "REGISTER" && firstRegister) {
+        if (f?.event === "REGISTER" && firstRegister) {
           firstRegister = false;
           if ((f.lastKnownSeq ?? 0) !== v.initialCursor) {
             return {

@@ -12,13 +12,13 @@ export const S4 = defineChecker({
     return {
       onEvent(ev, v) {
         const f = sentFrame(ev);
-        if (f?.type === "DELIVERY_ACK" && !v.socketOpen) {
+        if (f?.event === "DELIVERY_ACK" && !v.socketOpen) {
           return {
             message: `DELIVERY_ACK(${f.upToSeq}) was written while the connector socket was not open.`,
             involved: [describe(ev)],
           };
         }
-        if (f?.type === "REGISTER" && (f.lastKnownSeq ?? 0) > v.committed) {
+        if (f?.event === "REGISTER" && (f.lastKnownSeq ?? 0) > v.committed) {
           return {
             message: `REGISTER.lastKnownSeq ${f.lastKnownSeq} exceeds the cursor acked on an open socket (${v.committed}).`,
             involved: [describe(ev)],

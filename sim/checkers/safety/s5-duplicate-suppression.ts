@@ -15,7 +15,7 @@ export const S5 = defineChecker({
         if (ev.k === "in") {
           dup = undefined;
           const f = v.stepFrame;
-          if (f?.type !== "MESSAGE_RECEIVED" || typeof f.messageId !== "string") return undefined;
+          if (f?.event !== "MESSAGE_RECEIVED" || typeof f.messageId !== "string") return undefined;
           if ((f.runtimeSessionId ?? undefined) !== v.options?.runtimeSessionId) return undefined;
           const m = f.messageId;
           const seq = typeof f.seq === "number" ? f.seq : undefined;

@@ -18,7 +18,7 @@ export const S6 = defineChecker({
         if (ev.k === "in") {
           foreign = undefined;
           const f = v.stepFrame;
-          if (f && SCOPED_IN.has(String(f.type)) && (f.runtimeSessionId ?? undefined) !== scope) {
+          if (f && SCOPED_IN.has(String(f.event)) && (f.runtimeSessionId ?? undefined) !== scope) {
             foreign = describe(ev);
           }
           return undefined;
@@ -35,10 +35,10 @@ export const S6 = defineChecker({
           };
         }
         const f = sentFrame(ev);
-        if (f && (f.type === "REGISTER" || f.type === "DELIVERY_ACK" || f.type === "REQUEST_GAP_FILL")) {
+        if (f && (f.event === "REGISTER" || f.event === "DELIVERY_ACK" || f.event === "REQUEST_GAP_FILL")) {
           if ((f.runtimeSessionId ?? undefined) !== scope) {
             return {
-              message: `${f.type} carries runtimeSessionId ${f.runtimeSessionId ?? "none"}, configured scope is ${scope ?? "none"}.`,
+              message: `${f.event} carries runtimeSessionId ${f.runtimeSessionId ?? "none"}, configured scope is ${scope ?? "none"}.`,
               involved: [describe(ev)],
             };
           }

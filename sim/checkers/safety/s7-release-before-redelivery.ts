@@ -43,7 +43,7 @@ export const S7 = defineChecker({
             produced = false;
             fresh = undefined;
             const f = v.stepFrame;
-            if (f?.type !== "MESSAGE_RECEIVED" || typeof f.messageId !== "string") return undefined;
+            if (f?.event !== "MESSAGE_RECEIVED" || typeof f.messageId !== "string") return undefined;
             if (typeof f.seq !== "number") return undefined;
             if ((f.runtimeSessionId ?? undefined) !== v.options?.runtimeSessionId) return undefined;
             const m = f.messageId;
@@ -72,7 +72,7 @@ export const S7 = defineChecker({
             }
             if (
               replay &&
-              !(ev.output.kind === "connector_send" && ev.output.frame.type === "REQUEST_GAP_FILL")
+              !(ev.output.kind === "connector_send" && ev.output.frame.event === "REQUEST_GAP_FILL")
             ) {
               produced = true;
             }

@@ -11,7 +11,7 @@ export const S8 = defineChecker({
     return {
       onEvent(ev, v) {
         const f = sentFrame(ev);
-        if (f?.type !== "REQUEST_GAP_FILL") return undefined;
+        if (f?.event !== "REQUEST_GAP_FILL") return undefined;
         if (f.sinceSeq !== v.committed) {
           return {
             message: `REQUEST_GAP_FILL(sinceSeq=${f.sinceSeq}) but the committed cursor is ${v.committed}.`,

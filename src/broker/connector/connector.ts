@@ -150,7 +150,7 @@ export class Connector implements ConnectorPort {
       return;
     }
     const register: RegisterFrame = {
-      type: "REGISTER",
+      event: "REGISTER",
       token: this.env.opts.connectorToken,
       protocolVersion: CONNECTOR_PROTOCOL_VERSION,
       clientVersion: CLIENT_VERSION,
@@ -242,7 +242,7 @@ export class Connector implements ConnectorPort {
       return id;
     }
     const frame: SendMessageFrame = {
-      type: "SEND_MESSAGE",
+      event: "SEND_MESSAGE",
       messageId: id,
       to: msg.to,
       content: msg.content,
@@ -261,7 +261,7 @@ export class Connector implements ConnectorPort {
   // ---- internals ----
 
   private dispatch(f: InboundFrame): void {
-    switch (f.type) {
+    switch (f.event) {
       case "REGISTER_ACK":
         this.onRegisterAck(f);
         return;

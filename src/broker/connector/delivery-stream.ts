@@ -68,7 +68,7 @@ export class DeliveryStream {
   }
 
   onMessageReceived(f: MessageReceivedFrame): void {
-    if (!this.inScope(f.runtimeSessionId, f.type)) return;
+    if (!this.inScope(f.runtimeSessionId, f.event)) return;
     const d = this.cursor.onMessage(f.seq, f.messageId, !this.env.faults.noDuplicateSuppression);
     if (d.action === "drop") {
       this.env.log("debug", "connector_message_dropped", { why: d.why, seq: f.seq, messageId: f.messageId });
@@ -80,7 +80,7 @@ export class DeliveryStream {
   }
 
   onDeliveryCursor(f: DeliveryCursorFrame): void {
-    if (!this.inScope(f.runtimeSessionId, f.type)) return;
+    if (!this.inScope(f.runtimeSessionId, f.event)) return;
     this.cursor.noteServerHead(f.deliverySeq);
     let acked = false;
     if (f.deliveredSeq !== undefined && this.cursor.jumpTo(f.deliveredSeq)) {
@@ -99,7 +99,7 @@ export class DeliveryStream {
   }
 
   onDeliverySkip(f: DeliverySkipFrame): void {
-    if (!this.inScope(f.runtimeSessionId, f.type)) return;
+    if (!this.inScope(f.runtimeSessionId, f.event)) return;
     if (this.cursor.revealsHole(f.seq)) this.requestGapFill("delivery_skip");
     this.env.log("info", "delivery_skip_accepted", { seq: f.seq, messageId: f.messageId });
     this.accept(f.seq);
@@ -142,7 +142,7 @@ export class DeliveryStream {
       this.persist(c);
     }
     if (!this.wire.writable()) return false;
-    this.wire.write(this.withScope({ type: "DELIVERY_ACK", upToSeq: c }));
+    this.wire.write(this.withScope({ event: "DELIVERY_ACK", upToSeq: c }));
     this.cursor.commit(c);
     this.env.log("debug", "delivery_cursor_advanced", { lastKnownSeq: c });
     if (!this.env.faults.persistBeforeAck) this.persist(c);
@@ -159,7 +159,7 @@ export class DeliveryStream {
   private reAck(trigger: string): void {
     if (!this.wire.writable()) return;
     const l = this.cursor.committed;
-    this.wire.write(this.withScope({ type: "DELIVERY_ACK", upToSeq: l }));
+    this.wire.write(this.withScope({ event: "DELIVERY_ACK", upToSeq: l }));
     this.env.log("debug", "delivery_cursor_reacked", { lastKnownSeq: l, trigger });
   }
 
@@ -171,7 +171,7 @@ export class DeliveryStream {
       this.env.log("debug", "gap_fill_suppressed", { sinceSeq: l, trigger });
       return;
     }
-    this.wire.write(this.withScope({ type: "REQUEST_GAP_FILL", sinceSeq: l }));
+    this.wire.write(this.withScope({ event: "REQUEST_GAP_FILL", sinceSeq: l }));
     this.gapFillsSent++;
     this.env.log("debug", "gap_fill_requested", { sinceSeq: l, trigger });
     this.lastGapSince = l;
@@ -205,7 +205,7 @@ export class DeliveryStream {
     return false;
   }
 
-  private withScope<F extends { type: "DELIVERY_ACK" | "REQUEST_GAP_FILL" }>(frame: F): F {
+  private withScope<F extends { event: "DELIVERY_ACK" | "REQUEST_GAP_FILL" }>(frame: F): F {
     return this.scope === undefined ? frame : { ...frame, runtimeSessionId: this.scope };
   }
 }

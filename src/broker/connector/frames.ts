@@ -14,7 +14,7 @@ export type InboundFrameText = string;
 // ---- broker → connector ----
 
 export interface RegisterFrame {
-  type: "REGISTER";
+  event: "REGISTER";
   token: string;
   protocolVersion: number;
   clientVersion: string;
@@ -24,7 +24,7 @@ export interface RegisterFrame {
 }
 
 export interface SendMessageFrame {
-  type: "SEND_MESSAGE";
+  event: "SEND_MESSAGE";
   messageId: string;
   to: string;
   content: string;
@@ -33,19 +33,19 @@ export interface SendMessageFrame {
 }
 
 export interface DeliveryAckFrame {
-  type: "DELIVERY_ACK";
+  event: "DELIVERY_ACK";
   runtimeSessionId?: string;
   upToSeq: number;
 }
 
 export interface RequestGapFillFrame {
-  type: "REQUEST_GAP_FILL";
+  event: "REQUEST_GAP_FILL";
   runtimeSessionId?: string;
   sinceSeq: number;
 }
 
 export interface TypingFrame {
-  type: "TYPING";
+  event: "TYPING";
   to: string;
   isTyping: boolean;
 }
@@ -60,7 +60,7 @@ export type OutboundFrame =
 // ---- connector → broker ----
 
 export interface RegisterAckFrame {
-  type: "REGISTER_ACK";
+  event: "REGISTER_ACK";
   status: "ok" | "error";
   reason?: string;
   protocolVersion?: number;
@@ -71,13 +71,13 @@ export interface RegisterAckFrame {
 }
 
 export interface SendAckFrame {
-  type: "SEND_ACK";
+  event: "SEND_ACK";
   messageId: string;
   status: "delivered" | "stored";
 }
 
 export interface MessageReceivedFrame {
-  type: "MESSAGE_RECEIVED";
+  event: "MESSAGE_RECEIVED";
   messageId?: string;
   runtimeSessionId?: string;
   from: string;
@@ -89,27 +89,27 @@ export interface MessageReceivedFrame {
 }
 
 export interface DeliveryPendingFrame {
-  type: "DELIVERY_PENDING";
+  event: "DELIVERY_PENDING";
   count: number;
   upTo: string;
 }
 
 export interface DeliveryStatusFrame {
-  type: "DELIVERY_STATUS";
+  event: "DELIVERY_STATUS";
   messageId: string;
   status: string;
   deliveredAt?: string;
 }
 
 export interface DeliveryCursorFrame {
-  type: "DELIVERY_CURSOR";
+  event: "DELIVERY_CURSOR";
   runtimeSessionId?: string;
   deliverySeq: number;
   deliveredSeq?: number;
 }
 
 export interface DeliverySkipFrame {
-  type: "DELIVERY_SKIP";
+  event: "DELIVERY_SKIP";
   runtimeSessionId?: string;
   seq: number;
   reason: "runtime_mailbox_dismissed";
@@ -118,7 +118,7 @@ export interface DeliverySkipFrame {
 }
 
 export interface ErrorFrame {
-  type: "ERROR";
+  event: "ERROR";
   code: string;
   message: string;
   messageId?: string;

@@ -127,7 +127,7 @@ function registerAck(o: Obj): RegisterAckFrame {
     throw new FieldError("protocolVersion", "expected a number when present");
   }
   return withOptional<RegisterAckFrame>(
-    { type: "REGISTER_ACK", status },
+    { event: "REGISTER_ACK", status },
     {
       reason: optString(o, "reason"),
       protocolVersion,
@@ -141,7 +141,7 @@ function registerAck(o: Obj): RegisterAckFrame {
 
 function sendAck(o: Obj): SendAckFrame {
   return {
-    type: "SEND_ACK",
+    event: "SEND_ACK",
     messageId: reqString(o, "messageId"),
     status: oneOf(o, "status", ["delivered", "stored"] as const),
   };
@@ -152,7 +152,7 @@ function messageReceived(o: Obj): MessageReceivedFrame {
   const metadata = has(o, "metadata") ? o.metadata : undefined;
   if (!isPlainObject(metadata)) throw new FieldError("metadata", "expected a plain object");
   const frame: MessageReceivedFrame = {
-    type: "MESSAGE_RECEIVED",
+    event: "MESSAGE_RECEIVED",
     from: reqString(o, "from"),
     content: reqString(o, "content"),
     contentType: reqString(o, "contentType"),
@@ -173,19 +173,19 @@ function deliveryPending(o: Obj): DeliveryPendingFrame {
   const count = has(o, "count") ? o.count : undefined;
   if (typeof count !== "number" || !Number.isFinite(count))
     throw new FieldError("count", "expected a number");
-  return { type: "DELIVERY_PENDING", count, upTo: reqString(o, "upTo") };
+  return { event: "DELIVERY_PENDING", count, upTo: reqString(o, "upTo") };
 }
 
 function deliveryStatus(o: Obj): DeliveryStatusFrame {
   return withOptional<DeliveryStatusFrame>(
-    { type: "DELIVERY_STATUS", messageId: reqString(o, "messageId"), status: reqString(o, "status") },
+    { event: "DELIVERY_STATUS", messageId: reqString(o, "messageId"), status: reqString(o, "status") },
     { deliveredAt: optString(o, "deliveredAt") },
   );
 }
 
 function deliveryCursor(o: Obj): DeliveryCursorFrame {
   return withOptional<DeliveryCursorFrame>(
-    { type: "DELIVERY_CURSOR", deliverySeq: reqSeq(o, "deliverySeq") },
+    { event: "DELIVERY_CURSOR", deliverySeq: reqSeq(o, "deliverySeq") },
     { runtimeSessionId: optScope(o, "runtimeSessionId"), deliveredSeq: optSeq(o, "deliveredSeq") },
   );
 }
@@ -193,7 +193,7 @@ function deliveryCursor(o: Obj): DeliveryCursorFrame {
 function deliverySkip(o: Obj): DeliverySkipFrame {
   return withOptional<DeliverySkipFrame>(
     {
-      type: "DELIVERY_SKIP",
+      event: "DELIVERY_SKIP",
       seq: reqSeq(o, "seq"),
       reason: oneOf(o, "reason", ["runtime_mailbox_dismissed"] as const),
     },
@@ -207,7 +207,7 @@ function deliverySkip(o: Obj): DeliverySkipFrame {
 
 function errorFrame(o: Obj): ErrorFrame {
   return withOptional<ErrorFrame>(
-    { type: "ERROR", code: reqString(o, "code"), message: reqString(o, "message") },
+    { event: "ERROR", code: reqString(o, "code"), message: reqString(o, "message") },
     { messageId: optString(o, "messageId"), to: optString(o, "to") },
   );
 }
@@ -235,7 +235,7 @@ export function parseInboundFrame(text: string): ParseResult {
     };
   }
   if (!isPlainObject(raw)) return { ok: false, rejection: { reason: "not_object" } };
-  const type = has(raw, "type") ? raw.type : undefined;
+  const type = has(raw, "event") ? raw.event : undefined;
   const parser = typeof type === "string" ? PARSERS.get(type) : undefined;
   if (!parser) return { ok: false, rejection: { reason: "unknown_type", type } };
   try {

@@ -80,14 +80,14 @@ describe("assignments through BrokerCore", () => {
     });
     pair.answerOne("processing_state", OK);
     const [send] = pair.sentFrames("SEND_MESSAGE");
-    expect(send).toMatchObject({ type: "SEND_MESSAGE", to: "agent://sender", content: "done" });
-    if (send?.type !== "SEND_MESSAGE") throw new Error("no send");
+    expect(send).toMatchObject({ event: "SEND_MESSAGE", to: "agent://sender", content: "done" });
+    if (send?.event !== "SEND_MESSAGE") throw new Error("no send");
     expect(send.metadata).toMatchObject({
       in_reply_to: "remote-1",
       correlation_id: "corr-9",
       message_id: send.messageId,
     });
-    pair.frame({ type: "SEND_ACK", messageId: send.messageId, status: "delivered" });
+    pair.frame({ event: "SEND_ACK", messageId: send.messageId, status: "delivered" });
     expect(pair.response(rep)).toEqual({
       status: 200,
       body: { messageId: send.messageId, status: "delivered" },

@@ -43,7 +43,7 @@ describe("inbound messages (§2.5)", () => {
   it("asks for a gap fill since the committed cursor when a seq skips a hole", () => {
     const p = connected(3);
     p.msg(6, "f");
-    expect(p.sent()).toEqual([{ type: "REQUEST_GAP_FILL", sinceSeq: 3 }]);
+    expect(p.sent()).toEqual([{ event: "REQUEST_GAP_FILL", sinceSeq: 3 }]);
     expect(p.delivered).toHaveLength(1);
   });
 
@@ -104,7 +104,7 @@ describe("inbound messages (§2.5)", () => {
     expect(p.connector.committedSeq).toBe(0);
     const out = p.reconnect();
     const frames = out.flatMap((o) => (o.kind === "connector_send" ? [o.frame] : []));
-    expect(frames[0]).toMatchObject({ type: "REGISTER", lastKnownSeq: 0 });
+    expect(frames[0]).toMatchObject({ event: "REGISTER", lastKnownSeq: 0 });
     expect(acks(frames)).toEqual([2]);
     expect(cursorWrites(out)).toEqual([2]);
     expect(p.connector.committedSeq).toBe(2);
@@ -151,11 +151,11 @@ describe("server cursor frames (§2.6)", () => {
     const p = connected();
     p.msg(1, "a");
     p.take();
-    p.frame({ type: "DELIVERY_CURSOR", deliverySeq: 9, deliveredSeq: 5 });
+    p.frame({ event: "DELIVERY_CURSOR", deliverySeq: 9, deliveredSeq: 5 });
     const out = p.take();
     expect(p.connector.committedSeq).toBe(5);
     expect(cursorWrites(out)).toEqual([]);
-    expect(out).toEqual([{ kind: "connector_send", frame: { type: "REQUEST_GAP_FILL", sinceSeq: 5 } }]);
+    expect(out).toEqual([{ kind: "connector_send", frame: { event: "REQUEST_GAP_FILL", sinceSeq: 5 } }]);
     expect(p.connector.pendingCount).toBe(0);
   });
 
@@ -164,7 +164,7 @@ describe("server cursor frames (§2.6)", () => {
     p.msg(7, "g");
     p.take();
     p.connector.accept(7);
-    p.frame({ type: "DELIVERY_CURSOR", deliverySeq: 7, deliveredSeq: 6 });
+    p.frame({ event: "DELIVERY_CURSOR", deliverySeq: 7, deliveredSeq: 6 });
     const out = p.take();
     expect(acks(out.flatMap((o) => (o.kind === "connector_send" ? [o.frame] : [])))).toEqual([7]);
     expect(cursorWrites(out)).toEqual([7]);
@@ -173,8 +173,8 @@ describe("server cursor frames (§2.6)", () => {
   it("re-acks when the server's deliveredSeq is behind the local cursor", () => {
     const p = connected(4);
     p.take();
-    p.frame({ type: "DELIVERY_CURSOR", deliverySeq: 4, deliveredSeq: 2 });
-    expect(p.sent()).toEqual([{ type: "DELIVERY_ACK", upToSeq: 4 }]);
+    p.frame({ event: "DELIVERY_CURSOR", deliverySeq: 4, deliveredSeq: 2 });
+    expect(p.sent()).toEqual([{ event: "DELIVERY_ACK", upToSeq: 4 }]);
     expect(p.connector.committedSeq).toBe(4);
   });
 
@@ -182,17 +182,17 @@ describe("server cursor frames (§2.6)", () => {
     const p = connected();
     p.msg(1, "a");
     p.take();
-    p.frame({ type: "DELIVERY_SKIP", seq: 3, reason: "runtime_mailbox_dismissed" });
-    expect(p.sent()).toEqual([{ type: "REQUEST_GAP_FILL", sinceSeq: 0 }]);
+    p.frame({ event: "DELIVERY_SKIP", seq: 3, reason: "runtime_mailbox_dismissed" });
+    expect(p.sent()).toEqual([{ event: "REQUEST_GAP_FILL", sinceSeq: 0 }]);
     expect(p.connector.acceptedGaps()).toEqual([3]);
     p.connector.accept(1);
-    p.frame({ type: "DELIVERY_SKIP", seq: 2, reason: "runtime_mailbox_dismissed" });
+    p.frame({ event: "DELIVERY_SKIP", seq: 2, reason: "runtime_mailbox_dismissed" });
     expect(acks(p.sent())).toEqual([1, 3]);
   });
 
   it("calls the legacy DELIVERY_PENDING hook and sends nothing", () => {
     const p = connected();
-    p.frame({ type: "DELIVERY_PENDING", count: 2, upTo: "x" });
+    p.frame({ event: "DELIVERY_PENDING", count: 2, upTo: "x" });
     expect(p.events).toContain("delivery_pending");
     expect(p.log("legacy_delivery_pending_ignored")).toBe(1);
     expect(p.take()).toEqual([]);
@@ -205,8 +205,8 @@ describe("scope isolation (§2.1, S6)", () => {
     p.take();
     p.msg(1, "a", { runtimeSessionId: "s2" });
     p.msg(1, "b");
-    p.frame({ type: "DELIVERY_CURSOR", deliverySeq: 9, deliveredSeq: 5, runtimeSessionId: "s2" });
-    p.frame({ type: "DELIVERY_SKIP", seq: 1, reason: "runtime_mailbox_dismissed" });
+    p.frame({ event: "DELIVERY_CURSOR", deliverySeq: 9, deliveredSeq: 5, runtimeSessionId: "s2" });
+    p.frame({ event: "DELIVERY_SKIP", seq: 1, reason: "runtime_mailbox_dismissed" });
     expect(p.delivered).toEqual([]);
     expect(p.take()).toEqual([]);
     expect(p.connector.committedSeq).toBe(0);
@@ -224,14 +224,14 @@ describe("scope isolation (§2.1, S6)", () => {
     const hello = p.connect({ deliveryRuntimeSessionId: "s1" });
     expect(hello[1]).toMatchObject({
       kind: "connector_send",
-      frame: { type: "REGISTER", runtimeSessionId: "s1" },
+      frame: { event: "REGISTER", runtimeSessionId: "s1" },
     });
     p.msg(1, "a", { runtimeSessionId: " s1" });
     p.msg(3, "c", { runtimeSessionId: "s1" });
     p.connector.accept(1);
     expect(p.sent()).toEqual([
-      { type: "REQUEST_GAP_FILL", sinceSeq: 0, runtimeSessionId: "s1" },
-      { type: "DELIVERY_ACK", upToSeq: 1, runtimeSessionId: "s1" },
+      { event: "REQUEST_GAP_FILL", sinceSeq: 0, runtimeSessionId: "s1" },
+      { event: "DELIVERY_ACK", upToSeq: 1, runtimeSessionId: "s1" },
     ]);
   });
 });
@@ -248,7 +248,7 @@ describe("gap-fill retries (our L1/L2 deviation)", () => {
     p.advanceBy(999);
     expect(p.sent()).toEqual([]);
     p.advanceBy(1);
-    expect(p.sent()).toEqual([{ type: "REQUEST_GAP_FILL", sinceSeq: 0 }]);
+    expect(p.sent()).toEqual([{ event: "REQUEST_GAP_FILL", sinceSeq: 0 }]);
     p.advanceBy(1_999);
     expect(p.sent()).toEqual([]);
     p.advanceBy(1);
@@ -291,7 +291,7 @@ describe("gap-fill retries (our L1/L2 deviation)", () => {
     p.msg(3, "c");
     p.msg(5, "e");
     p.msg(7, "g");
-    p.frame({ type: "DELIVERY_CURSOR", deliverySeq: 9 });
+    p.frame({ event: "DELIVERY_CURSOR", deliverySeq: 9 });
     expect(gapFills(p.sent())).toEqual([0]);
     expect(p.connector.gapFillsSent).toBe(1);
   });

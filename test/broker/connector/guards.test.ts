@@ -3,7 +3,7 @@ import { normalizeRuntimeSessionId, parseInboundFrame } from "../../../src/broke
 import { Pair } from "./harness.ts";
 
 const base = {
-  type: "MESSAGE_RECEIVED",
+  event: "MESSAGE_RECEIVED",
   from: "agent://a",
   content: "hi",
   contentType: "text/plain",
@@ -68,22 +68,22 @@ describe("parseInboundFrame", () => {
   it("rejects negative, fractional, non-numeric and unsafe sequence numbers", () => {
     for (const seq of [-1, 1.5, "3", null, 2 ** 53, true]) {
       expect(rejectedField({ ...base, seq })).toBe("seq");
-      expect(rejectedField({ type: "DELIVERY_SKIP", seq, reason: "runtime_mailbox_dismissed" })).toBe("seq");
-      expect(rejectedField({ type: "DELIVERY_CURSOR", deliverySeq: seq })).toBe("deliverySeq");
-      expect(rejectedField({ type: "DELIVERY_CURSOR", deliverySeq: 1, deliveredSeq: seq })).toBe(
+      expect(rejectedField({ event: "DELIVERY_SKIP", seq, reason: "runtime_mailbox_dismissed" })).toBe("seq");
+      expect(rejectedField({ event: "DELIVERY_CURSOR", deliverySeq: seq })).toBe("deliverySeq");
+      expect(rejectedField({ event: "DELIVERY_CURSOR", deliverySeq: 1, deliveredSeq: seq })).toBe(
         "deliveredSeq",
       );
-      expect(rejectedField({ type: "REGISTER_ACK", status: "ok", deliverySeq: seq })).toBe("deliverySeq");
+      expect(rejectedField({ event: "REGISTER_ACK", status: "ok", deliverySeq: seq })).toBe("deliverySeq");
     }
     expect(parseInboundFrame(JSON.stringify({ ...base, seq: 0 })).ok).toBe(true);
   });
 
   it("accepts DELIVERY_SKIP only with reason runtime_mailbox_dismissed", () => {
-    expect(rejectedField({ type: "DELIVERY_SKIP", seq: 1, reason: "other" })).toBe("reason");
-    expect(rejectedField({ type: "DELIVERY_SKIP", seq: 1 })).toBe("reason");
+    expect(rejectedField({ event: "DELIVERY_SKIP", seq: 1, reason: "other" })).toBe("reason");
+    expect(rejectedField({ event: "DELIVERY_SKIP", seq: 1 })).toBe("reason");
     expect(
       parseInboundFrame(
-        JSON.stringify({ type: "DELIVERY_SKIP", seq: 1, reason: "runtime_mailbox_dismissed" }),
+        JSON.stringify({ event: "DELIVERY_SKIP", seq: 1, reason: "runtime_mailbox_dismissed" }),
       ).ok,
     ).toBe(true);
   });
@@ -91,43 +91,43 @@ describe("parseInboundFrame", () => {
   it("rejects frames carrying an invalid runtimeSessionId and normalises valid ones", () => {
     expect(rejectedField({ ...base, runtimeSessionId: "" })).toBe("runtimeSessionId");
     expect(rejectedField({ ...base, runtimeSessionId: "__masons_a" })).toBe("runtimeSessionId");
-    expect(rejectedField({ type: "DELIVERY_CURSOR", deliverySeq: 1, runtimeSessionId: 3 })).toBe(
+    expect(rejectedField({ event: "DELIVERY_CURSOR", deliverySeq: 1, runtimeSessionId: 3 })).toBe(
       "runtimeSessionId",
     );
     expect(
       rejectedField({
-        type: "DELIVERY_SKIP",
+        event: "DELIVERY_SKIP",
         seq: 1,
         reason: "runtime_mailbox_dismissed",
         runtimeSessionId: "x".repeat(300),
       }),
     ).toBe("runtimeSessionId");
-    expect(rejectedField({ type: "REGISTER_ACK", status: "ok", deliveryRuntimeSessionId: " " })).toBe(
+    expect(rejectedField({ event: "REGISTER_ACK", status: "ok", deliveryRuntimeSessionId: " " })).toBe(
       "deliveryRuntimeSessionId",
     );
     const r = parseInboundFrame(JSON.stringify({ ...base, runtimeSessionId: " s " }));
-    expect(r.ok && r.frame.type === "MESSAGE_RECEIVED" && r.frame.runtimeSessionId).toBe("s");
+    expect(r.ok && r.frame.event === "MESSAGE_RECEIVED" && r.frame.runtimeSessionId).toBe("s");
   });
 
   it("validates the remaining frame types", () => {
-    expect(rejectedField({ type: "REGISTER_ACK", status: "maybe" })).toBe("status");
-    expect(rejectedField({ type: "REGISTER_ACK", status: "ok", protocolVersion: "4" })).toBe(
+    expect(rejectedField({ event: "REGISTER_ACK", status: "maybe" })).toBe("status");
+    expect(rejectedField({ event: "REGISTER_ACK", status: "ok", protocolVersion: "4" })).toBe(
       "protocolVersion",
     );
-    expect(rejectedField({ type: "REGISTER_ACK", status: "error", reason: 1 })).toBe("reason");
-    expect(rejectedField({ type: "SEND_ACK", messageId: "m", status: "lost" })).toBe("status");
-    expect(rejectedField({ type: "SEND_ACK", status: "stored" })).toBe("messageId");
-    expect(rejectedField({ type: "DELIVERY_PENDING", count: "1", upTo: "x" })).toBe("count");
-    expect(rejectedField({ type: "DELIVERY_PENDING", count: 1, upTo: 2 })).toBe("upTo");
-    expect(rejectedField({ type: "DELIVERY_STATUS", messageId: "m" })).toBe("status");
-    expect(rejectedField({ type: "ERROR", code: "X" })).toBe("message");
-    expect(rejectedField({ type: "ERROR", code: "X", message: "m", messageId: 1 })).toBe("messageId");
-    expect(parseInboundFrame(JSON.stringify({ type: "ERROR", code: "X", message: "m", to: "a" })).ok).toBe(
+    expect(rejectedField({ event: "REGISTER_ACK", status: "error", reason: 1 })).toBe("reason");
+    expect(rejectedField({ event: "SEND_ACK", messageId: "m", status: "lost" })).toBe("status");
+    expect(rejectedField({ event: "SEND_ACK", status: "stored" })).toBe("messageId");
+    expect(rejectedField({ event: "DELIVERY_PENDING", count: "1", upTo: "x" })).toBe("count");
+    expect(rejectedField({ event: "DELIVERY_PENDING", count: 1, upTo: 2 })).toBe("upTo");
+    expect(rejectedField({ event: "DELIVERY_STATUS", messageId: "m" })).toBe("status");
+    expect(rejectedField({ event: "ERROR", code: "X" })).toBe("message");
+    expect(rejectedField({ event: "ERROR", code: "X", message: "m", messageId: 1 })).toBe("messageId");
+    expect(parseInboundFrame(JSON.stringify({ event: "ERROR", code: "X", message: "m", to: "a" })).ok).toBe(
       true,
     );
-    expect(parseInboundFrame(JSON.stringify({ type: "SEND_ACK", messageId: "m", status: "stored" })).ok).toBe(
-      true,
-    );
+    expect(
+      parseInboundFrame(JSON.stringify({ event: "SEND_ACK", messageId: "m", status: "stored" })).ok,
+    ).toBe(true);
   });
 
   it("never throws, whatever the input", () => {
@@ -138,7 +138,7 @@ describe("parseInboundFrame", () => {
       '"s"',
       "[]",
       '{"type":null}',
-      '{"__proto__":{"type":"ERROR"}}',
+      '{"__proto__":{"event":"ERROR"}}',
       "\u0000",
     ];
     for (const t of inputs) expect(() => parseInboundFrame(t)).not.toThrow();
@@ -163,8 +163,8 @@ describe("the connector with malformed frames", () => {
       JSON.stringify({ ...base, seq: -1, messageId: "x" }),
       JSON.stringify({ ...base, seq: 1.5, messageId: "y" }),
       JSON.stringify({ ...base, seq: 5, messageId: "z", runtimeSessionId: "__masons_s" }),
-      JSON.stringify({ type: "DELIVERY_CURSOR", deliverySeq: 9, deliveredSeq: -3 }),
-      JSON.stringify({ type: "DELIVERY_SKIP", seq: 1, reason: "nope" }),
+      JSON.stringify({ event: "DELIVERY_CURSOR", deliverySeq: 9, deliveredSeq: -3 }),
+      JSON.stringify({ event: "DELIVERY_SKIP", seq: 1, reason: "nope" }),
     ];
     for (const t of bad) expect(() => p.connector.handleFrame(t)).not.toThrow();
     expect(p.connector.rejectedFrames).toBe(bad.length);

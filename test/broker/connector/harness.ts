@@ -67,7 +67,7 @@ export class Pair {
   connect(ack: Record<string, unknown> = {}): Output[] {
     this.connector.start();
     this.connector.handleOpen();
-    this.frame({ type: "REGISTER_ACK", status: "ok", protocolVersion: 4, ...ack });
+    this.frame({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4, ...ack });
     return this.take();
   }
 
@@ -77,7 +77,7 @@ export class Pair {
     if (at === undefined) throw new Error("no reconnect armed");
     this.advanceTo(at);
     this.connector.handleOpen();
-    this.frame({ type: "REGISTER_ACK", status: "ok", protocolVersion: 4, ...ack });
+    this.frame({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4, ...ack });
     return this.take();
   }
 
@@ -87,7 +87,7 @@ export class Pair {
 
   msg(seq: number | undefined, messageId?: string, extra: Record<string, unknown> = {}): void {
     const f: Record<string, unknown> = {
-      type: "MESSAGE_RECEIVED",
+      event: "MESSAGE_RECEIVED",
       from: "agent://a",
       content: "hi",
       contentType: "text/plain",
@@ -114,11 +114,11 @@ export class Pair {
 }
 
 export function acks(frames: OutboundFrame[]): number[] {
-  return frames.flatMap((f) => (f.type === "DELIVERY_ACK" ? [f.upToSeq] : []));
+  return frames.flatMap((f) => (f.event === "DELIVERY_ACK" ? [f.upToSeq] : []));
 }
 
 export function gapFills(frames: OutboundFrame[]): number[] {
-  return frames.flatMap((f) => (f.type === "REQUEST_GAP_FILL" ? [f.sinceSeq] : []));
+  return frames.flatMap((f) => (f.event === "REQUEST_GAP_FILL" ? [f.sinceSeq] : []));
 }
 
 export function cursorWrites(outs: Output[]): number[] {

@@ -30,7 +30,7 @@ describe("registration (§2.3)", () => {
     p.connector.handleOpen();
     expect(p.sent()).toEqual([
       {
-        type: "REGISTER",
+        event: "REGISTER",
         token: "secret",
         protocolVersion: 4,
         clientVersion: "0.2.36",
@@ -71,7 +71,7 @@ describe("registration (§2.3)", () => {
     const p = new Pair();
     p.connector.start();
     p.connector.handleOpen();
-    p.frame({ type: "REGISTER_ACK", status: "ok", protocolVersion: 5 });
+    p.frame({ event: "REGISTER_ACK", status: "ok", protocolVersion: 5 });
     expect(p.take().at(-1)).toEqual({
       kind: "connector_close",
       code: 4001,
@@ -87,7 +87,7 @@ describe("registration (§2.3)", () => {
     const p = new Pair();
     p.connector.start();
     p.connector.handleOpen();
-    p.frame({ type: "REGISTER_ACK", status: "error", reason: "Unsupported protocol version" });
+    p.frame({ event: "REGISTER_ACK", status: "error", reason: "Unsupported protocol version" });
     expect(p.take().at(-1)).toMatchObject({ kind: "connector_close", code: 4001 });
     p.connector.handleClosed(4001, "Unsupported protocol version");
     expect(reconnectDelay(p)).toBeUndefined();
@@ -102,7 +102,7 @@ describe("registration (§2.3)", () => {
       const p = new Pair({ options: { runtimeSessionId: configured } });
       p.connector.start();
       p.connector.handleOpen();
-      p.frame({ type: "REGISTER_ACK", status: "ok", protocolVersion: 4, deliveryRuntimeSessionId: acked });
+      p.frame({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4, deliveryRuntimeSessionId: acked });
       expect(p.take().at(-1)).toEqual({
         kind: "connector_close",
         code: 4001,
@@ -118,7 +118,7 @@ describe("registration (§2.3)", () => {
     const p = new Pair();
     p.connector.start();
     p.connector.handleOpen();
-    p.frame({ type: "REGISTER_ACK", status: "error", reason: "nope" });
+    p.frame({ event: "REGISTER_ACK", status: "error", reason: "nope" });
     p.msg(1, "a");
     expect(p.delivered).toEqual([]);
   });
@@ -217,7 +217,7 @@ describe("reconnect backoff (§2.4)", () => {
     const delays: number[] = [];
     for (let i = 0; i < 4; i++) {
       p.connector.handleOpen();
-      p.frame({ type: "REGISTER_ACK", status: "error", reason: "Already connected" });
+      p.frame({ event: "REGISTER_ACK", status: "error", reason: "Already connected" });
       delays.push(closeAndMeasure(p, 4001, "Already connected")!);
       p.advanceTo(p.env.deadlines.at("connector:reconnect")!);
     }
@@ -256,9 +256,9 @@ describe("sends (§2.3)", () => {
     p.connect();
     const results: SendResult[] = [];
     const id = p.connector.send({ ...MSG, metadata: { k: 1 } }, (r) => results.push(r));
-    expect(p.sent()).toEqual([{ type: "SEND_MESSAGE", messageId: id, ...MSG, metadata: { k: 1 } }]);
-    p.frame({ type: "SEND_ACK", messageId: id, status: "stored" });
-    p.frame({ type: "SEND_ACK", messageId: id, status: "delivered" });
+    expect(p.sent()).toEqual([{ event: "SEND_MESSAGE", messageId: id, ...MSG, metadata: { k: 1 } }]);
+    p.frame({ event: "SEND_ACK", messageId: id, status: "stored" });
+    p.frame({ event: "SEND_ACK", messageId: id, status: "delivered" });
     expect(results).toEqual([{ ok: true, messageId: id, status: "stored" }]);
     expect(p.env.deadlines.has(`connector:send_ack:${id}`)).toBe(false);
   });
@@ -271,7 +271,7 @@ describe("sends (§2.3)", () => {
     p.advanceBy(14_999);
     expect(results).toEqual([]);
     p.advanceBy(1);
-    p.frame({ type: "SEND_ACK", messageId: "m1", status: "stored" });
+    p.frame({ event: "SEND_ACK", messageId: "m1", status: "stored" });
     expect(results).toEqual([
       { ok: false, error: "outcome_unknown", messageId: "m1", detail: "SEND_ACK timeout" },
     ]);
@@ -297,8 +297,8 @@ describe("sends (§2.3)", () => {
     p.connect();
     const results: SendResult[] = [];
     p.connector.send(MSG, (r) => results.push(r), "m1");
-    p.frame({ type: "ERROR", code: "RECIPIENT_UNKNOWN", message: "no such agent", messageId: "m1" });
-    p.frame({ type: "ERROR", code: "OTHER", message: "unrelated" });
+    p.frame({ event: "ERROR", code: "RECIPIENT_UNKNOWN", message: "no such agent", messageId: "m1" });
+    p.frame({ event: "ERROR", code: "OTHER", message: "unrelated" });
     expect(results).toEqual([
       { ok: false, error: "rejected", messageId: "m1", code: "RECIPIENT_UNKNOWN", detail: "no such agent" },
     ]);

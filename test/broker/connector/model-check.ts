@@ -82,7 +82,7 @@ export function run(
   };
   const message = (seqNo: number, withId: boolean): string => {
     const f: Record<string, unknown> = {
-      type: "MESSAGE_RECEIVED",
+      event: "MESSAGE_RECEIVED",
       from: "x",
       content: "c",
       contentType: "text/plain",
@@ -105,8 +105,8 @@ export function run(
       const answers: Array<() => void> = [];
       for (const o of batch) {
         if (o.kind === "connector_send") {
-          if (!driverOpen || closeRequested) violations.push(`write while not open: ${o.frame.type}`);
-          if (o.frame.type === "DELIVERY_ACK") {
+          if (!driverOpen || closeRequested) violations.push(`write while not open: ${o.frame.event}`);
+          if (o.frame.event === "DELIVERY_ACK") {
             const u = o.frame.upToSeq;
             const base = Math.max(initialCursor, lastAck, srv);
             for (let s = base + 1; s <= u; s++) {
@@ -115,7 +115,7 @@ export function run(
             if (u < lastAck) violations.push(`S2: ack ${u} after ack ${lastAck}`);
             lastAck = Math.max(lastAck, u);
             ackedWhileOpen.add(u);
-          } else if (o.frame.type === "REQUEST_GAP_FILL") {
+          } else if (o.frame.event === "REQUEST_GAP_FILL") {
             const since = o.frame.sinceSeq;
             stepGapFills.push(since);
             if (lastGap && lastGap.socket === socketNo && lastGap.since === since) {
@@ -182,7 +182,7 @@ export function run(
         break;
       case "unseq": {
         const text = JSON.stringify({
-          type: "MESSAGE_RECEIVED",
+          event: "MESSAGE_RECEIVED",
           messageId: `u${a.n}`,
           from: "x",
           content: "c",
@@ -231,7 +231,7 @@ export function run(
       case "registerAck":
         send(
           JSON.stringify({
-            type: "REGISTER_ACK",
+            event: "REGISTER_ACK",
             status: "ok",
             protocolVersion: 4,
             deliverySeq: a.deliverySeq,
@@ -244,7 +244,7 @@ export function run(
         if (driverOpen && a.deliveredSeq !== undefined) srv = Math.max(srv, a.deliveredSeq);
         send(
           JSON.stringify({
-            type: "DELIVERY_CURSOR",
+            event: "DELIVERY_CURSOR",
             deliverySeq: a.deliverySeq,
             deliveredSeq: a.deliveredSeq,
           }),
@@ -253,7 +253,7 @@ export function run(
       case "skip":
         saw(a.seq);
         if (driverOpen) accSkip.add(a.seq);
-        send(JSON.stringify({ type: "DELIVERY_SKIP", seq: a.seq, reason: "runtime_mailbox_dismissed" }));
+        send(JSON.stringify({ event: "DELIVERY_SKIP", seq: a.seq, reason: "runtime_mailbox_dismissed" }));
         break;
       case "tick":
         pair.advanceBy(a.ms);
@@ -288,7 +288,7 @@ export function run(
         drain(gaps);
       }
       if (driverOpen && !c.ready) {
-        send(JSON.stringify({ type: "REGISTER_ACK", status: "ok", protocolVersion: 4 }));
+        send(JSON.stringify({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4 }));
         drain(gaps);
         replay(c.committedSeq);
         drain(gaps);

@@ -70,10 +70,10 @@ describe("delivery to an active endpoint", () => {
     const ep = pair.register(100, 1, { capabilities: ["foreground_channel_v1"] }).endpointId;
     const send = pair.request("POST", "/v1/send", { endpoint_id: ep, to: "agent://x", content: "hi" });
     const frame = pair.sentFrames("SEND_MESSAGE").at(-1)!;
-    expect(frame.type).toBe("SEND_MESSAGE");
+    expect(frame.event).toBe("SEND_MESSAGE");
     const cid = (frame as unknown as { metadata: { correlation_id: string } }).metadata.correlation_id;
     pair.frame({
-      type: "SEND_ACK",
+      event: "SEND_ACK",
       messageId: (frame as { messageId: string }).messageId,
       status: "delivered",
     });

@@ -201,7 +201,7 @@ describe("POST /v1/send", () => {
     const id = pair.request("POST", "/v1/send", { endpoint_id: ep, to: "a", content: "b" });
     const frame = pair.sentFrames("SEND_MESSAGE")[0] as { messageId: string };
     pair.frame({
-      type: "ERROR",
+      event: "ERROR",
       code: "recipient_unknown",
       message: "no such agent",
       messageId: frame.messageId,

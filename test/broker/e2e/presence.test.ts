@@ -35,7 +35,7 @@ describe("network presence", () => {
     pair.input({ kind: "connector_closed", code: 1006, reason: "" });
     pair.advance(60_000);
     pair.input({ kind: "connector_open" });
-    pair.frame({ type: "REGISTER_ACK", status: "ok", protocolVersion: 4 });
+    pair.frame({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4 });
     expect(pair.core.presence.state).toBe("online");
     expect(pair.core.env.deadlines.has("presence-grace")).toBe(false);
     expect(pair.allCalls("presence_changed").at(-1)?.args.reason).toBe("connector_reconnected");
@@ -52,7 +52,7 @@ describe("network presence", () => {
     expect(pair.core.snapshot().queues.transitions).toBe(2);
     pair.advance(60_000);
     pair.input({ kind: "connector_open" });
-    pair.frame({ type: "REGISTER_ACK", status: "ok", protocolVersion: 4 });
+    pair.frame({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4 });
     const flushed = pair
       .allCalls("transition_state")
       .slice(before)

@@ -63,7 +63,7 @@ export class History {
 
   message(seq: number, messageId: string, metadata: Record<string, unknown> = {}, scope?: string): this {
     const f: Record<string, unknown> = {
-      type: "MESSAGE_RECEIVED",
+      event: "MESSAGE_RECEIVED",
       messageId,
       from: "a",
       content: "c",
@@ -80,7 +80,7 @@ export class History {
   }
 
   ack(upToSeq: number): this {
-    return this.send({ type: "DELIVERY_ACK", upToSeq });
+    return this.send({ event: "DELIVERY_ACK", upToSeq });
   }
 
   /** An API call output; returns its id through `lastId`. */
