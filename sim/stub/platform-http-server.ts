@@ -12,6 +12,7 @@
  *    hinted endpoint or the first live one, by pushing `dispatch_undispatched` on the stream.
  */
 
+import { registerArgsFromWire } from "../../src/daemon/register-wire.ts";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -39,7 +40,12 @@ interface Route {
 
 const ID = "([^/?]+)";
 const ROUTES: Route[] = [
-  { method: "POST", pattern: /^\/v1\/runtime-endpoints$/, op: "register", args: (_m, b) => b },
+  {
+    method: "POST",
+    pattern: /^\/v1\/runtime-endpoints$/,
+    op: "register",
+    args: (_m, b) => registerArgsFromWire(b),
+  },
   {
     method: "POST",
     pattern: new RegExp(`^/v1/runtime-endpoints/${ID}/heartbeat$`),

@@ -16,6 +16,7 @@
  * 6. A failure's `detail` is `"<error>: <message>"` from the JSON error body when there is one.
  */
 
+import { registerWireBody } from "./register-wire.ts";
 import type {
   ApiArgs,
   ApiOkBodies,
@@ -68,7 +69,7 @@ const MAPPINGS: { [K in ApiOp]: Mapping<K> } = {
   register: {
     method: "POST",
     path: () => "/v1/runtime-endpoints",
-    body: (a) => a,
+    body: (a) => registerWireBody(a),
     map: (a) => {
       if (!is2xx(a.status)) return resolveOrThrow(a);
       const b = asObject(a.body);

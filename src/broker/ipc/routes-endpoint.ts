@@ -67,7 +67,13 @@ function register(ctx: IpcContext, rawBody: unknown, reply: Reply): void {
   if (kind === undefined || kind.length === 0)
     throw new BrokerHttpError(400, "bad_request", "kind is required");
   const agentId = optString(body, "agent_id");
-  const capabilities = stringList(body.capabilities, "capabilities").filter((c) => c !== REMOTE_SPAWN);
+  // The wire name is `runtime_capabilities` (published SDK); `capabilities` is accepted as an alias.
+  const capabilities = [
+    ...new Set([
+      ...stringList(body.runtime_capabilities, "runtime_capabilities"),
+      ...stringList(body.capabilities, "capabilities"),
+    ]),
+  ].filter((c) => c !== REMOTE_SPAWN);
   const workspace = normaliseWorkspace(body.workspace);
   const runtimeSessionId = normaliseRuntimeSessionId(body.runtime_session_id);
   const mode = backgroundMode(body.background_exchange_mode);
