@@ -31,6 +31,8 @@ export interface PushRecord {
   channel: number;
   envelope: PushEnvelope;
   t: number;
+  /** A reconnecting-buffer drain push (reattach), owned by no pipeline task. */
+  drain?: boolean;
 }
 
 export interface EndpointModel {

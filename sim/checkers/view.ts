@@ -78,6 +78,12 @@ export class View {
    */
   private readonly gated = new Map<string, string>();
   /**
+   * Messages a task appended to a reconnecting buffer in this process. A later push of one that is
+   * not waiting at the hand-off gate is the buffer's drain, not a pipeline hand-off (a replay after
+   * the append hits the delivered-route cache and pushes nothing).
+   */
+  private readonly bufferedIds = new Set<string>();
+  /**
    * Routed events the retry queue owns, per message: a direct `inbound_routed` post that failed
    * transiently ends its task not accepted (payload id released) and hands the event to the queue.
    * The queue drains one post at a time; while it owes a message an event and has no post of it out,
@@ -181,9 +187,14 @@ export class View {
       if (this.lowerClaimOut(gatedFor, messageId)) return true;
     }
     for (const p of this.pushes.values()) {
+      // A drain push belongs to the reattach that drains the endpoint's buffer, not to a task: the
+      // task that buffered the message ended with its routed post, and if that post failed the id
+      // was released, so a replay during the drain is a new task (it re-posts the cached routed
+      // event, PROTOCOL §1.8 step 1).
       if (
         p.envelope.sourceMessageId === messageId &&
         !p.envelope.runtimeAssignment &&
+        !p.drain &&
         !this.receiptExpired(p)
       ) {
         return true;
@@ -263,6 +274,7 @@ export class View {
     this.taskOfStorage.clear();
     this.inflightCount.clear();
     this.gated.clear();
+    this.bufferedIds.clear();
     this.routedOwed.clear();
     this.routedQueuedCalls.clear();
     this.routedQueuedOut.clear();
@@ -556,7 +568,10 @@ export class View {
         let owner = this.stepTask;
         if (o.op.op === "append_buffer" && o.op.record.envelope.sourceMessageId !== undefined) {
           this.gated.delete(o.op.record.envelope.sourceMessageId);
-          if (!o.op.record.envelope.runtimeAssignment) owner = o.op.record.envelope.sourceMessageId;
+          if (!o.op.record.envelope.runtimeAssignment) {
+            owner = o.op.record.envelope.sourceMessageId;
+            this.bufferedIds.add(owner);
+          }
         }
         if (owner !== undefined) this.attribute(this.taskOfStorage, o.id, owner);
         return;
@@ -565,9 +580,11 @@ export class View {
         if (o.frame.event !== "message_received") return;
         const ch = this.channels.get(o.channel);
         const env = o.frame as PushEnvelope & { push_id?: string };
-        if (env.sourceMessageId !== undefined) this.gated.delete(env.sourceMessageId);
+        const sm = env.sourceMessageId;
+        const drain = sm !== undefined && !this.gated.has(sm) && this.bufferedIds.has(sm);
+        if (sm !== undefined) this.gated.delete(sm);
         if (o.frame.push_id !== undefined && ch?.receipts) {
-          this.pushes.set(o.frame.push_id, { channel: o.channel, envelope: env, t: this.t });
+          this.pushes.set(o.frame.push_id, { channel: o.channel, envelope: env, t: this.t, drain });
         } else if (ch?.open && !env.runtimeAssignment && env.sourceMessageId !== undefined) {
           this.handedOffIds.add(env.sourceMessageId);
         }

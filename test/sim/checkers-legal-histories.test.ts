@@ -4,6 +4,7 @@
  */
 
 import { describe, expect, it } from "vitest";
+import { A10 } from "../../sim/checkers/safety/a10-no-silent-inbox-loss.ts";
 import { E1 } from "../../sim/checkers/safety/e1-state-machine.ts";
 import { E2 } from "../../sim/checkers/safety/e2-grace-timer.ts";
 import { R1 } from "../../sim/checkers/safety/r1-destination-exclusivity.ts";
@@ -140,6 +141,54 @@ describe("S5 duplicate suppression: legal histories", () => {
     // m2's task ended unaccepted and released its id; the deferred ack does not make it pending.
     h.message(2, "m2").call("inbound_route_claim", claim("m2")).end();
     expect(check(S5, h)).toBeUndefined();
+  });
+
+  /**
+   * m1 is claimed, buffered while ep-1 is reconnecting, and its routed post fails: the task ends
+   * unaccepted (id released, event queued). The endpoint reattaches and the drain pushes m1.
+   */
+  function bufferedThenDrained(): History {
+    const h = withEndpoint().at(0).message(1, "m1").call("inbound_route_claim", claim("m1"));
+    const c = h.lastId;
+    h.end().result(c, { ok: true, action: "route" }).end();
+    h.in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+    h.out({
+      kind: "storage",
+      id: 5,
+      op: {
+        op: "append_buffer",
+        endpointId: "ep-1",
+        record: {
+          id: "m1",
+          arrived_at: "",
+          envelope: { from: "a", content: "c", contentType: "text", sourceMessageId: "m1" },
+        },
+      },
+    });
+    h.end().in({ kind: "storage_result", id: 5, ok: true });
+    h.call("inbound_routed", { ...claim("m1"), route_kind: "reconnecting_endpoint" });
+    const routed = h.lastId;
+    h.end().result(routed, TRANSIENT).end();
+    h.channel(2, 10).request(900, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 });
+    return h.push(2, { sourceMessageId: "m1" }, "p-drain").end();
+  }
+
+  it("lets a replay during the buffer drain re-post the cached routed event (§1.8 step 1)", () => {
+    // Seen as grace seed 16: the unacked drain push is the reattach's, not the ended task's.
+    const h = bufferedThenDrained();
+    h.at(500)
+      .message(1, "m1")
+      .call("inbound_routed", { ...claim("m1"), route_kind: "reconnecting_endpoint" })
+      .end();
+    expect(check(S5, h)).toBeUndefined();
+  });
+
+  it("still fires when the unacked push is the replayed task's own hand-off", () => {
+    const h = withEndpoint().at(0).message(1, "m1").call("inbound_route_claim", claim("m1"));
+    const c = h.lastId;
+    h.end().result(c, { ok: true, action: "route" }).push(1, { sourceMessageId: "m1" }, "p1").end();
+    h.at(500).message(1, "m1").call("inbound_routed", claim("m1")).end();
+    expect(check(S5, h)?.message).toMatch(/still running/);
   });
 
   it("still fires when the task itself accepted the message before the duplicate", () => {
@@ -310,5 +359,53 @@ describe("S1 ack soundness: legal histories", () => {
     const add = h.lastId;
     h.end().result(add, TRANSIENT).end().message(1, "m1").ack(1).end();
     expect(check(S1, h)?.message).toMatch(/seq 1/);
+  });
+});
+
+describe("A10 no silent inbox loss: legal histories", () => {
+  const assignedState = (state: string, seq: number) => ({
+    assignment_id: "asg-1",
+    source_message_id: "m1",
+    undispatched_id: "m1",
+    state,
+    state_sequence: seq,
+    state_event_id: `asg-1:${state}:${seq}`,
+  });
+  /** Row m1 added, dispatched to an assignment that the adapter accepted. */
+  const acceptedAssignment = (): History => {
+    const h = new History().inboxed("m1");
+    h.call("processing_state", assignedState("assigned_to_runtime_target", 1));
+    h.end().result(h.lastId).end();
+    h.call("processing_state", assignedState("adapter_accepted", 2));
+    return h.end().result(h.lastId).end();
+  };
+  const emptySnapshot = (stopped: boolean) => ({
+    inbox: { size: 0, capacity: 256, ids: [] },
+    assignments: [],
+    stopped,
+  });
+
+  it("forgives an accepted assignment's row that the shutdown flush forgot (§5.10)", () => {
+    const h = acceptedAssignment();
+    h.in({ kind: "connector_closed", code: 4001, reason: "Replaced by new Runtime" }).out({
+      kind: "stopped",
+    });
+    h.end().quiescent(emptySnapshot(true));
+    expect(check(A10, h)).toBeUndefined();
+  });
+
+  it("still fires when the assignment vanished while the broker kept running", () => {
+    expect(check(A10, acceptedAssignment().quiescent(emptySnapshot(false)))?.message).toMatch(
+      /inbox row m1 is gone/,
+    );
+  });
+
+  it("still fires after shutdown for a row the stopped broker never assigned", () => {
+    const h = new History().inboxed("m1");
+    h.in({ kind: "connector_closed", code: 4001, reason: "Replaced by new Runtime" }).out({
+      kind: "stopped",
+    });
+    h.end().quiescent(emptySnapshot(true));
+    expect(check(A10, h)?.message).toMatch(/inbox row m1 is gone/);
   });
 });
