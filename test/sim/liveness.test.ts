@@ -196,6 +196,35 @@ describe("L5 no stranded buffer", () => {
       .inboxed("m1");
     expect(check(L5, converge(h, 1, 600_000, snapshot()))).toBeUndefined();
   });
+
+  it("passes when the surfaced row was dispatched although no answer to its add came back ok", () => {
+    // The add's answer was lost (timeout) after the platform took the row, which it then
+    // dispatched; the surfacer stops posting once the row left the inbox (grace seeds 30, 31).
+    const lost = () => {
+      const h = buffered().in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: false }).end();
+      h.call("undispatched_changed", {
+        type: "undispatched_changed",
+        version: 1,
+        action: "add",
+        undispatched_id: "m1",
+        source_message_id: "m1",
+      });
+      const id = h.lastId;
+      return h.end().result(id, { ok: false, terminal: false, detail: "platform request timed out" }).end();
+    };
+    expect(check(L5, converge(lost(), 1, 600_000, snapshot()))?.message).toMatch(/endpoint was removed/);
+    const h = lost().in({
+      kind: "control_event",
+      event: {
+        type: "dispatch_undispatched",
+        version: 1,
+        idempotency_key: "asg-1",
+        undispatched_id: "m1",
+        source_message_id: "m1",
+      },
+    });
+    expect(check(L5, converge(h.end(), 1, 600_000, snapshot()))).toBeUndefined();
+  });
 });
 
 describe("L6 reply_emitted eventually posted", () => {

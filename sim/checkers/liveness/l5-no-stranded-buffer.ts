@@ -16,6 +16,9 @@ interface Buffered {
  * (`src/broker/endpoints/buffer-surfacer.ts`, docs/deviations.md), so `L5` holds it to the full
  * statement. `L5_LENIENT` accepts those two paths (and names them in its statement): it is what the
  * reference's behaviour passes.
+ *
+ * "Surfaced" is proven by an `add` answered ok, or by the platform dispatching the row
+ * (`dispatch_undispatched`): an add whose answer was lost still put the row on the platform.
  */
 export function makeL5(strict: boolean): CheckerDef {
   return defineChecker({
@@ -65,6 +68,12 @@ function create(strict: boolean): CheckerInstance {
           const a = call.args as { source_message_id?: string; undispatched_id: string };
           buffered.delete(a.source_message_id ?? a.undispatched_id);
         }
+        // The platform dispatching the row proves it holds it: the message was surfaced even when
+        // every answer to its `add` was lost or failed (timeout, 503 after the platform took it,
+        // or `undispatched_row_settled` on a retry once the row was dispatched). The surfacer
+        // stops posting once the row left the inbox, so no ok answer may ever come.
+        const dispatched = dispatchedMessageOf(ev.input);
+        if (dispatched !== undefined) buffered.delete(dispatched);
         return undefined;
       }
       if (ev.k === "out") {
@@ -108,4 +117,13 @@ function create(strict: boolean): CheckerInstance {
       };
     },
   };
+}
+
+/** The message a `dispatch_undispatched` control event names (its source message, else its row). */
+function dispatchedMessageOf(input: { kind: string; event?: unknown }): string | undefined {
+  if (input.kind !== "control_event") return undefined;
+  const e = input.event as { type?: unknown; source_message_id?: unknown; undispatched_id?: unknown } | null;
+  if (typeof e !== "object" || e === null || e.type !== "dispatch_undispatched") return undefined;
+  if (typeof e.source_message_id === "string") return e.source_message_id;
+  return typeof e.undispatched_id === "string" ? e.undispatched_id : undefined;
 }
