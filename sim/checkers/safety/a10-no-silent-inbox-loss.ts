@@ -53,8 +53,15 @@ export const A10 = defineChecker({
         const inbox = new Set(ev.snapshot.inbox.ids);
         const bound = new Set(ev.snapshot.assignments.map((a) => a.undispatchedId));
         const inTransit = v.undispatchedInTransit();
+        // A stopped broker (shutdown, §1.16; e.g. connector close 4001 "Replaced by new Runtime") has
+        // flushed its assignments (§5.10): unaccepted ones were restored into the inbox, and the rest
+        // (accepted, reply still owed) were forgotten by design before `exit(0)`. That process is
+        // gone, like a crashed one (whose rows the next `start` forgets): a row this incarnation bound
+        // to an assignment is not silently lost by it. Rows it never assigned are still judged.
+        const shutDown = ev.snapshot.stopped === true;
         for (const id of added) {
           if (inbox.has(id) || bound.has(id) || accounted.has(id) || inTransit.has(id)) continue;
+          if (shutDown && v.assignedIds.has(id)) continue;
           return {
             message: `inbox row ${id} is gone: it is not in the inbox, not bound to a live assignment, not finished and no remove event was posted.`,
             involved: [],
