@@ -178,8 +178,13 @@ export class World {
     return this.clock.elapsedMs;
   }
 
+  /**
+   * A broker process that crashed, or that shut itself down (e.g. superseded by "Replaced by new
+   * Runtime", §1.16), is not alive; the liveness phase restarts it as a supervisor or the plugin
+   * SDK's lazy spawn would.
+   */
   get brokerAlive(): boolean {
-    return this.broker !== undefined;
+    return this.broker !== undefined && !this.broker.stopped;
   }
 
   /** Run `fn` at `relMs` after the start of the run. */
