@@ -59,7 +59,7 @@ export class Acceptance {
   }
 
   restoreOne(rec: AssignmentRecord, reason: string): void {
-    const { env, deps, store } = this.ctx;
+    const { env, deps } = this.ctx;
     if (rec.restoring || rec.accepted) return;
     env.deadlines.cancel(acceptDeadline(rec.key));
     if (rec.accepting > 0) {
@@ -77,19 +77,7 @@ export class Acceptance {
     }
     if (!rec.inInbox) {
       if (!deps.inbox.tryAdd(rec.message)) {
-        if (env.faults.silentInboxLoss) {
-          store.forget(rec.key);
-          return;
-        }
-        env.log("error", "runtime_assignment_reinsert_failed_at_capacity", {
-          undispatched_id: rec.context.undispatchedId,
-          source_message_id: rec.context.sourceMessageId,
-          target_endpoint_id: rec.context.targetRef.projection_endpoint_id,
-          inbox_size: deps.inbox.size,
-          inbox_capacity: deps.inbox.capacity,
-          reason,
-        });
-        this.arm(rec);
+        this.reinsertFailedAtCapacity(rec, reason);
         return;
       }
       rec.inInbox = true;
@@ -181,6 +169,15 @@ export class Acceptance {
       store.forget(rec.key);
       return;
     }
+    this.reinsertFailedAtCapacity(rec, reason);
+  }
+
+  /**
+   * The inbox is full: keep the record and try again at the next deadline (the capacity-full
+   * reinsertion loop of §5.5). The planted `silentInboxLoss` fault drops it instead.
+   */
+  private reinsertFailedAtCapacity(rec: AssignmentRecord, reason: string): void {
+    const { env, deps, store } = this.ctx;
     if (env.faults.silentInboxLoss) {
       store.forget(rec.key);
       return;
