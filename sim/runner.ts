@@ -39,6 +39,7 @@ const SEEDS_MAX = 1_000_000;
 
 const USAGE = `usage: npx tsx sim/runner.ts [options]
   --scenario NAME        run one scenario (default: every registered scenario)
+  --skip NAME[,NAME]     leave these scenarios out of the sweep
   --seed N               run one seed
   --seeds A..B           run seeds A through B inclusive (default 1..10)
   --swarm                draw fault options per seed (swarm mode)
@@ -104,6 +105,14 @@ export function parseCli(argv: string[]): CliOptions {
     }
     scenarios = [s];
   }
+  if (v.skip !== undefined) {
+    const skip = v.skip.split(",").filter((x) => x.length > 0);
+    for (const name of skip) {
+      if (!scenarioByName(name)) throw new UsageError(`--skip: unknown scenario "${name}"`);
+    }
+    scenarios = scenarios.filter((x) => !skip.includes(x.name));
+    if (scenarios.length === 0) throw new UsageError("--skip leaves no scenario to run");
+  }
   if (v.seed !== undefined && v.seeds !== undefined) throw new UsageError("use --seed or --seeds, not both");
   let seeds: number[];
   if (v.seed !== undefined) seeds = [parseSeed(v.seed, "--seed")];
@@ -141,6 +150,7 @@ function parse(argv: string[]) {
     allowPositionals: true,
     options: {
       scenario: { type: "string" },
+      skip: { type: "string" },
       seed: { type: "string" },
       seeds: { type: "string" },
       swarm: { type: "boolean" },

@@ -19,6 +19,8 @@ describe("runner command line", () => {
     [["--frobnicate"], /Unknown option '--frobnicate'/],
     [["--trace", "x.jsonl", "--seeds", "1..3"], /--trace needs exactly one scenario/],
     [["stray"], /unexpected argument: stray/],
+    [["--skip", "nope"], /--skip: unknown scenario "nope"/],
+    [["--scenario", "soak", "--skip", "soak"], /--skip leaves no scenario to run/],
   ])("rejects %j with exit 2 and a clear message", (argv, message) => {
     const r = runMain(argv);
     expect(r.code).toBe(EXIT_USAGE);
@@ -32,6 +34,14 @@ describe("runner command line", () => {
     expect(o.swarm).toBe(true);
     expect(o.jobs).toBe(2);
     expect(o.scenarios.map((s) => s.name)).toEqual(["happy-path"]);
+  });
+
+  it("leaves skipped scenarios out of the sweep", () => {
+    const o = parseCli(["--skip", "soak,grace"]);
+    const names = o.scenarios.map((s) => s.name);
+    expect(names).not.toContain("soak");
+    expect(names).not.toContain("grace");
+    expect(names).toContain("happy-path");
   });
 
   it("prints one JSON object per run with the required fields", () => {
