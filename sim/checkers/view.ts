@@ -101,6 +101,8 @@ export class View {
    * answer, the queue moves on to its next item in the same step, which may be another message's.
    */
   private stepRoutedQueueAnswer = false;
+  /** Time of the last `advance` step of this process: the only step in which deadlines run. */
+  private lastAdvanceT = Number.NEGATIVE_INFINITY;
 
   // global message identity
   readonly messages = new Map<string, MessageInfo>();
@@ -153,6 +155,7 @@ export class View {
         this.onInput(ev.input);
         return;
       case "advance":
+        this.lastAdvanceT = ev.t;
         this.stepRoutedFor = undefined;
         this.stepRoutedQueueAnswer = false;
         this.stepInput = undefined;
@@ -204,13 +207,16 @@ export class View {
   }
 
   /**
-   * Has the broker stopped waiting for this push's receipt? Its receipt deadline fires
-   * `pushReceiptTimeoutMs` after the push, and the kernel runs a due deadline before any event of
-   * the same instant, so an ack arriving at or after that time finds the push already settled as
-   * not received (PROTOCOL §3.4) and is ignored.
+   * Has the broker stopped waiting for this push's receipt? Its receipt deadline is due
+   * `pushReceiptTimeoutMs` after the push and runs in the first `advance` step at or after that
+   * time; the kernel runs a due deadline before any event of the same instant, so an ack arriving
+   * then finds the push already settled as not received (PROTOCOL §3.4) and is ignored. After a
+   * forward clock jump, though, events queued before the jump are handled before the overdue
+   * deadlines run: until that `advance` the broker still waits for the receipt (the task is running,
+   * its payload id pending) and a receipt arriving meanwhile still counts.
    */
   receiptExpired(p: PushRecord): boolean {
-    return this.t >= p.t + (this.options?.pushReceiptTimeoutMs ?? 2_000);
+    return this.lastAdvanceT >= p.t + (this.options?.pushReceiptTimeoutMs ?? 2_000);
   }
 
   /** Is a route claim to `endpointId` for a message with a lower seq than `messageId` unanswered? */
@@ -259,6 +265,7 @@ export class View {
   private resetProcess(incarnation: number, initialCursor: number, options: BrokerOptions): void {
     this.incarnation = incarnation;
     this.initialCursor = initialCursor;
+    this.lastAdvanceT = Number.NEGATIVE_INFINITY;
     this.options = options;
     this.socketOpen = false;
     this.ackedOnOpen = 0;

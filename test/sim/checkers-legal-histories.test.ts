@@ -46,6 +46,8 @@ describe("R1 destination exclusivity: legal histories", () => {
   it("ignores a push receipt that arrives after the receipt timeout (§3.4)", () => {
     const h = withEndpoint().message(1, "m1").end();
     h.at(0).push(1, { sourceMessageId: "m1" }, "p1").end();
+    // The kernel's `advance` at the receipt deadline settles the push as not received.
+    h.at(2_000).advance().end();
     skipped(h.at(2_500), "m1");
     h.at(3_000).pushAck(1, "p1").end();
     expect(check(R1, h)).toBeUndefined();
@@ -236,6 +238,49 @@ describe("S7 release before redelivery: legal histories", () => {
     h.end().result(c, TRANSIENT).end();
     h.message(1, "m1", { target_endpoint_id: "ep-1" }).end();
     expect(check(S7, h)).toBeUndefined();
+  });
+
+  /** m1's claim for ep-1 fails, ep-1 closes, then m2 takes an inbox row; m1 is replayed. */
+  function rerouteToInbox(inboxCapacity: number): History {
+    const h = new History({ inboxCapacity }).channel(1, 10).registered("ep-1", 10).open();
+    h.message(1, "m1").call("inbound_route_claim", claim("m1"));
+    const c = h.lastId;
+    h.end().result(c, TRANSIENT).end();
+    h.advance().call("transition_state", {
+      endpoint_id: "ep-1",
+      state: "closed",
+      reason: "plugin_exit",
+      ts: "",
+    });
+    h.end().message(2, "m2");
+    h.call("undispatched_changed", { action: "add", undispatched_id: "m2", source_message_id: "m2" });
+    return h.end().message(1, "m1").end();
+  }
+
+  it("does not judge a silent replay rerouted from a closed endpoint to a possibly full inbox", () => {
+    expect(check(S7, rerouteToInbox(1))).toBeUndefined();
+  });
+
+  it("still fires for a silent replay rerouted from a closed endpoint while the inbox has room", () => {
+    expect(check(S7, rerouteToInbox(2))?.message).toMatch(/replay of seq 1/);
+  });
+
+  /** m1 is pushed with a receipt; the clock then jumps past the receipt deadline. */
+  function replayAfterClockJump(deadlineRan: boolean): History {
+    const h = withEndpoint().message(1, "m1").push(1, { sourceMessageId: "m1" }, "p1").end();
+    h.at(20_000);
+    if (deadlineRan) h.advance().end();
+    return h.message(1, "m1").end();
+  }
+
+  it("does not judge a replay handled after a clock jump but before the overdue receipt deadline ran", () => {
+    // Events queued before a forward jump are handled before the next `advance`: the broker still
+    // waits for the receipt, the task is running and its payload id pending.
+    expect(check(S7, replayAfterClockJump(false))).toBeUndefined();
+  });
+
+  it("still fires when the overdue receipt deadline ran before the replay", () => {
+    expect(check(S7, replayAfterClockJump(true))?.message).toMatch(/replay of seq 1/);
   });
 
   it("does not judge a silent replay of an inbox-bound message (the inbox may be full now)", () => {

@@ -29,6 +29,23 @@ export const S7 = defineChecker({
      * duplicate, so these replays are not judged either.
      */
     const inboxDirect = new Set<string>();
+    /**
+     * The endpoint each message's last route claim named, and the undispatched ids an
+     * `undispatched_changed add` was posted for in this process (an upper bound on the inbox rows:
+     * a row is only added together with its add post).
+     */
+    const claimedTo = new Map<string, string>();
+    const inboxIds = new Set<string>();
+    /**
+     * A message claimed for an endpoint that has closed since routes to the inbox now, and with the
+     * inbox possibly full its replay ends right there, not accepted, released and silent (§1.8
+     * "inbox add") — as legal as the `inboxDirect` case, and just as silent.
+     */
+    const rerouteMayBeRefused = (m: string, v: View): boolean => {
+      const ep = claimedTo.get(m);
+      if (ep === undefined || v.endpoints.get(ep)?.state !== "closed") return false;
+      return inboxIds.size >= (v.options?.inboxCapacity ?? 256);
+    };
     let fresh: { messageId: string; produced: boolean; inbox: boolean } | undefined;
     return {
       onEvent(ev, v) {
@@ -37,6 +54,8 @@ export const S7 = defineChecker({
             received = new Set();
             silent.clear();
             inboxDirect.clear();
+            claimedTo.clear();
+            inboxIds.clear();
             return undefined;
           case "in": {
             replay = undefined;
@@ -47,10 +66,12 @@ export const S7 = defineChecker({
             if (typeof f.seq !== "number") return undefined;
             if ((f.runtimeSessionId ?? undefined) !== v.options?.runtimeSessionId) return undefined;
             const m = f.messageId;
+            const rerouted = rerouteMayBeRefused(m, v);
             if (
               received.has(m) &&
               !silent.has(m) &&
               !inboxDirect.has(m) &&
+              !rerouted &&
               !retiredTarget(f, v) &&
               f.seq > v.committed &&
               !v.acceptedIds.has(m) &&
@@ -59,12 +80,17 @@ export const S7 = defineChecker({
             ) {
               replay = { messageId: m, seq: f.seq, frame: describe(ev) };
             }
-            if (!received.has(m) || replay || silent.has(m) || inboxDirect.has(m))
+            if (!received.has(m) || replay || silent.has(m) || inboxDirect.has(m) || rerouted)
               fresh = { messageId: m, produced: false, inbox: false };
             received.add(m);
             return undefined;
           }
-          case "out":
+          case "out": {
+            const o = ev.output;
+            if (o.kind === "api_call" && o.op === "inbound_route_claim")
+              claimedTo.set(o.args.source_message_id, o.args.routed_to_endpoint_id);
+            if (o.kind === "api_call" && o.op === "undispatched_changed" && o.args.action === "add")
+              inboxIds.add(o.args.undispatched_id);
             if (fresh && pipelineMessageOf(ev.output) === fresh.messageId) {
               if (!fresh.produced && ev.output.kind === "api_call" && ev.output.op === "undispatched_changed")
                 fresh.inbox = true;
@@ -77,6 +103,7 @@ export const S7 = defineChecker({
               produced = true;
             }
             return undefined;
+          }
           case "step_end":
             if (fresh) {
               if (fresh.produced) silent.delete(fresh.messageId);
