@@ -23,9 +23,9 @@ describe("scenario sweeps (part 2)", () => {
     180_000,
   );
 
-  // The soak finds broker bugs the focused scenarios do not (R1 after redelivery, A7 from a
-  // reconnecting endpoint, an inbox that fills with rows the platform will never dispatch again:
-  // see the issue 5 report). It joins the fixed range once those are fixed.
+  // The soak still finds open broker bugs the focused scenarios do not (capacity-full reinsertion
+  // starving behind other restores: L3/L1). They are listed with rerun lines in
+  // docs/known-issues.md; the soak joins the fixed range once they are fixed.
   it.skip("soak passes its seed range and covers its declared events", () => {
     sweepPasses(scenarioByName("soak")!);
   });
