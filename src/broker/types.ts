@@ -87,7 +87,7 @@ export type Input =
   | { kind: "connector_closed"; code: number; reason: string }
   | { kind: "api_result"; id: number; result: ApiResult<ApiOp> }
   | { kind: "storage_result"; id: number; ok: boolean; error?: string }
-  /** A plugin opened `/v1/stream`. `channel` is a driver-chosen id unique for the process. */
+  /** A plugin opened `/v1/stream`. `channel` is a driver-chosen id, never reused by one driver. */
   | { kind: "ipc_channel_open"; channel: number; pid: number; capabilities: readonly string[] }
   | { kind: "ipc_channel_message"; channel: number; text: string }
   /** A plugin stream closed; `pluginAlive` is the driver's liveness probe of the channel's pid. */
