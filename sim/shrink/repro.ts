@@ -14,6 +14,7 @@
  * timeline. `traceLines` is the honest upper bound and is reported alongside.
  */
 
+import { type BrokerOptions, resolveOptions } from "../../src/broker/options.ts";
 import type { CheckerDef } from "../checkers/checker.ts";
 import { ALL_CHECKERS } from "../checkers/index.ts";
 import type { RunReport } from "../run.ts";
@@ -55,6 +56,8 @@ export interface ReproRun {
   cost: number;
   /** The scenario's plugins before the edits. */
   plugins: BuiltSetup["plugins"];
+  /** The broker options the run used (scenario's, edits', defaults). */
+  options: BrokerOptions;
   /** The run's JSONL trace lines (for the timeline export of a repro). */
   lines: string[];
 }
@@ -80,7 +83,7 @@ export function runRepro(
   eventsMax?: number,
 ): ReproRun {
   const decisions = new Decisions(spec.decisions);
-  const built: BuiltSetup = { plugins: [] };
+  const built: BuiltSetup = { plugins: [], brokerOptions: {} };
   const sc = editedScenario(scenario, spec.planted, spec.edits, built);
   const checkers = eventsMax === undefined ? ALL_CHECKERS : [...ALL_CHECKERS, eventsCap(eventsMax)];
   const report = runScenario(sc, spec.seed, { swarm: spec.swarm, recordTrace: true, decisions, checkers });
@@ -96,6 +99,7 @@ export function runRepro(
     size: measure(lines, logLength(log)),
     cost: logCost(log, kinds),
     plugins: built.plugins,
+    options: resolveOptions({ ...built.brokerOptions, ...spec.edits.brokerOptions }),
     lines,
   };
 }

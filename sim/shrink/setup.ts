@@ -1,16 +1,17 @@
 /**
  * A scenario as a repro runs it: the registered scenario plus planted broker faults and the
  * shrinker's setup edits (plugins or endpoints left out, planned reconnects removed, an earlier
- * stop). Same name, same stream labels: only what the edits name changes.
+ * stop, a shorter liveness phase, smaller broker timeouts and inbox capacity). Same name, same
+ * stream labels: only what the edits name changes.
  *
  * Setup edits shrink what a scenario does not draw from its streams (happy-path's three plugins are
  * fixed, not drawn), so the shrinker can still remove them; everything drawn is shrunk through the
  * decision log instead.
  */
 
-import type { PlantedFaults } from "../../src/broker/options.ts";
+import type { BrokerOptions, PlantedFaults } from "../../src/broker/options.ts";
 import type { PluginSpec } from "../actors/plugin.ts";
-import type { Scenario, ScenarioSetup } from "../scenarios/scenario.ts";
+import { DEFAULT_LIVENESS_BUDGET_MS, type Scenario, type ScenarioSetup } from "../scenarios/scenario.ts";
 
 export interface SetupEdits {
   /** Plugins (by pid) left out of the world. */
@@ -21,7 +22,25 @@ export interface SetupEdits {
   noReconnect?: number[];
   /** Stop the run at this virtual time (ms since start) instead of the scenario's end. */
   durationMs?: number;
+  /**
+   * A shorter liveness phase (ms). The runner still gives it at least graceMs + 2 s, so this pays
+   * off together with a smaller `brokerOptions.graceMs`.
+   */
+  livenessBudgetMs?: number;
+  /** Broker options set over the scenario's (smaller timeouts and capacities make shorter runs). */
+  brokerOptions?: Partial<Pick<BrokerOptions, ShrinkableOption>>;
 }
+
+/**
+ * Broker options the shrinker may lower: timeouts that decide how long a run has to last, and the
+ * inbox capacity that decides how much work it takes to fill the inbox.
+ */
+export type ShrinkableOption = "graceMs" | "acceptanceTimeoutMs" | "inboxCapacity";
+export const SHRINKABLE_OPTIONS: readonly ShrinkableOption[] = [
+  "graceMs",
+  "acceptanceTimeoutMs",
+  "inboxCapacity",
+];
 
 export type PlantedFaultName = keyof PlantedFaults;
 
@@ -41,6 +60,8 @@ export function isPlantedFaultName(s: string): s is PlantedFaultName {
 /** What the last build of an edited scenario looked like (the shrinker reads the plugin list). */
 export interface BuiltSetup {
   plugins: PluginSpec[];
+  /** The scenario's own broker options (before the edits). */
+  brokerOptions: Partial<BrokerOptions>;
 }
 
 export function editedScenario(
@@ -49,17 +70,29 @@ export function editedScenario(
   edits: SetupEdits,
   built?: BuiltSetup,
 ): Scenario {
+  const live = edits.livenessBudgetMs;
+  const ownLive = scenario.livenessBudgetMs;
   return {
     ...scenario,
+    // An edit only ever shortens the liveness phase.
+    livenessBudgetMs: live === undefined ? ownLive : Math.min(live, ownLive ?? DEFAULT_LIVENESS_BUDGET_MS),
     build(ctx) {
       const setup = scenario.build(ctx);
       const plugins = editPlugins(setup.world.plugins, edits);
-      if (built) built.plugins = setup.world.plugins;
+      if (built) {
+        built.plugins = setup.world.plugins;
+        built.brokerOptions = { ...setup.world.brokerOptions };
+      }
       const faults: Partial<PlantedFaults> = { ...setup.world.plantedFaults };
       for (const p of planted) faults[p] = true;
       // `durationMs` may be a getter that is only valid after `drive`: forward it, do not copy it.
       const wrapped: ScenarioSetup = {
-        world: { ...setup.world, plugins, plantedFaults: faults },
+        world: {
+          ...setup.world,
+          plugins,
+          plantedFaults: faults,
+          brokerOptions: { ...setup.world.brokerOptions, ...edits.brokerOptions },
+        },
         drive: (w) => setup.drive(w),
         drawn: setup.drawn,
         get durationMs() {
@@ -96,6 +129,8 @@ export function noEdits(e: SetupEdits): boolean {
     (e.dropPlugins?.length ?? 0) === 0 &&
     (e.dropEndpoints?.length ?? 0) === 0 &&
     (e.noReconnect?.length ?? 0) === 0 &&
-    e.durationMs === undefined
+    e.durationMs === undefined &&
+    e.livenessBudgetMs === undefined &&
+    Object.keys(e.brokerOptions ?? {}).length === 0
   );
 }

@@ -10,7 +10,9 @@
  *    draws served past the end become explicit.
  * 2. A safety violation stops the run where it happens, so the run is first cut off at that moment
  *    (`durationMs`): a candidate that does not fail then costs no more than the failing run did.
- *    A liveness violation is judged at the end of the run; there the shrinker tries earlier stops.
+ *    A liveness violation is judged at the end of the run; there the shrinker tries earlier stops,
+ *    and first a shorter liveness phase with a smaller graceMs (the phase lasts at least graceMs +
+ *    2 s, 602 s by default) and smaller broker timeouts and inbox capacity (`timingPass`).
  * 3. Passes, repeated while any of them makes progress: leave out plugins, endpoints and planned
  *    reconnects; per stream, set every draw to its simplest value at once, delete chunks of draws
  *    (halving chunk sizes, from the end — delta debugging), then simplify single draws (simplest
@@ -21,10 +23,11 @@
  */
 
 import type { Violation } from "../checkers/checker.ts";
+import { GRACE_SLACK_MS } from "../checkers/liveness/l4-grace-closure.ts";
 import type { Scenario } from "../scenarios/scenario.ts";
 import { type DecisionLog, DRAW_ID, simplestDraw } from "./decision-log.ts";
 import { findScenario, type ReproRun, type ReproSpec, runRepro, smaller } from "./repro.ts";
-import type { SetupEdits } from "./setup.ts";
+import { SHRINKABLE_OPTIONS, type SetupEdits } from "./setup.ts";
 
 export interface ShrinkOptions {
   /** Stop trying candidates after this much wall time (default 20 s). */
@@ -104,6 +107,7 @@ export function shrinkRun(start: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   for (let round = 0; round < 50 && !outOfTime; round++) {
     const before = best.size;
     let progress = false;
+    if (atEnd) progress = timingPass(best, () => edits, attempt) || progress;
     if (atEnd) progress = durationPass(best, () => edits, attempt) || progress;
     progress = setupPass(best, () => edits, attempt) || progress;
     progress =
@@ -158,6 +162,61 @@ function setupPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): b
     }
   }
   return progress;
+}
+
+/**
+ * A violation judged at the end of the run waits out the whole liveness phase, whose budget is at
+ * least graceMs + 2 s (600 s by default): every candidate then costs that much virtual time. Try a
+ * smaller grace with the shortest budget it allows, a shorter budget alone, then smaller broker
+ * timeouts and inbox capacity — smallest value first, the first that still fails wins.
+ */
+function timingPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): boolean {
+  let progress = false;
+  const withOption = (e: SetupEdits, k: string, v: number): SetupEdits => ({
+    ...e,
+    brokerOptions: { ...e.brokerOptions, [k]: v },
+  });
+  for (const g of lowerValues(best.options.graceMs)) {
+    const e = withOption(edits(), "graceMs", g);
+    if (attempt({ ...e, livenessBudgetMs: g + 2 * GRACE_SLACK_MS }, best.log)) {
+      progress = true;
+      break;
+    }
+  }
+  for (const b of lowerValues(best.report.phases.livenessBudgetMs)) {
+    if (attempt({ ...edits(), livenessBudgetMs: b }, best.log)) {
+      progress = true;
+      break;
+    }
+  }
+  for (const k of SHRINKABLE_OPTIONS) {
+    if (k === "graceMs") continue;
+    const v0 = best.options[k];
+    for (const v of k.endsWith("Ms") ? lowerValues(v0) : lowerCounts(v0)) {
+      if (attempt(withOption(edits(), k, v), best.log)) {
+        progress = true;
+        break;
+      }
+    }
+  }
+  return progress;
+}
+
+/** Candidate values below `v`, smallest first: 1 s, then 1/16, 1/4 and 1/2 of `v`. */
+function lowerValues(v: number): number[] {
+  const out: number[] = [];
+  for (const x of [1_000, v / 16, v / 4, v / 2]) {
+    const n = Math.floor(x);
+    if (n >= 100 && n < v && !out.includes(n)) out.push(n);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Counts below `n`, smallest first: 1, 2, then half of `n`. */
+function lowerCounts(n: number): number[] {
+  const out: number[] = [];
+  for (const x of [1, 2, Math.floor(n / 2)]) if (x >= 1 && x < n && !out.includes(x)) out.push(x);
+  return out;
 }
 
 function durationPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): boolean {
