@@ -5,6 +5,7 @@
 
 import type { UndispatchedChangedEvent } from "./api.ts";
 import type { MessageReceivedFrame } from "./connector/frames.ts";
+import type { InboxReservation } from "./inbound/inbox.ts";
 import type { Route } from "./ipc/http.ts";
 import type { PushEnvelope, TargetRef } from "./types.ts";
 
@@ -62,11 +63,18 @@ export interface Inbox {
   readonly capacity: number;
   has(id: string): boolean;
   get(id: string): InboxRow | undefined;
-  /** Add or overwrite. Overwrite always succeeds; a new id fails when full. */
-  tryAdd(row: InboxRow): boolean;
+  /** Add or overwrite. Overwrite always succeeds; a new id fails when full unless it brings a reservation. */
+  tryAdd(row: InboxRow, reservation?: InboxReservation): boolean;
   /** Remove and return. */
   take(id: string): InboxRow | undefined;
   values(): Iterable<InboxRow>;
+  /** Hold one free slot for a later `tryAdd`; undefined when none is free. */
+  reserve(quiet?: boolean): InboxReservation | undefined;
+  release(reservation: InboxReservation | undefined): void;
+  /** Whether a non-quiet `reserve` was refused since the last call (inbound wanted a slot); clears it. */
+  takeRefused(): boolean;
+  /** Call `fn` after every `take` that removed a row. */
+  onSlotFreed(fn: () => void): void;
 }
 
 /** Result of a push on an IPC channel. `received` = receipt acked (or no receipt capability and OPEN). */

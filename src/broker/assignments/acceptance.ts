@@ -6,9 +6,10 @@
  *    a still-unaccepted record, every unaccepted assignment of the same target is restored.
  * 2. Restoring = put the message back into the inbox, then post `target_lost_before_acceptance`;
  *    the record is forgotten once the platform took that event. If the inbox is full, the record
- *    is kept and the deadline re-armed: the "capacity-full reinsertion" loop retries every timeout
- *    period, so the message is never dropped (A10). If the post fails, the record and the inbox
- *    row coexist until the next attempt (the re-armed deadline).
+ *    is kept and waits in the reinsertion queue (reinsert-queue.ts), which gets the next freed
+ *    slot ahead of new inbound rows; the deadline is re-armed too, as a safety retry. So the
+ *    message is never dropped (A10). If the post fails, the record and the inbox row coexist
+ *    until the next attempt (the re-armed deadline).
  * 3. One target_lost post per record at a time (`restoring`). When it lands, the platform's view
  *    wins: ok ⇒ the assignment is over even if the adapter accepted meanwhile (the row is in the
  *    inbox); failed ⇒ an acceptance that arrived meanwhile wins and the row is taken back out of
@@ -27,11 +28,22 @@
  *    `runtime_assignment_unknown`; failure ⇒ the acceptance is posted and wins (rule 3).
  */
 
+import type { InboxReservation } from "../inbound/inbox.ts";
 import { brokerEvent, type Ctx, type PostOutcome, postState } from "./context.ts";
 import { type AssignmentRecord, acceptDeadline } from "./records.ts";
+import { type ReinsertKind, ReinsertQueue } from "./reinsert-queue.ts";
 
 export class Acceptance {
-  constructor(private readonly ctx: Ctx) {}
+  private readonly queue: ReinsertQueue;
+
+  constructor(private readonly ctx: Ctx) {
+    this.queue = new ReinsertQueue(ctx, (entry, reservation) => {
+      if (entry.kind === "restore") this.restoreOne(entry.rec, entry.reason, reservation);
+      else this.restoreBeforeAcceptance(entry.rec, entry.reason, reservation);
+    });
+    // A row bounced straight back by its taker gets its slot back ahead of the queue.
+    ctx.reclaimInboxSlot = () => this.queue.reclaim();
+  }
 
   /** Arm the acceptance deadline unless one is armed, the record is accepted, or timeouts are off. */
   arm(rec: AssignmentRecord): void {
@@ -58,7 +70,7 @@ export class Acceptance {
     for (const rec of this.ctx.store.pendingFor(endpointId)) this.restoreOne(rec, reason);
   }
 
-  restoreOne(rec: AssignmentRecord, reason: string): void {
+  restoreOne(rec: AssignmentRecord, reason: string, reservation?: InboxReservation): void {
     const { env, deps } = this.ctx;
     if (rec.restoring || rec.accepted) return;
     env.deadlines.cancel(acceptDeadline(rec.key));
@@ -76,11 +88,12 @@ export class Acceptance {
       return;
     }
     if (!rec.inInbox) {
-      if (!deps.inbox.tryAdd(rec.message)) {
-        this.reinsertFailedAtCapacity(rec, reason);
+      if (!deps.inbox.tryAdd(rec.message, reservation)) {
+        this.reinsertFailedAtCapacity(rec, reason, "restore");
         return;
       }
       rec.inInbox = true;
+      this.queue.remove(rec);
     }
     rec.restoring = true;
     const generation = rec.generation;
@@ -162,21 +175,23 @@ export class Acceptance {
    * The single-record variant for adapter-reported failures before acceptance: put the message
    * back and forget the record, without a target_lost event (the adapter already reported one).
    */
-  restoreBeforeAcceptance(rec: AssignmentRecord, reason: string): void {
+  restoreBeforeAcceptance(rec: AssignmentRecord, reason: string, reservation?: InboxReservation): void {
     const { env, deps, store } = this.ctx;
     env.deadlines.cancel(acceptDeadline(rec.key));
-    if (rec.inInbox || deps.inbox.tryAdd(rec.message)) {
+    if (rec.inInbox || deps.inbox.tryAdd(rec.message, reservation)) {
+      this.queue.remove(rec);
       store.forget(rec.key);
       return;
     }
-    this.reinsertFailedAtCapacity(rec, reason);
+    this.reinsertFailedAtCapacity(rec, reason, "before_acceptance");
   }
 
   /**
-   * The inbox is full: keep the record and try again at the next deadline (the capacity-full
-   * reinsertion loop of §5.5). The planted `silentInboxLoss` fault drops it instead.
+   * The inbox is full: keep the record, queue it for the next freed slot, and keep the deadline
+   * as a safety retry (the capacity-full reinsertion loop of §5.5). The planted `silentInboxLoss`
+   * fault drops it instead.
    */
-  private reinsertFailedAtCapacity(rec: AssignmentRecord, reason: string): void {
+  private reinsertFailedAtCapacity(rec: AssignmentRecord, reason: string, kind: ReinsertKind): void {
     const { env, deps, store } = this.ctx;
     if (env.faults.silentInboxLoss) {
       store.forget(rec.key);
@@ -189,7 +204,9 @@ export class Acceptance {
       inbox_size: deps.inbox.size,
       inbox_capacity: deps.inbox.capacity,
       reason,
+      queued: this.queue.length,
     });
+    this.queue.enqueue(rec, reason, kind);
     this.arm(rec);
   }
 }

@@ -5,6 +5,7 @@
 
 import type { Failure, ProcessingState, ProcessingStateEvent } from "../api.ts";
 import type { Env } from "../env.ts";
+import type { InboxReservation } from "../inbound/inbox.ts";
 import type { AssignmentDeps, InboxRow } from "../model.ts";
 import type { AssignmentRecord, RecordStore } from "./records.ts";
 
@@ -12,6 +13,8 @@ export interface Ctx {
   env: Env;
   deps: AssignmentDeps;
   store: RecordStore;
+  /** A slot held for the reinsertion queue, given up for a row bounced back (set by Acceptance). */
+  reclaimInboxSlot?: () => InboxReservation | undefined;
 }
 
 export type PostOutcome = { ok: true } | Failure;
@@ -51,6 +54,9 @@ export function brokerEvent(
  */
 export function putBack(ctx: Ctx, row: InboxRow, why: string): void {
   if (ctx.deps.inbox.tryAdd(row)) return;
+  // Taking this row freed the slot the reinsertion queue may now hold; the row had it first.
+  const held = ctx.reclaimInboxSlot?.();
+  if (held && ctx.deps.inbox.tryAdd(row, held)) return;
   if (ctx.env.faults.silentInboxLoss) return;
   ctx.env.log("error", "dispatch_reinsert_failed_at_capacity", {
     undispatched_id: row.id,

@@ -8,6 +8,11 @@
  * when it starts. A reserved slot counts against the capacity for every other new id, so slots are
  * handed out in arrival order rather than to whichever task happens to ask last; the reservation is
  * consumed by that task's `tryAdd` or given back with `release`.
+ *
+ * Slot-freed hook: `take` tells one listener that a row left, so records waiting for a slot (the
+ * assignments' capacity-full reinsertion queue, PROTOCOL §5.5) can reserve it before any new
+ * inbound row does. The listener must not add rows synchronously: the caller of `take` may put its
+ * row straight back.
  */
 
 import type { Inbox, InboxRow } from "../model.ts";
@@ -20,6 +25,8 @@ export interface InboxReservation {
 export class UndispatchedInbox implements Inbox {
   private readonly rows = new Map<string, InboxRow>();
   private reservedCount = 0;
+  private slotFreed: (() => void) | undefined;
+  private refused = false;
 
   constructor(readonly capacity: number) {}
 
@@ -40,9 +47,12 @@ export class UndispatchedInbox implements Inbox {
     return this.rows.get(id);
   }
 
-  /** Hold one slot for a later `tryAdd`; undefined when rows and reservations fill the inbox. */
-  reserve(): InboxReservation | undefined {
-    if (this.rows.size + this.reservedCount >= this.capacity) return undefined;
+  /** Hold one slot for a later `tryAdd`; undefined when rows and reservations fill the inbox. `quiet`: see `takeRefused`. */
+  reserve(quiet = false): InboxReservation | undefined {
+    if (this.rows.size + this.reservedCount >= this.capacity) {
+      if (!quiet) this.refused = true;
+      return undefined;
+    }
     this.reservedCount++;
     return { settled: false };
   }
@@ -75,8 +85,26 @@ export class UndispatchedInbox implements Inbox {
 
   take(id: string): InboxRow | undefined {
     const row = this.rows.get(id);
-    if (row) this.rows.delete(id);
+    if (row) {
+      this.rows.delete(id);
+      this.slotFreed?.();
+    }
     return row;
+  }
+
+  /**
+   * Whether a (non-quiet) `reserve` was refused since the last call, i.e. an inbound task wanted a
+   * slot; clears the flag. Quiet reservations (the reinsertion queue's) never set it.
+   */
+  takeRefused(): boolean {
+    const r = this.refused;
+    this.refused = false;
+    return r;
+  }
+
+  /** Call `fn` after every `take` that removed a row (one listener; a later call replaces it). */
+  onSlotFreed(fn: () => void): void {
+    this.slotFreed = fn;
   }
 
   values(): IterableIterator<InboxRow> {

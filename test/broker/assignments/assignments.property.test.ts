@@ -224,7 +224,7 @@ class Run {
         return;
       }
       case "filler":
-        if (w.inbox.size < w.inbox.capacity) w.addRow(`f${this.fillers++}`);
+        if (w.inbox.size + w.inbox.reserved < w.inbox.capacity) w.addRow(`f${this.fillers++}`);
         return;
       case "takeFiller":
         for (const r of w.inbox.values()) {
