@@ -13,7 +13,7 @@
 import { it } from "vitest";
 import type { PlantedFaults } from "../src/broker/options.ts";
 import type { ExportPaths } from "./export/files.ts";
-import { plantedNames, rerunFor, runAndExport, withPlantedFaults } from "./export/run-export.ts";
+import { plantedNames, rerunFor, runAndExport } from "./export/run-export.ts";
 import { type RunOptions, type RunReport, runScenario } from "./run.ts";
 import { SCENARIOS, scenarioByName } from "./scenarios/index.ts";
 import type { Scenario } from "./scenarios/scenario.ts";
@@ -61,13 +61,11 @@ export interface SimSweep {
 export function runSimSeeds(spec: SimTestSpec): SimSweep {
   const scenario = resolveScenario(spec.scenario);
   const seeds = parseSeeds(spec.seeds);
-  const planted = plantedNames(spec.plantedFaults);
-  const sc = planted.length > 0 ? withPlantedFaults(scenario, spec.plantedFaults!) : scenario;
   const swarm = spec.swarm === true;
   let runs = 0;
   let events = 0;
   for (const seed of seeds) {
-    const report = runScenario(sc, seed, { ...spec.options, swarm });
+    const report = runScenario(scenario, seed, { ...spec.options, plantedFaults: spec.plantedFaults, swarm });
     runs++;
     events += report.events;
     if (report.ok) continue;

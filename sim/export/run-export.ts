@@ -7,7 +7,7 @@
 import type { PlantedFaults } from "../../src/broker/options.ts";
 import { rerunLine } from "../runner.ts";
 import { type RunOptions, type RunReport, runScenario } from "../run.ts";
-import type { Scenario, ScenarioSetup } from "../scenarios/scenario.ts";
+import type { Scenario } from "../scenarios/scenario.ts";
 import { defaultPaths, type ExportPaths, metaFromReport, writeExports } from "./files.ts";
 import type { HtmlOptions } from "./html.ts";
 
@@ -30,8 +30,12 @@ export interface RunExportResult {
 
 export function runAndExport(scenario: Scenario, seed: number, opts: RunExportOptions = {}): RunExportResult {
   const planted = plantedNames(opts.plantedFaults);
-  const sc = planted.length > 0 ? withPlantedFaults(scenario, opts.plantedFaults!) : scenario;
-  const report = runScenario(sc, seed, { ...opts.runOptions, swarm: opts.swarm === true, recordTrace: true });
+  const report = runScenario(scenario, seed, {
+    ...opts.runOptions,
+    plantedFaults: opts.plantedFaults,
+    swarm: opts.swarm === true,
+    recordTrace: true,
+  });
   const rerun = rerunFor(report, opts.swarm === true, planted);
   const lines = report.trace ?? [];
   const meta = {
@@ -67,27 +71,4 @@ export function plantedNames(faults: Partial<PlantedFaults> | undefined): string
     .filter(([, on]) => on === true)
     .map(([k]) => k)
     .sort();
-}
-
-/**
- * The same scenario with test-only broker faults planted. Same name, same draws: only the broker's
- * behaviour changes, so the seed still means the same workload.
- */
-export function withPlantedFaults(scenario: Scenario, faults: Partial<PlantedFaults>): Scenario {
-  return {
-    ...scenario,
-    build(ctx) {
-      const setup = scenario.build(ctx);
-      // `durationMs` may be a getter that is only valid after `drive`: forward it, do not copy it.
-      const wrapped: ScenarioSetup = {
-        world: { ...setup.world, plantedFaults: { ...setup.world.plantedFaults, ...faults } },
-        drive: (w) => setup.drive(w),
-        drawn: setup.drawn,
-        get durationMs() {
-          return setup.durationMs;
-        },
-      };
-      return wrapped;
-    },
-  };
 }

@@ -10,7 +10,6 @@ import { hashOf, metaFromReport } from "../../sim/export/files.ts";
 import { chooseWindow, toHtml } from "../../sim/export/html.ts";
 import { type PerfettoTrace, perfettoFrom, type TraceEvent, toPerfetto } from "../../sim/export/perfetto.ts";
 import { parseTraceLines, parseTraceText } from "../../sim/export/records.ts";
-import { withPlantedFaults } from "../../sim/export/run-export.ts";
 import { buildTimeline, type Timeline } from "../../sim/export/timeline.ts";
 import type { SimEvent } from "../../sim/kernel/events.ts";
 import { runScenario } from "../../sim/run.ts";
@@ -33,7 +32,8 @@ function failingRun() {
       },
     }),
   };
-  const report = runScenario(withPlantedFaults(happyPath, { ackBeforeHandoff: true }), 2, {
+  const report = runScenario(happyPath, 2, {
+    plantedFaults: { ackBeforeHandoff: true },
     recordTrace: true,
     checkers: [recorder, ...ALL_CHECKERS],
   });
