@@ -19,6 +19,11 @@
  * 4. The add post is retried with the emitter backoff until the platform took it, refused it for
  *    good, or the row left the inbox meanwhile (dispatched: it was surfaced; a later add would
  *    describe a row that is gone).
+ * 4a. An add answered `undispatched_row_settled` (the record was surfaced, dispatched and handled
+ *    before a crash left its file behind) takes the row out of the inbox again: the platform will
+ *    never dispatch it, and rows do not expire, so it would hold a slot for good (soak seed 3: four
+ *    such rows filled a 4-slot inbox and wedged the cursor, L1). The pipeline does the same for a
+ *    redelivered message (`settledRow`).
  * 5. The file is deleted only when every record of the batch is in the inbox and its post settled,
  *    so a crash before that finds the file again at the next start (a record may then surface
  *    twice; the platform treats a repeated add of a known row as a no-op). The delete is skipped
@@ -29,7 +34,7 @@
  *    then keeps the inbox as its one destination instead of routing it a second time (R1).
  */
 
-import type { UndispatchedChangedEvent } from "../api.ts";
+import { UNDISPATCHED_ROW_SETTLED, type UndispatchedChangedEvent } from "../api.ts";
 import type { Env } from "../env.ts";
 import { FifoSet } from "../fifo-set.ts";
 import type { UndispatchedInbox } from "../inbound/inbox.ts";
@@ -145,6 +150,13 @@ export class BufferSurfacer {
     const { env } = this;
     env.api("undispatched_changed", event, (r) => {
       if (r.ok) return this.posted(batch);
+      if (r.terminal && r.code === UNDISPATCHED_ROW_SETTLED) {
+        // Point 4a: the platform already handled this message (a record surfaced again after a
+        // crash); it will never dispatch the row, so the row must not hold an inbox slot.
+        this.inbox.take(event.undispatched_id);
+        env.log("info", "buffer_surface_row_settled", { id: event.undispatched_id });
+        return this.posted(batch);
+      }
       env.log("warn", "buffer_surface_post_failed", {
         id: event.undispatched_id,
         status: r.status,

@@ -1,9 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { UndispatchedChangedEvent } from "../../../src/broker/api.ts";
+import { UNDISPATCHED_ROW_SETTLED, type UndispatchedChangedEvent } from "../../../src/broker/api.ts";
 import type { BufferRecord } from "../../../src/broker/types.ts";
 import { BrokerPair, OK, type PairOptions, TERMINAL, TRANSIENT } from "../../support/broker-pair.ts";
 
 const ROUTE = { ok: true, action: "route" } as const;
+const SETTLED = {
+  ok: false,
+  terminal: true,
+  status: 422,
+  code: UNDISPATCHED_ROW_SETTLED,
+  detail: "settled",
+} as const;
 
 /** An endpoint `ep-100` gone reconnecting with `ids` buffered (claimed, appended, routed, acked). */
 function buffered(ids: string[], opts: PairOptions = {}) {
@@ -213,6 +220,23 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
     pair.answer(a1!, OK);
     pair.answer(a2!, OK);
     expect(deletes(pair)).toEqual(["ep-old-2", "ep-old-1"]);
+  });
+
+  it("takes a surfaced row out of the inbox again when the platform answers undispatched_row_settled", () => {
+    // The record was surfaced, dispatched and handled before a crash left its file behind: the
+    // platform will never dispatch the row again, so it must not hold an inbox slot (soak seed 3).
+    const pair = new BrokerPair({
+      options: { inboxCapacity: 1 },
+      initialBuffers: [{ endpointId: "ep-old", records: [record("m1")] }],
+    });
+    pair.connect();
+    expect(pair.core.inbox.ids()).toEqual(["m1"]);
+    pair.answerOne("undispatched_changed", SETTLED);
+    expect(pair.core.inbox.ids()).toEqual([]);
+    expect(pair.logCount("buffer_surface_row_settled")).toBe(1);
+    expect(deletes(pair)).toEqual(["ep-old"]);
+    pair.message({ seq: 1, messageId: "m2" });
+    expect(pair.core.inbox.ids()).toEqual(["m2"]);
   });
 
   it("keeps a surfaced message in the inbox when the connector redelivers it, instead of routing it again", () => {
