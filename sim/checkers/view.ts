@@ -339,10 +339,14 @@ export class View {
           input.result.code === UNDISPATCHED_ROW_SETTLED
         ) {
           // The platform already handled this row's message: the task counts it as accepted, like a
-          // route-claim `skip`.
+          // route-claim `skip`. As in `onApiOk`, an add with no task (a buffer surfaced at start-up)
+          // leaves nothing pending/seen in the connector.
           const a = call.args as ApiArgs["undispatched_changed"];
           if (a.action === "add")
-            this.markAccepted(a.source_message_id ?? a.undispatched_id, call.cause !== undefined);
+            this.markAccepted(
+              a.source_message_id ?? a.undispatched_id,
+              call.cause !== undefined && this.stepTask !== undefined,
+            );
         }
         return;
       }

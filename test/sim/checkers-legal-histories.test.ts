@@ -4,6 +4,7 @@
  */
 
 import { describe, expect, it } from "vitest";
+import { UNDISPATCHED_ROW_SETTLED } from "../../src/broker/api.ts";
 import { A10 } from "../../sim/checkers/safety/a10-no-silent-inbox-loss.ts";
 import { E1 } from "../../sim/checkers/safety/e1-state-machine.ts";
 import { E2 } from "../../sim/checkers/safety/e2-grace-timer.ts";
@@ -92,6 +93,67 @@ describe("R1 destination exclusivity: a skip after a destination", () => {
     const h = skipped(withEndpoint().message(1, "m1"), "m1");
     h.message(1, "m1").end().inboxed("m1");
     expect(check(R1, h)?.message).toMatch(/went to skip and then to the inbox/);
+  });
+});
+
+/** A start-up step that surfaces an earlier process's buffer record `m` (an add no task owns). */
+function surfacedAtStart(h: History, m: string): { h: History; add: number } {
+  h.in({ kind: "start" }).call("undispatched_changed", {
+    type: "undispatched_changed",
+    version: 1,
+    action: "add",
+    undispatched_id: m,
+    source_message_id: m,
+    reason: "closed_session_continuation",
+  });
+  const add = h.lastId;
+  return { h: h.end(), add };
+}
+
+const SETTLED = { ok: false, terminal: true, status: 422, code: UNDISPATCHED_ROW_SETTLED };
+
+describe("R1 destination exclusivity: a surfaced record after a skip (soak seed 9)", () => {
+  it("passes when a redelivery is skipped and then the surfaced record of the old process lands in the inbox", () => {
+    const { h, add } = surfacedAtStart(withEndpoint(), "m1");
+    skipped(h.message(1, "m1"), "m1");
+    h.result(add, { ok: true }).end();
+    expect(check(R1, h)).toBeUndefined();
+  });
+
+  it("still fires when the skipped message's own task adds it to the inbox", () => {
+    const { h } = surfacedAtStart(withEndpoint(), "m2");
+    skipped(h.message(1, "m1"), "m1");
+    h.message(1, "m1").end().inboxed("m1");
+    expect(check(R1, h)?.message).toMatch(/went to skip and then to the inbox/);
+  });
+});
+
+describe("S5 duplicate suppression: a surfaced record answered settled (soak seed 9)", () => {
+  it("lets a redelivery of the message start pipeline work: the connector never saw it in this process", () => {
+    const { h, add } = surfacedAtStart(withEndpoint(), "m1");
+    h.result(add, SETTLED).end();
+    h.message(1, "m1").call("undispatched_changed", {
+      type: "undispatched_changed",
+      version: 1,
+      action: "add",
+      undispatched_id: "m1",
+      source_message_id: "m1",
+    });
+    expect(check(S5, h.end())).toBeUndefined();
+  });
+
+  it("still fires when the message's own task was answered settled before the duplicate", () => {
+    const h = withEndpoint().message(1, "m1").call("undispatched_changed", {
+      type: "undispatched_changed",
+      version: 1,
+      action: "add",
+      undispatched_id: "m1",
+      source_message_id: "m1",
+    });
+    const add = h.lastId;
+    h.end().result(add, SETTLED).end();
+    h.message(1, "m1").call("inbound_route_claim", claim("m1")).end();
+    expect(check(S5, h)?.message).toMatch(/already accepted/);
   });
 });
 

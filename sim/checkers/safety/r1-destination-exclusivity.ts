@@ -14,7 +14,7 @@ export const R1 = defineChecker({
   create() {
     /** `buffer`: the endpoint whose reconnecting buffer the message was appended to. */
     let dest = new Map<string, { where: string; ev: SimEvent; buffer?: string }>();
-    const record = (v: View, m: string, where: string, ev: SimEvent, buffer?: string) => {
+    const record = (v: View, m: string, where: string, ev: SimEvent, buffer?: string, surfaced = false) => {
       if (v.seqOf(m) === undefined) return undefined;
       const prev = dest.get(m);
       if (prev === undefined) {
@@ -36,6 +36,12 @@ export const R1 = defineChecker({
       // `skip` because the message already went somewhere (here: a surfaced buffer record of an
       // earlier process, dispatched from the inbox), so no second destination appears.
       if (where === "skip") return undefined;
+      // Legal: after a `skip`, the inbox add of a buffer record surfaced from an earlier process's
+      // append (no pipeline task owns it, L5) moves that one copy; it is not a second destination.
+      if (prev.where === "skip" && where === "the inbox" && surfaced) {
+        dest.set(m, { where, ev });
+        return undefined;
+      }
       if (prev.buffer !== undefined && where === "the inbox") {
         dest.set(m, { where, ev });
         return undefined;
@@ -77,8 +83,16 @@ export const R1 = defineChecker({
           if (input.kind === "api_result" && (input.result.ok || settled) && call) {
             if (call.op === "undispatched_changed") {
               const a = call.args as { action: string; source_message_id?: string; undispatched_id: string };
+              // No pipeline task owns the add: a buffer surfaced into the inbox (L5).
               if (a.action === "add")
-                return record(v, a.source_message_id ?? a.undispatched_id, "the inbox", ev);
+                return record(
+                  v,
+                  a.source_message_id ?? a.undispatched_id,
+                  "the inbox",
+                  ev,
+                  undefined,
+                  v.stepTask === undefined,
+                );
             } else if (
               call.op === "inbound_route_claim" &&
               (input.result as { action?: string }).action === "skip"
