@@ -6,13 +6,21 @@
  * Theory of operation:
  * 1. A new pending row is dispatched after a short random delay to a random live endpoint that
  *    advertises `background_exchange_v1` with a background-exchange mode. No such endpoint ⇒ try
- *    again later (bounded by `attemptsMax`).
+ *    again after `retryDelayMs`; after `attemptsMax` attempts only every `waitForTargetMs`. The
+ *    platform never abandons a pending row: the broker holds it in its inbox until a dispatch takes
+ *    it, so a row given up for good would hold an inbox slot forever and, once the inbox filled,
+ *    wedge the broker's cursor (an unfair world, not a broker bug; soak swarm seed 15 did this).
  * 2. Each dispatch attempt is a new assignment (its idempotency key is the assignment id) with a
  *    fresh `broker_projection_token`. With probability `duplicateProbability` the same event is
  *    delivered twice (SSE redelivery), which the broker must absorb (PROTOCOL §7.3 A9).
  * 2a. A row the broker re-adds (PROTOCOL §1.8 redelivery after a crash) is dispatched anew, with its
  *    attempt count reset; the platform model has made it pending again.
- * 3. Ack `failed` ⇒ the row is pending again and re-dispatched after a backoff. A
+ * 2b. An event with no control ack after `redeliverAfterMs` is delivered again, every
+ *    `redeliverAfterMs`, for as long as it is its row's live assignment: SSE redelivers what was
+ *    never acknowledged (Last-Event-ID). Without this a dropped event or ack left its row
+ *    `assigned` on the platform and in the broker's inbox forever (soak swarm seed 15: a full inbox
+ *    of such rows wedged the cursor). The broker must absorb the repeat (A9).
+ * 3. Ack `failed` (before the adapter accepted) ⇒ the row is pending again and re-dispatched after a backoff. A
  *    `target_lost_before_acceptance`, a retryable `processing_failed` or a
  *    `waiting_for_runtime_capability` before acceptance does the same. `reply_emitted`, `expired`
  *    and non-retryable failures end the row.
@@ -29,10 +37,14 @@ export interface DispatcherOptions {
   dispatchDelayMaxMs: number;
   /** Delay before retrying a row whose dispatch failed or whose target was lost. */
   retryDelayMs: number;
-  /** Dispatch attempts per row before the platform gives up on it. */
+  /** Dispatch attempts per row at `retryDelayMs`; later no-target retries wait `waitForTargetMs`. */
   attemptsMax: number;
+  /** Delay between no-target retries once a row has used `attemptsMax` attempts. */
+  waitForTargetMs: number;
   /** Probability that a control event is delivered a second time. */
   duplicateProbability: number;
+  /** A control event with no control ack after this long is delivered again (SSE redelivery). */
+  redeliverAfterMs: number;
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
@@ -40,7 +52,9 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   dispatchDelayMaxMs: 400,
   retryDelayMs: 1_000,
   attemptsMax: 20,
+  waitForTargetMs: 10_000,
   duplicateProbability: 0,
+  redeliverAfterMs: 10_000,
 };
 
 export type DispatcherOut =
@@ -57,7 +71,11 @@ export class Dispatcher implements PlatformListener {
   private readonly events = new Map<string, Record<string, unknown>>();
   dispatched = 0;
   acks = { applied: 0, failed: 0, received: 0 };
-  gaveUp = 0;
+  /** Control events delivered again for want of an ack. */
+  redelivered = 0;
+  private readonly acked = new Set<string>();
+  /** No-target retries that fell back to the slow `waitForTargetMs` cadence. */
+  slowRetries = 0;
 
   constructor(
     private readonly api: PlatformApi,
@@ -105,14 +123,19 @@ export class Dispatcher implements PlatformListener {
   onControlAck(key: string, status: string, _detail: string | undefined, nowMs: number): void {
     const ev = this.events.get(key);
     if (!ev) return;
+    this.acked.add(key);
     if (status === "applied") this.acks.applied++;
     else if (status === "received") this.acks.received++;
     else {
       this.acks.failed++;
       const row = this.api.rows.get(ev.undispatched_id as string);
       const a = this.api.assignments.get(key);
-      // Only the newest assignment of a row may send it back to pending.
-      if (row && row.status === "assigned" && a && a.state === "issued" && this.latestKey(row) === key) {
+      // Only the newest assignment of a row may send it back to pending, and only before the
+      // adapter accepted it. A `failed` ack wins over an `assigned_to_runtime_target` the platform
+      // did record: the broker posted it, the answer was lost, and it put the row back in its inbox
+      // (soak seed 56: ignoring such acks left rows in a full inbox that nobody would dispatch).
+      const accepted = a?.accepted.some((x) => x.state === "adapter_accepted") ?? true;
+      if (row && row.status === "assigned" && a && !accepted && this.latestKey(row) === key) {
         this.requeue(row, nowMs);
       }
     }
@@ -120,6 +143,7 @@ export class Dispatcher implements PlatformListener {
 
   onTimer(tag: string, nowMs: number): void {
     if (tag.startsWith("dispatch:")) this.tryDispatch(tag.slice("dispatch:".length), nowMs);
+    else if (tag.startsWith("redeliver:")) this.redeliver(tag.slice("redeliver:".length), nowMs);
     else if (tag.startsWith("duplicate:")) {
       const ev = this.events.get(tag.slice("duplicate:".length));
       if (ev) this.outputs.push({ kind: "control_event", event: ev });
@@ -151,8 +175,9 @@ export class Dispatcher implements PlatformListener {
           BACKGROUND_MODES.has(e.backgroundExchangeMode),
       );
     if (targets.length === 0) {
-      if (n < this.opts.attemptsMax) this.timer(nowMs + this.opts.retryDelayMs, `dispatch:${undispatchedId}`);
-      else this.gaveUp++;
+      if (n >= this.opts.attemptsMax) this.slowRetries++;
+      const wait = n < this.opts.attemptsMax ? this.opts.retryDelayMs : this.opts.waitForTargetMs;
+      this.timer(nowMs + wait, `dispatch:${undispatchedId}`);
       return;
     }
     const target = this.rng.pick(targets);
@@ -190,9 +215,21 @@ export class Dispatcher implements PlatformListener {
     this.events.set(assignmentId, event);
     this.dispatched++;
     this.outputs.push({ kind: "control_event", event });
+    this.timer(nowMs + this.opts.redeliverAfterMs, `redeliver:${assignmentId}`);
     if (this.rng.chance(this.opts.duplicateProbability)) {
       this.timer(nowMs + this.rng.range(1, 200), `duplicate:${assignmentId}`);
     }
+  }
+
+  /** Deliver `key`'s event again if it is unacknowledged and still its row's live assignment. */
+  private redeliver(key: string, nowMs: number): void {
+    const ev = this.events.get(key);
+    if (!ev || this.acked.has(key)) return;
+    const row = this.api.rows.get(ev.undispatched_id as string);
+    if (row?.status !== "assigned" || this.latestKey(row) !== key) return;
+    this.redelivered++;
+    this.outputs.push({ kind: "control_event", event: ev });
+    this.timer(nowMs + this.opts.redeliverAfterMs, `redeliver:${key}`);
   }
 
   private timer(atMs: number, tag: string): void {

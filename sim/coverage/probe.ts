@@ -140,7 +140,8 @@ export class CoverageProbe {
       put(out, "sim:plugin_reply_retries", retries);
       put(out, "sim:server_gap_fill_requests", w.server.gapFillRequests);
       put(out, "sim:broker_restarts", w.incarnation - 1);
-      put(out, "sim:dispatcher_gave_up", w.dispatcher.gaveUp);
+      put(out, "sim:dispatcher_slow_retries", w.dispatcher.slowRetries);
+      put(out, "sim:control_event_redeliveries", w.dispatcher.redelivered);
       for (const [k, n] of w.faultHub.fired) put(out, `fault:${k}`, n);
     }
     return out;

@@ -1,0 +1,149 @@
+/**
+ * The platform's dispatcher model (sim/actors/dispatcher.ts): the fairness it owes the broker.
+ * A platform that abandons a row, loses a dispatch for good or ignores a `failed` ack leaves the
+ * row in the broker's inbox forever; with a small inbox that wedges the cursor (soak seeds 3, 15,
+ * 56), a failure of the world rather than of the broker.
+ */
+
+import { describe, expect, it } from "vitest";
+import { DEFAULT_DISPATCHER_OPTIONS, Dispatcher, type DispatcherOut } from "../../sim/actors/dispatcher.ts";
+import { PlatformApi } from "../../sim/actors/platform-api.ts";
+import { Streams } from "../../sim/kernel/prng.ts";
+
+type Timer = Extract<DispatcherOut, { kind: "timer" }>;
+type Event = Extract<DispatcherOut, { kind: "control_event" }>["event"];
+
+/** A platform with one row and (optionally) one background endpoint; timers fire by hand. */
+class Bench {
+  readonly api = new PlatformApi();
+  readonly d: Dispatcher;
+  private timers: Timer[] = [];
+  readonly events: Event[] = [];
+  now = 0;
+
+  constructor(withEndpoint = true) {
+    this.d = new Dispatcher(this.api, new Streams(7).get("dispatcher"), {
+      ...DEFAULT_DISPATCHER_OPTIONS,
+      attemptsMax: 3,
+      waitForTargetMs: 10_000,
+      redeliverAfterMs: 5_000,
+    });
+    if (withEndpoint) this.endpoint();
+    this.api.handle(
+      "undispatched_changed",
+      {
+        type: "undispatched_changed",
+        version: 1,
+        action: "add",
+        undispatched_id: "m1",
+        source_message_id: "m1",
+        sender_address: "agent://a",
+        content_preview: "hi",
+        reason: "no_target_endpoint",
+        traceparent: "00-0-0-01",
+        traceId: "0",
+        arrived_at: 0,
+      },
+      0,
+    );
+    this.collect();
+  }
+
+  endpoint(): void {
+    this.api.handle(
+      "register",
+      {
+        nonce: "n",
+        plugin_pid: 1,
+        kind: "k",
+        capabilities: ["background_exchange_v1"],
+        display_label: "k",
+        background_exchange_mode: "resident_endpoint",
+      },
+      this.now,
+    );
+  }
+
+  private collect(): void {
+    for (const o of this.d.takeOutputs()) {
+      if (o.kind === "timer") this.timers.push(o);
+      else this.events.push(o.event);
+    }
+  }
+
+  /** Fire every timer due by `untilMs`, in time order. */
+  runUntil(untilMs: number): void {
+    for (;;) {
+      this.timers.sort((a, b) => a.atMs - b.atMs);
+      const next = this.timers[0];
+      if (!next || next.atMs > untilMs) break;
+      this.timers.shift();
+      this.now = next.atMs;
+      this.d.onTimer(next.tag, this.now);
+      this.collect();
+    }
+    this.now = untilMs;
+  }
+
+  ack(key: string, status: string): void {
+    this.d.onControlAck(key, status, undefined, this.now);
+    this.collect();
+  }
+}
+
+describe("dispatcher model", () => {
+  it("delivers an unacknowledged control event again until it is acknowledged", () => {
+    const b = new Bench();
+    b.runUntil(1_000);
+    expect(b.events.map((e) => e.idempotency_key)).toEqual(["asg-1"]);
+    b.runUntil(11_000);
+    expect(b.events.map((e) => e.idempotency_key)).toEqual(["asg-1", "asg-1", "asg-1"]);
+    expect(b.events[1]).toEqual(b.events[0]);
+    b.ack("asg-1", "applied");
+    b.runUntil(60_000);
+    expect(b.events).toHaveLength(3);
+    expect(b.d.redelivered).toBe(2);
+  });
+
+  it("re-dispatches after a failed ack even when the assigned state was recorded", () => {
+    const b = new Bench();
+    b.runUntil(1_000);
+    const first = b.events[0]!;
+    // The broker's `assigned_to_runtime_target` reached the platform, its answer did not; the broker
+    // put the row back and acked `failed`.
+    b.api.handle(
+      "processing_state",
+      {
+        type: "runtime_processing_state",
+        version: 1,
+        source_message_id: "m1",
+        assignment_id: "asg-1",
+        state_event_id: "asg-1:assigned",
+        state_sequence: 1,
+        target_ref: first.target_ref as never,
+        state: "assigned_to_runtime_target",
+        occurred_at: b.now,
+        undispatched_id: "m1",
+        broker_projection_token: first.broker_projection_token as string,
+      },
+      b.now,
+    );
+    b.ack("asg-1", "failed");
+    b.runUntil(3_000);
+    expect(b.events.map((e) => e.idempotency_key)).toContain("asg-2");
+  });
+
+  it("keeps looking for a target for a row nobody can take, at a slower pace after attemptsMax", () => {
+    const b = new Bench(false);
+    b.runUntil(3_000);
+    expect(b.events).toEqual([]);
+    b.runUntil(100_000);
+    expect(b.d.slowRetries).toBeGreaterThanOrEqual(8);
+    expect(b.d.slowRetries).toBeLessThanOrEqual(10);
+    b.endpoint();
+    b.runUntil(120_000);
+    expect(new Set(b.events.map((e) => `${e.idempotency_key} ${e.undispatched_id}`))).toEqual(
+      new Set(["asg-1 m1"]),
+    );
+  });
+});
