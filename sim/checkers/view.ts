@@ -478,7 +478,9 @@ export class View {
     const sm = p.envelope.sourceMessageId;
     if (!p.envelope.runtimeAssignment && sm !== undefined) {
       this.handedOffIds.add(sm);
-      this.stepTask = sm;
+      // A drain push's receipt finishes the reattach (buffer deleted, `active` projected), not the
+      // task that buffered the message: its posts are no task's (grace swarm seed 8).
+      if (!p.drain) this.stepTask = sm;
     }
   }
 
@@ -568,9 +570,19 @@ export class View {
         const owner = named ?? this.stepTask;
         if (owner !== undefined && !queued) this.attribute(this.taskOfCall, o.id, owner);
         if (o.op === "transition_state" && o.args.state === "closed") this.closeEndpoint(o.args.endpoint_id);
+        // The broker unregisters an endpoint as it removes it; the `closed` projection may come later
+        // (one projection in flight per endpoint, E4), so the unregister marks the removal (grace seed 8).
+        if (o.op === "unregister") this.closeEndpoint(o.args.endpoint_id);
         // The broker binds the message to the assignment as it posts `assigned_to_runtime_target`.
+        // A task already running for that message (waiting on a lookup, say) may then find it bound
+        // and count it accepted without a frame in between (crash-restart swarm seed 8), so the
+        // binding itself counts as a (deferred) acceptance too.
         if (o.op === "processing_state" && o.args.state === "assigned_to_runtime_target") {
-          if (o.args.undispatched_id !== undefined) this.assignedIds.add(o.args.undispatched_id);
+          const id = o.args.undispatched_id;
+          if (id !== undefined) {
+            this.assignedIds.add(id);
+            if (this.messages.has(id)) this.markAccepted(id, false);
+          }
         }
         return;
       }

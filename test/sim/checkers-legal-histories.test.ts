@@ -43,6 +43,36 @@ function skipped(h: History, m: string): History {
   return h.end().result(id, { ok: true, action: "skip" }).end();
 }
 
+/**
+ * m1 is claimed, buffered while ep-1 is reconnecting, and its routed post fails: the task ends
+ * unaccepted (id released, event queued). The endpoint reattaches and the drain pushes m1.
+ */
+function bufferedThenDrained(): History {
+  const h = withEndpoint().at(0).message(1, "m1").call("inbound_route_claim", claim("m1"));
+  const c = h.lastId;
+  h.end().result(c, { ok: true, action: "route" }).end();
+  h.in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+  h.out({
+    kind: "storage",
+    id: 5,
+    op: {
+      op: "append_buffer",
+      endpointId: "ep-1",
+      record: {
+        id: "m1",
+        arrived_at: "",
+        envelope: { from: "a", content: "c", contentType: "text", sourceMessageId: "m1" },
+      },
+    },
+  });
+  h.end().in({ kind: "storage_result", id: 5, ok: true });
+  h.call("inbound_routed", { ...claim("m1"), route_kind: "reconnecting_endpoint" });
+  const routed = h.lastId;
+  h.end().result(routed, TRANSIENT).end();
+  h.channel(2, 10).request(900, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 });
+  return h.push(2, { sourceMessageId: "m1" }, "p-drain").end();
+}
+
 describe("R1 destination exclusivity: legal histories", () => {
   it("ignores a push receipt that arrives after the receipt timeout (§3.4)", () => {
     const h = withEndpoint().message(1, "m1").end();
@@ -206,36 +236,6 @@ describe("S5 duplicate suppression: legal histories", () => {
     h.message(2, "m2").call("inbound_route_claim", claim("m2")).end();
     expect(check(S5, h)).toBeUndefined();
   });
-
-  /**
-   * m1 is claimed, buffered while ep-1 is reconnecting, and its routed post fails: the task ends
-   * unaccepted (id released, event queued). The endpoint reattaches and the drain pushes m1.
-   */
-  function bufferedThenDrained(): History {
-    const h = withEndpoint().at(0).message(1, "m1").call("inbound_route_claim", claim("m1"));
-    const c = h.lastId;
-    h.end().result(c, { ok: true, action: "route" }).end();
-    h.in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
-    h.out({
-      kind: "storage",
-      id: 5,
-      op: {
-        op: "append_buffer",
-        endpointId: "ep-1",
-        record: {
-          id: "m1",
-          arrived_at: "",
-          envelope: { from: "a", content: "c", contentType: "text", sourceMessageId: "m1" },
-        },
-      },
-    });
-    h.end().in({ kind: "storage_result", id: 5, ok: true });
-    h.call("inbound_routed", { ...claim("m1"), route_kind: "reconnecting_endpoint" });
-    const routed = h.lastId;
-    h.end().result(routed, TRANSIENT).end();
-    h.channel(2, 10).request(900, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 });
-    return h.push(2, { sourceMessageId: "m1" }, "p-drain").end();
-  }
 
   it("lets a replay during the buffer drain re-post the cached routed event (§1.8 step 1)", () => {
     // Seen as grace seed 16: the unacked drain push is the reattach's, not the ended task's.
@@ -466,6 +466,73 @@ describe("S1 ack soundness: legal histories", () => {
     const add = h.lastId;
     h.end().result(add, TRANSIENT).end().message(1, "m1").ack(1).end();
     expect(check(S1, h)?.message).toMatch(/seq 1/);
+  });
+});
+
+describe("S1 ack soundness: a binding while the task waits (crash-restart swarm seed 8)", () => {
+  /** m1's task waits on a closed-endpoint lookup; meanwhile a dispatch may bind m1 to an assignment. */
+  function waitingTask(assigned: boolean): History {
+    const h = new History().open().message(1, "m1", { target_endpoint_id: "ep-9" });
+    h.call("closed_endpoint_lookup", { endpoint_id: "ep-9" });
+    const lookup = h.lastId;
+    h.end();
+    if (assigned) {
+      h.in({ kind: "control_event", event: { type: "dispatch_undispatched", undispatched_id: "m1" } });
+      h.call("processing_state", { state: "assigned_to_runtime_target", undispatched_id: "m1" }).end();
+    }
+    // The lookup answers; the task finds m1 bound to a live assignment and counts it accepted.
+    return h.result(lookup, { ok: true, retired: true }).ack(1).end();
+  }
+
+  it("lets the task's ack through when the binding came after the frame", () => {
+    expect(check(S1, waitingTask(true))).toBeUndefined();
+  });
+
+  it("still fires when nothing bound the message", () => {
+    expect(check(S1, waitingTask(false))?.message).toMatch(/seq 1/);
+  });
+});
+
+describe("S5 duplicate suppression: removals and drains (grace swarm seed 8)", () => {
+  /** m1 claimed for ep-1 and held at its gate; ep-1 is then removed (unregister, or not). */
+  function gatedThenRemoved(unregistered: boolean): History {
+    const h = withEndpoint().message(1, "m1").call("inbound_route_claim", claim("m1"));
+    const c = h.lastId;
+    h.end().result(c, { ok: true, action: "route" }).end();
+    h.advance();
+    // The `closed` projection waits behind an earlier one (E4); the unregister goes out at once.
+    if (unregistered) h.call("unregister", { endpoint_id: "ep-1" });
+    return h.end();
+  }
+
+  it("does not count a task gated at a removed (unregistered) endpoint as running", () => {
+    const h = gatedThenRemoved(true).message(1, "m1").call("inbound_route_claim", claim("m1")).end();
+    expect(check(S5, h)).toBeUndefined();
+  });
+
+  it("still fires while the endpoint is there", () => {
+    const h = gatedThenRemoved(false).message(1, "m1").call("inbound_route_claim", claim("m1")).end();
+    expect(check(S5, h)?.message).toMatch(/still running/);
+  });
+
+  /** m1 buffered and drained on reattach; the drain push's receipt step projects `active`. */
+  function drainReceipt(): History {
+    const h = bufferedThenDrained();
+    return h.pushAck(2, "p-drain").call("transition_state", { endpoint_id: "ep-1", state: "active" }).end();
+  }
+
+  it("does not charge the reattach's posts in a drain receipt step to the message's task", () => {
+    const h = drainReceipt().message(1, "m1").call("inbound_routed", claim("m1")).end();
+    expect(check(S5, h)).toBeUndefined();
+  });
+
+  it("still fires when a task's own push receipt step left a post unanswered", () => {
+    const h = withEndpoint().message(1, "m1").call("inbound_route_claim", claim("m1"));
+    const c = h.lastId;
+    h.end().result(c, { ok: true, action: "route" }).push(1, { sourceMessageId: "m1" }, "p1").end();
+    h.pushAck(1, "p1").call("inbound_routed", claim("m1")).end();
+    h.message(1, "m1").call("inbound_route_claim", claim("m1")).end();
+    expect(check(S5, h)?.message).toMatch(/still running/);
   });
 });
 
