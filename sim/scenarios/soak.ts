@@ -7,6 +7,13 @@
  * waited forever for a dispatch the platform (whose row was done) would never send. The platform
  * now answers such an add `undispatched_row_settled` and the broker drops the row (PROTOCOL §1.8
  * deviation, docs/deviations.md), so every fault module runs here.
+ *
+ * Liveness budget: graceMs + 600 s instead of the default 600 s. Plugins that re-register after a
+ * channel loss leave their old endpoints `reconnecting`, and they stay so for graceMs (600 s) after
+ * the heal. The platform keeps dispatching to them (they still heartbeat); each such dispatch holds
+ * its row for the acceptance timeout, so with a 4–13-slot inbox the cursor crawls until the last
+ * orphan closes and only then drains the backlog (seeds 1 and 5 used to end mid-crawl, L1). That is
+ * the protocol working as specified, so the world gets the time it needs rather than a weaker L1.
  */
 
 import { FAULT_NAMES, type FaultPlan } from "../faults/index.ts";
@@ -18,6 +25,7 @@ const SOAK_FAULTS = FAULT_NAMES;
 export const soak: Scenario = {
   name: "soak",
   description: "A long run with every fault on.",
+  livenessBudgetMs: 1_200_000, // graceMs + 600 s: see the module comment
   exercises: [
     "broker restarted",
     "connector reconnect",

@@ -10,15 +10,15 @@ import type { Scenario } from "../../../sim/scenarios/scenario.ts";
 export const TEST_SEEDS = Array.from({ length: 12 }, (_, i) => i + 1);
 
 /** Run `seeds` of `scenario`; every run must pass and every declared event must happen. */
-export function sweepPasses(scenario: Scenario, seeds: readonly number[] = TEST_SEEDS): void {
+export function sweepPasses(scenario: Scenario, seeds: readonly number[] = TEST_SEEDS, swarm = false): void {
   const sweep = new SweepSummary();
   const failures: string[] = [];
   for (const seed of seeds) {
-    const r = runScenario(scenario, seed);
+    const r = runScenario(scenario, seed, { swarm });
     sweep.add(r);
     if (r.violation) {
       const v = r.violation;
-      failures.push(`${v.invariant} (${v.kind}) seed ${seed}: ${v.message}\n  ${rerunLine(r, false)}`);
+      failures.push(`${v.invariant} (${v.kind}) seed ${seed}: ${v.message}\n  ${rerunLine(r, swarm)}`);
     }
   }
   expect(failures).toEqual([]);
