@@ -50,7 +50,8 @@ const USAGE = `usage: npx tsx sim/runner.ts [options]
   --no-coverage          do not fail a sweep whose declared coverage events did not all happen
   --no-export            do not write the trace, Perfetto JSON and HTML timeline of failing runs
                          (by default the first 3 failing runs are written under out/failures/)
-  --trace FILE           write the JSONL trace of the run to FILE (one scenario, one seed)
+  --trace FILE           write the JSONL trace of the run to FILE (one scenario and one seed,
+                         or with --replay)
   --check-determinism    run every seed twice and compare trace hashes (exit 4 on a difference)
   --jobs N               accepted for compatibility; runs are sequential for now
   --shrink               shrink the first failing run (same invariant) and write a replay file
@@ -119,7 +120,7 @@ export function parseCli(argv: string[]): CliOptions {
   else seeds = parseRange(v.seeds ?? "1..10");
   const jobs = v.jobs === undefined ? 1 : parseSeed(v.jobs, "--jobs");
   if (jobs < 1) throw new UsageError("--jobs must be at least 1");
-  if (v.trace !== undefined && (seeds.length !== 1 || scenarios.length !== 1)) {
+  if (v.trace !== undefined && v.replay === undefined && (seeds.length !== 1 || scenarios.length !== 1)) {
     throw new UsageError("--trace needs exactly one scenario (--scenario) and one seed (--seed)");
   }
   return {
@@ -257,7 +258,7 @@ export function main(argv: string[], io: Io = defaultIo()): number {
     return EXIT_PASS;
   }
   const codes = { pass: EXIT_PASS, safety: EXIT_SAFETY, usage: EXIT_USAGE, liveness: EXIT_LIVENESS };
-  if (opts.replay !== undefined) return replayCommand(opts.replay, io, codes, opts.json);
+  if (opts.replay !== undefined) return replayCommand(opts.replay, io, codes, opts.json, opts.traceFile);
   if (opts.promote !== undefined) return promoteCommand(opts.promote, io, codes);
   let shrunk = false;
   let exported = 0;

@@ -83,6 +83,11 @@ export interface WorldConfig {
   decisions?: StreamFactory;
   /** Faults to inject (issue 5), installed by `start()`. Absent or empty = no fault draws at all. */
   faults?: FaultPlan;
+  /**
+   * Workload items (1-based, in arrival order) that are drawn as usual but never sent: the
+   * shrinker's way to leave a message out without moving any later draw (issue 6).
+   */
+  workloadOmit?: readonly number[];
 }
 
 /** Safety net: this many `advance` calls at one instant means a deadline that never clears. */

@@ -39,7 +39,10 @@ export function scheduleWorkload(world: World, rng: Stream, opts: WorkloadOption
   for (let n = 1; n <= opts.messages; n++) {
     const at = Math.round(t);
     world.at(at, () => {
-      world.server.append(nextMessage(world, rng, opts, n), world.nowMs);
+      // Drawn even when omitted, so a left-out item moves no later draw.
+      const m = nextMessage(world, rng, opts, n);
+      if (world.config.workloadOmit?.includes(n)) return;
+      world.server.append(m, world.nowMs);
       world.wiring.flushServer();
     });
     t += rng.exponential(opts.meanGapMs);

@@ -4,6 +4,7 @@
  * runner). Wall-clock time is read only to report how long shrinking took.
  */
 
+import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { metaFromReport, writeExports } from "../export/files.ts";
 import type { RunReport } from "../run.ts";
@@ -109,7 +110,13 @@ export function describeSize(s: ReproSize): string {
 }
 
 /** Run a replay file exactly; the exit code is the run's, as for a normal failure. */
-export function replayCommand(path: string, io: ShrinkIo, codes: ExitCodes, json = false): number {
+export function replayCommand(
+  path: string,
+  io: ShrinkIo,
+  codes: ExitCodes,
+  json = false,
+  traceFile?: string,
+): number {
   let file: ReturnType<typeof readReproFile>;
   let outcome: ReturnType<typeof replayReproFile>;
   try {
@@ -123,6 +130,7 @@ export function replayCommand(path: string, io: ShrinkIo, codes: ExitCodes, json
     throw err;
   }
   const r = outcome.report;
+  if (traceFile !== undefined) writeFileSync(traceFile, `${outcome.run.lines.join("\n")}\n`);
   if (json) {
     io.out(
       JSON.stringify({ ...r, replay: path, asExpected: outcome.asExpected, sameHash: outcome.sameHash }),

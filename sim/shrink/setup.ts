@@ -1,6 +1,6 @@
 /**
  * A scenario as a repro runs it: the registered scenario plus planted broker faults and the
- * shrinker's setup edits (plugins or endpoints left out, planned reconnects removed, an earlier
+ * shrinker's setup edits (plugins, endpoints or workload items left out, planned reconnects removed, an earlier
  * stop, a shorter liveness phase, smaller broker timeouts and inbox capacity). Same name, same
  * stream labels: only what the edits name changes.
  *
@@ -20,6 +20,8 @@ export interface SetupEdits {
   dropEndpoints?: Array<{ pid: number; kind: string }>;
   /** Plugins (by pid) whose planned reconnect is removed. */
   noReconnect?: number[];
+  /** Workload items (1-based arrival order) drawn as usual but never sent to the broker. */
+  omitMessages?: number[];
   /** Stop the run at this virtual time (ms since start) instead of the scenario's end. */
   durationMs?: number;
   /**
@@ -91,6 +93,7 @@ export function editedScenario(
           ...setup.world,
           plugins,
           plantedFaults: faults,
+          ...(edits.omitMessages?.length ? { workloadOmit: edits.omitMessages } : {}),
           brokerOptions: { ...setup.world.brokerOptions, ...edits.brokerOptions },
         },
         drive: (w) => setup.drive(w),
@@ -129,6 +132,7 @@ export function noEdits(e: SetupEdits): boolean {
     (e.dropPlugins?.length ?? 0) === 0 &&
     (e.dropEndpoints?.length ?? 0) === 0 &&
     (e.noReconnect?.length ?? 0) === 0 &&
+    (e.omitMessages?.length ?? 0) === 0 &&
     e.durationMs === undefined &&
     e.livenessBudgetMs === undefined &&
     Object.keys(e.brokerOptions ?? {}).length === 0

@@ -14,7 +14,7 @@
  *    and first a shorter liveness phase with a smaller graceMs (the phase lasts at least graceMs +
  *    2 s, 602 s by default) and smaller broker timeouts and inbox capacity (`timingPass`).
  * 3. Passes, repeated while any of them makes progress: leave out plugins, endpoints and planned
- *    reconnects; per stream, set every draw to its simplest value at once, delete chunks of draws
+ *    reconnects; leave out workload items (drawn but not sent, so no later draw moves); per stream, set every draw to its simplest value at once, delete chunks of draws
  *    (halving chunk sizes, from the end — delta debugging), then simplify single draws (simplest
  *    value, else halfway there). A replayed stream that runs out serves simplest values, so deleting
  *    draws also simplifies whatever follows them.
@@ -111,6 +111,13 @@ export function shrinkRun(start: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     if (atEnd) progress = durationPass(best, () => edits, attempt) || progress;
     progress = setupPass(best, () => edits, attempt) || progress;
     progress =
+      workloadPass(
+        () => best,
+        () => edits,
+        attempt,
+        () => outOfTime,
+      ) || progress;
+    progress =
       logPass(
         () => best,
         () => edits,
@@ -165,6 +172,42 @@ function setupPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): b
 }
 
 /**
+ * Leave workload items out (delta debugging over the items the run sent, largest chunks first,
+ * from the end). An omitted item is still drawn, so no later draw moves: this removes a message in
+ * the middle of a run, which deleting its draws from the log cannot do without reshaping every
+ * message after it.
+ */
+function workloadPass(
+  best: () => ReproRun,
+  edits: () => SetupEdits,
+  attempt: Attempt,
+  outOfTime: () => boolean,
+): boolean {
+  let progress = false;
+  for (let size = highestPowerOfTwo(sentItems(best(), edits()).length); size >= 1; size >>= 1) {
+    for (let i = sentItems(best(), edits()).length - size; i >= 0 && !outOfTime(); i -= size) {
+      const items = sentItems(best(), edits());
+      if (i + size > items.length) continue;
+      const e = edits();
+      const omit = [...(e.omitMessages ?? []), ...items.slice(i, i + size)].sort((a, b) => a - b);
+      if (attempt({ ...e, omitMessages: omit }, best().log)) progress = true;
+    }
+  }
+  return progress;
+}
+
+/** The workload items (1-based arrival numbers) the run sent, in order. */
+export function sentItems(run: ReproRun, edits: SetupEdits): number[] {
+  const omitted = new Set(edits.omitMessages ?? []);
+  let sent = 0;
+  for (const line of run.lines)
+    if (line.includes('"f":"server_sent"') && line.includes(`"seq":${sent + 1},`)) sent++;
+  const out: number[] = [];
+  for (let n = 1; out.length < sent; n++) if (!omitted.has(n)) out.push(n);
+  return out;
+}
+
+/**
  * A violation judged at the end of the run waits out the whole liveness phase, whose budget is at
  * least graceMs + 2 s (600 s by default): every candidate then costs that much virtual time. Try a
  * smaller grace with the shortest budget it allows, a shorter budget alone, then smaller broker
@@ -199,8 +242,24 @@ function timingPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): 
       }
     }
   }
+  // A smaller inbox fills with fewer messages: one slot less often needs one message less too,
+  // which neither edit finds alone (tried only once few items are left).
+  const items = sentItems(best, edits());
+  const cap = best.options.inboxCapacity;
+  if (cap > 1 && items.length <= PAIR_ITEMS_MAX) {
+    for (const n of items.slice().reverse()) {
+      const e = withOption(edits(), "inboxCapacity", cap - 1);
+      if (attempt({ ...e, omitMessages: [...(e.omitMessages ?? []), n].sort((a, b) => a - b) }, best.log)) {
+        progress = true;
+        break;
+      }
+    }
+  }
   return progress;
 }
+
+/** The capacity-and-item pair edit is tried only for runs sending at most this many items. */
+const PAIR_ITEMS_MAX = 16;
 
 /** Candidate values below `v`, smallest first: 1 s, then 1/16, 1/4 and 1/2 of `v`. */
 function lowerValues(v: number): number[] {
