@@ -1,0 +1,39 @@
+/**
+ * Issue 6's bar, per planted fault: the run `--plant NAME --shrink` shrinks (the first failing seed
+ * of the planted-faults sweep, seed 1) becomes a repro of at most 25 events that replays with the
+ * same invariant. Wall time is not asserted (benchmarks measure speed); a generous budget keeps a
+ * loaded CI machine from cutting the search short, and `outOfTime` says whether it did.
+ */
+
+import { describe, expect, it } from "vitest";
+import { runRepro } from "../../sim/shrink/repro.ts";
+import type { PlantedFaultName } from "../../sim/shrink/setup.ts";
+import { shrinkRun } from "../../sim/shrink/shrink.ts";
+
+const CASES: Array<{ fault: PlantedFaultName; scenario: string; invariant: string }> = [
+  { fault: "ackBeforeHandoff", scenario: "happy-path", invariant: "S1" },
+  { fault: "persistBeforeAck", scenario: "happy-path", invariant: "S3" },
+  { fault: "forgetReplyRecords", scenario: "conflicting-replies", invariant: "A7" },
+  { fault: "noDuplicateSuppression", scenario: "duplicate-deliveries", invariant: "S5" },
+  { fault: "silentInboxLoss", scenario: "capacity-reinsertion", invariant: "A10" },
+  { fault: "noSequenceGuard", scenario: "stale-sequences", invariant: "A1" },
+];
+
+describe("shrinking each planted fault's failing run", () => {
+  it.each(CASES)(
+    "$fault ($scenario seed 1) shrinks to at most 25 events that still break $invariant",
+    ({ fault, scenario, invariant }) => {
+      const r = shrinkRun(
+        { scenario, seed: 1, swarm: false, planted: [fault], edits: {} },
+        { timeBudgetMs: 60_000 },
+      );
+      expect(r.invariant).toBe(invariant);
+      expect(r.outOfTime).toBe(false);
+      expect(r.shrunk.size.events).toBeLessThanOrEqual(25);
+      const again = runRepro(r.spec);
+      expect(again.report.violation?.invariant).toBe(invariant);
+      expect(again.report.traceHash).toBe(r.shrunk.report.traceHash);
+    },
+    120_000,
+  );
+});
