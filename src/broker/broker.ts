@@ -176,8 +176,10 @@ export class BrokerCore {
       buffers: this._buffers,
       connector: this._connector,
       correlations: this._correlations,
+      // A remove announcing a row lost at capacity is pinned: evicting it would lose the row
+      // silently (A10; soak swarm seed 85).
       enqueueUndispatched: (event) => {
-        this.emitters.undispatched.enqueue(event);
+        this.emitters.undispatched.enqueue(event, undefined, event.action === "remove");
       },
       unregisterEndpoint: (id) => this._lifecycle.apply(id, { type: "explicit_unregister" }),
     });

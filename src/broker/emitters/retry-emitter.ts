@@ -9,6 +9,11 @@
  *    deadline `emitter:<name>`.
  * 3. Enqueue onto a full queue evicts the oldest item and returns false. If the evicted item is the
  *    one in flight its result is ignored when it arrives.
+ * 3a. Pinned items (a deviation, docs/deviations.md "A10 — a lost-at-capacity remove is never
+ *    evicted"): an event whose loss would lose a message silently — the `remove` that announces a
+ *    row lost at capacity — is never evicted and never dropped after `retriesMax`; eviction takes
+ *    the oldest unpinned item instead, and the queue may exceed its capacity by the pinned items
+ *    (one per failed put-back, so bounded by the inbox's traffic).
  * 4. `onSuccess` of an item runs when its post returned ok, never otherwise.
  * 5. `shutdown()` stops at once: queued items are dropped, the backoff deadline is cancelled, and
  *    results that arrive later are ignored.
@@ -31,6 +36,7 @@ interface Item<K extends EmitterOp> {
   onSuccess: (() => void) | undefined;
   failures: number;
   dropped: boolean;
+  pinned: boolean;
 }
 
 export class RetryEmitter<K extends EmitterOp> {
@@ -54,20 +60,28 @@ export class RetryEmitter<K extends EmitterOp> {
     return `emitter:${this.name}`;
   }
 
-  enqueue(args: ApiArgs[K], onSuccess?: () => void): boolean {
+  enqueue(args: ApiArgs[K], onSuccess?: () => void, pinned = false): boolean {
     if (this.stopped) return false;
     let fit = true;
-    this.queue.push({ args, onSuccess, failures: 0, dropped: false });
+    this.queue.push({ args, onSuccess, failures: 0, dropped: false, pinned });
     while (this.queue.length > this.opts.capacity) {
-      const evicted = this.queue.shift()!;
-      evicted.dropped = true;
+      const i = this.queue.findIndex((it) => !it.pinned);
+      if (i < 0) {
+        this.env.log("warn", `${this.name}_queue_over_capacity_pinned`, {
+          capacity: this.opts.capacity,
+          size: this.queue.length,
+        });
+        break;
+      }
+      const [evicted] = this.queue.splice(i, 1);
+      evicted!.dropped = true;
       fit = false;
       this.env.log("warn", `${this.name}_queue_overflow`, { capacity: this.opts.capacity });
-    }
-    if (!fit && this.waiting) {
-      // Eviction always takes the head, which is the item we were backing off for.
-      this.waiting = false;
-      this.env.deadlines.cancel(this.deadlineName);
+      if (i === 0 && this.waiting) {
+        // The head was the item we were backing off for.
+        this.waiting = false;
+        this.env.deadlines.cancel(this.deadlineName);
+      }
     }
     this.pump();
     return fit;
@@ -105,7 +119,7 @@ export class RetryEmitter<K extends EmitterOp> {
         this.env.log("warn", `${this.name}_drop_terminal`, { status: result.status, detail: result.detail });
       } else {
         head.failures++;
-        if (head.failures >= this.opts.retriesMax) {
+        if (head.failures >= this.opts.retriesMax && !head.pinned) {
           this.removeHead(head);
           this.env.log("warn", `${this.name}_drop_max_retries`, { failures: head.failures });
         } else {

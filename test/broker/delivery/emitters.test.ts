@@ -70,6 +70,37 @@ describe("the retry emitter", () => {
     expect(done).toEqual([2, 3]);
   });
 
+  it("never evicts a pinned item: the oldest unpinned one goes, or the queue grows past capacity", () => {
+    const env = testEnv();
+    const em = new RetryEmitter(env, "p", "presence_changed", { ...opts, capacity: 2 });
+    const done: number[] = [];
+    em.enqueue(ev(1), () => done.push(1), true);
+    const inflight = apiCalls(take(env))[0]!;
+    em.enqueue(ev(2), () => done.push(2));
+    expect(em.enqueue(ev(3), () => done.push(3), true)).toBe(false); // 2 is evicted, not 1
+    expect(em.enqueue(ev(4), () => done.push(4), true)).toBe(true); // all pinned: grows to 3
+    expect(em.size).toBe(3);
+    expect(env.logCounts.get("p_queue_over_capacity_pinned")).toBe(1);
+    env.completeApi(inflight.id, ok);
+    env.completeApi(apiCalls(take(env))[0]!.id, ok);
+    env.completeApi(apiCalls(take(env))[0]!.id, ok);
+    expect(done).toEqual([1, 3, 4]);
+  });
+
+  it("keeps retrying a pinned item past retriesMax until it lands", () => {
+    const env = testEnv();
+    const em = new RetryEmitter(env, "p", "presence_changed", opts);
+    const done: number[] = [];
+    em.enqueue(ev(1), () => done.push(1), true);
+    for (let n = 1; n <= opts.retriesMax + 2; n++) {
+      env.completeApi(apiCalls(take(env))[0]!.id, transient);
+      tick(env, env.deadlines.at("emitter:p")! - env.nowMs);
+    }
+    env.completeApi(apiCalls(take(env))[0]!.id, ok);
+    expect(done).toEqual([1]);
+    expect(env.logCounts.get("p_drop_max_retries")).toBeUndefined();
+  });
+
   it("stops at shutdown: nothing is posted or called back afterwards", () => {
     const env = testEnv();
     const em = new RetryEmitter(env, "p", "presence_changed", opts);
