@@ -4,6 +4,7 @@
  */
 
 import { describe, expect, it } from "vitest";
+import { UNDISPATCHED_ROW_SETTLED } from "../../src/broker/api.ts";
 import type { BrokerSnapshot } from "../../src/broker/snapshot.ts";
 import { L1 } from "../../sim/checkers/liveness/l1-ack-progress.ts";
 import { GAP_REQUESTS_PER_GAP_MAX, L2 } from "../../sim/checkers/liveness/l2-bounded-gap-requests.ts";
@@ -195,6 +196,20 @@ describe("L5 no stranded buffer", () => {
       .end()
       .inboxed("m1");
     expect(check(L5, converge(h, 1, 600_000, snapshot()))).toBeUndefined();
+  });
+
+  it("passes when the surfaced add is answered undispatched_row_settled (handled before a crash)", () => {
+    const h = buffered().in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: false }).end();
+    h.call("undispatched_changed", {
+      type: "undispatched_changed",
+      version: 1,
+      action: "add",
+      undispatched_id: "m1",
+      source_message_id: "m1",
+    });
+    const id = h.lastId;
+    const settled = { ok: false, terminal: true, status: 422, code: UNDISPATCHED_ROW_SETTLED, detail: "x" };
+    expect(check(L5, converge(h.end().result(id, settled).end(), 1, 600_000, snapshot()))).toBeUndefined();
   });
 
   it("passes when the surfaced row was dispatched although no answer to its add came back ok", () => {

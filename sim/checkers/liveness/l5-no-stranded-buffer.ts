@@ -1,3 +1,4 @@
+import { UNDISPATCHED_ROW_SETTLED } from "../../../src/broker/api.ts";
 import { type CheckerDef, type CheckerInstance, defineChecker } from "../checker.ts";
 import { firstFew, Phase, plural } from "./phase.ts";
 
@@ -59,9 +60,13 @@ function create(strict: boolean): CheckerInstance {
         if (p && !p.envelope.runtimeAssignment && p.envelope.sourceMessageId !== undefined)
           buffered.delete(p.envelope.sourceMessageId);
         const call = v.lastApiCall;
+        // An add answered `undispatched_row_settled` proves the platform had the message handled
+        // already (dispatched and finished before a crash, say): nothing is stranded (soak seed 90).
+        const r = ev.input.kind === "api_result" ? ev.input.result : undefined;
+        const settled = r !== undefined && !r.ok && r.terminal && r.code === UNDISPATCHED_ROW_SETTLED;
         if (
-          ev.input.kind === "api_result" &&
-          ev.input.result.ok &&
+          r !== undefined &&
+          (r.ok || settled) &&
           call?.op === "undispatched_changed" &&
           (call.args as { action?: string }).action === "add"
         ) {
