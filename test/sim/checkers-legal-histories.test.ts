@@ -303,8 +303,13 @@ describe("S7 release before redelivery: legal histories", () => {
   });
 
   /** m1's claim for ep-1 fails, ep-1 closes, then m2 takes an inbox row; m1 is replayed. */
-  function rerouteToInbox(inboxCapacity: number): History {
+  function rerouteToInbox(inboxCapacity: number, lookupOut = false): History {
     const h = new History({ inboxCapacity }).channel(1, 10).registered("ep-1", 10).open();
+    // A message for an unknown endpoint whose closed-endpoint lookup is still out holds a slot.
+    if (lookupOut)
+      h.message(3, "m3", { target_endpoint_id: "ep-9" })
+        .call("closed_endpoint_lookup", { endpoint_id: "ep-9" })
+        .end();
     h.message(1, "m1").call("inbound_route_claim", claim("m1"));
     const c = h.lastId;
     h.end().result(c, TRANSIENT).end();
@@ -325,6 +330,10 @@ describe("S7 release before redelivery: legal histories", () => {
 
   it("still fires for a silent replay rerouted from a closed endpoint while the inbox has room", () => {
     expect(check(S7, rerouteToInbox(2))?.message).toMatch(/replay of seq 1/);
+  });
+
+  it("counts a pending closed-endpoint lookup's slot reservation as taken (soak swarm seed 102)", () => {
+    expect(check(S7, rerouteToInbox(2, true))).toBeUndefined();
   });
 
   /** m1 is pushed with a receipt; the clock then jumps past the receipt deadline. */

@@ -44,7 +44,11 @@ export const S7 = defineChecker({
     const rerouteMayBeRefused = (m: string, v: View): boolean => {
       const ep = claimedTo.get(m);
       if (ep === undefined || v.endpoints.get(ep)?.state !== "closed") return false;
-      return inboxIds.size >= (v.options?.inboxCapacity ?? 256);
+      // Each unanswered closed-endpoint lookup holds an inbox slot reservation (pipeline point 2):
+      // rows plus reservations may fill the inbox before the rows alone do (soak swarm seed 102).
+      let reserved = 0;
+      for (const c of v.apiCalls.values()) if (c.op === "closed_endpoint_lookup") reserved++;
+      return inboxIds.size + reserved >= (v.options?.inboxCapacity ?? 256);
     };
     let fresh: { messageId: string; produced: boolean; inbox: boolean } | undefined;
     return {
