@@ -546,13 +546,12 @@ export class View {
       }
       case "api_call": {
         // The queue posts from its backoff timer (an advance), right after the answer to its previous
-        // post (of any message), or right after the task's failed post of the same message; a task's
-        // direct post comes from any other step.
+        // post (of any message), or in the step that answers any task's failed direct post: that
+        // enqueue may evict the head the queue was backing off for and post the next one, of another
+        // message (soak swarm seed 105). A task's direct post comes from any other step.
         const routedStep =
           o.op === "inbound_routed" &&
-          (this.stepInput === undefined ||
-            this.stepRoutedQueueAnswer ||
-            this.stepRoutedFor === o.args.source_message_id);
+          (this.stepInput === undefined || this.stepRoutedQueueAnswer || this.stepRoutedFor !== undefined);
         const queued =
           routedStep &&
           o.op === "inbound_routed" &&

@@ -229,6 +229,34 @@ describe("S5 duplicate suppression: legal histories", () => {
     return { h, queuedM2 };
   }
 
+  it("treats a queue post promoted by an eviction in another message's failure step as the queue's (soak swarm seed 105)", () => {
+    const h = withEndpoint();
+    const direct: Record<string, number> = {};
+    for (const [seq, m] of [
+      [1, "m1"],
+      [2, "m2"],
+      [3, "m3"],
+    ] as const) {
+      h.message(seq, m).call("inbound_route_claim", claim(m));
+      const c = h.lastId;
+      h.end().result(c, { ok: true, action: "route" }).push(1, { sourceMessageId: m }, `p-${m}`).end();
+      h.pushAck(1, `p-${m}`).call("inbound_routed", claim(m));
+      direct[m] = h.lastId;
+      h.end();
+    }
+    // m1's direct post fails and the idle queue posts m1; that post fails too (backoff).
+    h.result(direct.m1!, TRANSIENT).call("inbound_routed", claim("m1"));
+    const q1 = h.lastId;
+    h.end().result(q1, TRANSIENT).end();
+    h.result(direct.m2!, TRANSIENT).end();
+    // m3's failure overflows the queue: m1 is evicted and the queue posts m2 in m3's step.
+    h.result(direct.m3!, TRANSIENT).call("inbound_routed", claim("m2"));
+    const q2 = h.lastId;
+    h.end().result(q2, { ok: true }).end();
+    h.message(2, "m2").call("inbound_route_claim", claim("m2")).end();
+    expect(check(S5, h)).toBeUndefined();
+  });
+
   it("treats the retry queue's next post after an answer as a deferred ack, not the task's own", () => {
     const { h, queuedM2 } = queuedRoutedPosts();
     h.result(queuedM2, { ok: true }).end();
