@@ -203,21 +203,24 @@ describe("S5 duplicate suppression: legal histories", () => {
     expect(check(S5, h)?.message).toMatch(/still running/);
   });
 
-  /** m1 and m2 pushed; both direct routed posts fail; the retry queue posts m1, then m2. */
-  function queuedRoutedPosts(): { h: History; queuedM2: number } {
-    const h = withEndpoint();
+  /** Each of `ids` (seq 1, 2, …) claimed, pushed, receipted and its direct routed post sent; their ids. */
+  function pushedWithDirectPosts(h: History, ids: string[]): Record<string, number> {
     const direct: Record<string, number> = {};
-    for (const [seq, m] of [
-      [1, "m1"],
-      [2, "m2"],
-    ] as const) {
-      h.message(seq, m).call("inbound_route_claim", claim(m));
+    ids.forEach((m, i) => {
+      h.message(i + 1, m).call("inbound_route_claim", claim(m));
       const c = h.lastId;
       h.end().result(c, { ok: true, action: "route" }).push(1, { sourceMessageId: m }, `p-${m}`).end();
       h.pushAck(1, `p-${m}`).call("inbound_routed", claim(m));
       direct[m] = h.lastId;
       h.end();
-    }
+    });
+    return direct;
+  }
+
+  /** m1 and m2 pushed; both direct routed posts fail; the retry queue posts m1, then m2. */
+  function queuedRoutedPosts(): { h: History; queuedM2: number } {
+    const h = withEndpoint();
+    const direct = pushedWithDirectPosts(h, ["m1", "m2"]);
     // m1's direct post fails: the idle queue posts m1 right away, in the same step.
     h.result(direct.m1!, TRANSIENT).call("inbound_routed", claim("m1"));
     const queuedM1 = h.lastId;
@@ -231,19 +234,7 @@ describe("S5 duplicate suppression: legal histories", () => {
 
   it("treats a queue post promoted by an eviction in another message's failure step as the queue's (soak swarm seed 105)", () => {
     const h = withEndpoint();
-    const direct: Record<string, number> = {};
-    for (const [seq, m] of [
-      [1, "m1"],
-      [2, "m2"],
-      [3, "m3"],
-    ] as const) {
-      h.message(seq, m).call("inbound_route_claim", claim(m));
-      const c = h.lastId;
-      h.end().result(c, { ok: true, action: "route" }).push(1, { sourceMessageId: m }, `p-${m}`).end();
-      h.pushAck(1, `p-${m}`).call("inbound_routed", claim(m));
-      direct[m] = h.lastId;
-      h.end();
-    }
+    const direct = pushedWithDirectPosts(h, ["m1", "m2", "m3"]);
     // m1's direct post fails and the idle queue posts m1; that post fails too (backoff).
     h.result(direct.m1!, TRANSIENT).call("inbound_routed", claim("m1"));
     const q1 = h.lastId;

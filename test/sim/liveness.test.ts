@@ -198,7 +198,8 @@ describe("L5 no stranded buffer", () => {
     expect(check(L5, converge(h, 1, 600_000, snapshot()))).toBeUndefined();
   });
 
-  it("passes when the surfaced add is answered undispatched_row_settled (handled before a crash)", () => {
+  /** ep-1 removed (plugin exit) and m1's surfaced add answered with `result`. */
+  const surfacedAddAnswered = (result: Record<string, unknown>) => {
     const h = buffered().in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: false }).end();
     h.call("undispatched_changed", {
       type: "undispatched_changed",
@@ -208,25 +209,19 @@ describe("L5 no stranded buffer", () => {
       source_message_id: "m1",
     });
     const id = h.lastId;
+    return h.end().result(id, result).end();
+  };
+
+  it("passes when the surfaced add is answered undispatched_row_settled (handled before a crash)", () => {
     const settled = { ok: false, terminal: true, status: 422, code: UNDISPATCHED_ROW_SETTLED, detail: "x" };
-    expect(check(L5, converge(h.end().result(id, settled).end(), 1, 600_000, snapshot()))).toBeUndefined();
+    expect(check(L5, converge(surfacedAddAnswered(settled), 1, 600_000, snapshot()))).toBeUndefined();
   });
 
   it("passes when the surfaced row was dispatched although no answer to its add came back ok", () => {
     // The add's answer was lost (timeout) after the platform took the row, which it then
     // dispatched; the surfacer stops posting once the row left the inbox (grace seeds 30, 31).
-    const lost = () => {
-      const h = buffered().in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: false }).end();
-      h.call("undispatched_changed", {
-        type: "undispatched_changed",
-        version: 1,
-        action: "add",
-        undispatched_id: "m1",
-        source_message_id: "m1",
-      });
-      const id = h.lastId;
-      return h.end().result(id, { ok: false, terminal: false, detail: "platform request timed out" }).end();
-    };
+    const lost = () =>
+      surfacedAddAnswered({ ok: false, terminal: false, detail: "platform request timed out" });
     expect(check(L5, converge(lost(), 1, 600_000, snapshot()))?.message).toMatch(/endpoint was removed/);
     const h = lost().in({
       kind: "control_event",

@@ -242,6 +242,28 @@ export class BrokerPair {
     return out;
   }
 
+  /** The platform dispatches inbox row `id` to `endpointId` (a resident background endpoint). */
+  dispatch(key: string, id: string, endpointId: string, token = `token-${key}`): Output[] {
+    return this.input({
+      kind: "control_event",
+      event: {
+        type: "dispatch_undispatched",
+        version: 1,
+        idempotency_key: key,
+        emitted_at: this.now,
+        undispatched_id: id,
+        source_message_id: id,
+        target_ref: {
+          kind: "projection_endpoint",
+          projection_endpoint_id: endpointId,
+          background_exchange_mode: "resident_endpoint",
+        },
+        delivery_intent: "external_handoff",
+        broker_projection_token: token,
+      },
+    });
+  }
+
   /** Acknowledge a push receipt from `channel` (defaults to the push's own channel). */
   pushAck(pushId: string, channel: number): Output[] {
     return this.input({

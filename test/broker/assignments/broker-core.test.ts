@@ -18,24 +18,7 @@ function world() {
 }
 
 function dispatch(pair: BrokerPair, ep: string, key = "asg-1") {
-  pair.input({
-    kind: "control_event",
-    event: {
-      type: "dispatch_undispatched",
-      version: 1,
-      idempotency_key: key,
-      emitted_at: pair.now,
-      undispatched_id: "m1",
-      source_message_id: "m1",
-      target_ref: {
-        kind: "projection_endpoint",
-        projection_endpoint_id: ep,
-        background_exchange_mode: "resident_endpoint",
-      },
-      delivery_intent: "external_handoff",
-      broker_projection_token: "tok-1",
-    },
-  });
+  pair.dispatch(key, "m1", ep, "tok-1");
 }
 
 const states = (pair: BrokerPair) =>

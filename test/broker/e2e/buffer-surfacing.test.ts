@@ -101,23 +101,7 @@ describe("L5: a removed endpoint's buffered messages are surfaced as undispatche
     }).endpointId;
     /** Dispatching a row to the worker takes it out of the inbox. */
     const dispatch = (key: string, id: string) => {
-      pair.input({
-        kind: "control_event",
-        event: {
-          type: "dispatch_undispatched",
-          version: 1,
-          idempotency_key: key,
-          undispatched_id: id,
-          source_message_id: id,
-          target_ref: {
-            kind: "projection_endpoint",
-            projection_endpoint_id: worker,
-            background_exchange_mode: "resident_endpoint",
-          },
-          delivery_intent: "external_handoff",
-          broker_projection_token: `token-${key}`,
-        },
-      });
+      pair.dispatch(key, id, worker);
       expect(pair.core.inbox.has(id)).toBe(false);
     };
     pair.message({ seq: 4, messageId: "u1" });

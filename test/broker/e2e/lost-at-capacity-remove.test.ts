@@ -8,26 +8,6 @@ import { describe, expect, it } from "vitest";
 import type { UndispatchedChangedEvent } from "../../../src/broker/api.ts";
 import { BrokerPair, OK, TERMINAL, TRANSIENT } from "../../support/broker-pair.ts";
 
-function dispatch(pair: BrokerPair, key: string, id: string, worker: string): void {
-  pair.input({
-    kind: "control_event",
-    event: {
-      type: "dispatch_undispatched",
-      version: 1,
-      idempotency_key: key,
-      undispatched_id: id,
-      source_message_id: id,
-      target_ref: {
-        kind: "projection_endpoint",
-        projection_endpoint_id: worker,
-        background_exchange_mode: "resident_endpoint",
-      },
-      delivery_intent: "external_handoff",
-      broker_projection_token: `token-${key}`,
-    },
-  });
-}
-
 /** Answer the pending undispatched_changed call about `id`. */
 function answerAdd(pair: BrokerPair, id: string, result: unknown): void {
   const c = pair
@@ -50,7 +30,7 @@ describe("a lost-at-capacity remove in a full undispatched emitter (A10)", () =>
     }).endpointId;
     pair.message({ seq: 1, messageId: "u1" });
     pair.answerOne("undispatched_changed", OK);
-    dispatch(pair, "a1", "u1", worker);
+    pair.dispatch("a1", "u1", worker);
     // An unsequenced message's failed direct add goes to the emitter, which posts it (in flight).
     pair.message({ messageId: "w1" });
     pair.answerOne("undispatched_changed", TRANSIENT);
@@ -63,7 +43,7 @@ describe("a lost-at-capacity remove in a full undispatched emitter (A10)", () =>
     pair.answerOne("processing_state", TERMINAL);
     expect(pair.logCount("dispatch_reinsert_failed_at_capacity")).toBe(1);
     // A slot frees up and another failed add overflows the one-item queue.
-    dispatch(pair, "a2", "u2", worker);
+    pair.dispatch("a2", "u2", worker);
     pair.message({ messageId: "w2" });
     answerAdd(pair, "w2", TRANSIENT);
     pair.answer(w1Retry, OK);
