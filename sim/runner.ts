@@ -405,5 +405,10 @@ function defaultIo(): Io {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("sim/runner.ts")) {
+  // `… | head` closes stdout early: stop quietly instead of dying on an unhandled EPIPE.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   process.exitCode = main(process.argv.slice(2));
 }
