@@ -14,9 +14,10 @@
  *    and first a shorter liveness phase with a smaller graceMs (the phase lasts at least graceMs +
  *    2 s, 602 s by default) and smaller broker timeouts and inbox capacity (`timingPass`).
  * 3. Passes, repeated while any of them makes progress: leave out plugins, endpoints and planned
- *    reconnects; leave out workload items (drawn but not sent, so no later draw moves); per stream, set every draw to its simplest value at once, delete chunks of draws
- *    (halving chunk sizes, from the end — delta debugging), then simplify single draws (simplest
- *    value, else halfway there). A replayed stream that runs out serves simplest values, so deleting
+ *    reconnects; leave out workload items (drawn but not sent, so no later draw moves); per stream,
+ *    set every draw to its simplest value at once, delete chunks of draws (halving chunk sizes,
+ *    from the end — delta debugging), then simplify single draws (simplest value, else halfway
+ *    there). A replayed stream that runs out serves simplest values, so deleting
  *    draws also simplifies whatever follows them.
  * 4. Wall-clock time is read only to stop at the time budget (this is a tool, not the simulated
  *    world); the result is deterministic for a given budget that is not hit.
@@ -197,14 +198,25 @@ function workloadPass(
 }
 
 /** The workload items (1-based arrival numbers) the run sent, in order. */
-export function sentItems(run: ReproRun, edits: SetupEdits): number[] {
+function sentItems(run: ReproRun, edits: SetupEdits): number[] {
   const omitted = new Set(edits.omitMessages ?? []);
-  let sent = 0;
-  for (const line of run.lines)
-    if (line.includes('"f":"server_sent"') && line.includes(`"seq":${sent + 1},`)) sent++;
+  const sent = sentCount(run);
   const out: number[] = [];
   for (let n = 1; out.length < sent; n++) if (!omitted.has(n)) out.push(n);
   return out;
+}
+
+const sentCounts = new WeakMap<ReproRun, number>();
+
+/** How many messages the platform sent (first sends come in seq order); one scan per run. */
+function sentCount(run: ReproRun): number {
+  let sent = sentCounts.get(run);
+  if (sent !== undefined) return sent;
+  sent = 0;
+  for (const line of run.lines)
+    if (line.includes('"f":"server_sent"') && line.includes(`"seq":${sent + 1},`)) sent++;
+  sentCounts.set(run, sent);
+  return sent;
 }
 
 /**
