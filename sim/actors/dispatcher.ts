@@ -9,7 +9,7 @@
  *    again after `retryDelayMs`; after `attemptsMax` attempts only every `waitForTargetMs`. The
  *    platform never abandons a pending row: the broker holds it in its inbox until a dispatch takes
  *    it, so a row given up for good would hold an inbox slot forever and, once the inbox filled,
- *    wedge the broker's cursor (an unfair world, not a broker bug; soak swarm seed 15 did this).
+ *    wedge the broker's cursor (an unfair world, not a broker bug).
  * 2. Each dispatch attempt is a new assignment (its idempotency key is the assignment id) with a
  *    fresh `broker_projection_token`. With probability `duplicateProbability` the same event is
  *    delivered twice (SSE redelivery), which the broker must absorb (PROTOCOL §7.3 A9).
@@ -20,8 +20,8 @@
  *    never acknowledged (Last-Event-ID). Without this a dropped event or ack left its row
  *    `assigned` on the platform and in the broker's inbox forever (soak swarm seed 15: a full inbox
  *    of such rows wedged the cursor). The broker must absorb the repeat (A9).
- * 3. Ack `failed` (before the adapter accepted) ⇒ the row is pending again and re-dispatched after a backoff. A
- *    `target_lost_before_acceptance`, a retryable `processing_failed` or a
+ * 3. Ack `failed` (before the adapter accepted) ⇒ the row is pending again and re-dispatched after
+ *    a backoff. A `target_lost_before_acceptance`, a retryable `processing_failed` or a
  *    `waiting_for_runtime_capability` before acceptance does the same. `reply_emitted`, `expired`
  *    and non-retryable failures end the row.
  */
