@@ -435,7 +435,26 @@ describe("E2 grace timer: legal histories", () => {
 
   it("still fires when the late-posted close happened before grace ran out", () => {
     const h = refusedReattachThenLateClose("2025-01-01T00:00:04.000Z");
-    expect(check(E2, h)?.message).toMatch(/3000 ms after it became reconnecting/);
+    expect(check(E2, h)?.message).toMatch(/3001 ms after it became reconnecting/);
+  });
+
+  /** ep-1 reconnecting from t=1 000.5 (grace 5 000), closed at `closeT` with a millisecond `ts`. */
+  function fractionalClose(closeT: number): History {
+    const h = new History({ graceMs: 5_000 }).channel(1, 10).registered("ep-1", 10).open();
+    h.at(1_000.5).in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+    const ts = new Date(Date.parse("2025-01-01T00:00:00.000Z") + Math.floor(closeT)).toISOString();
+    h.at(closeT)
+      .advance()
+      .call("transition_state", { endpoint_id: "ep-1", state: "closed", reason: "grace_timeout", ts });
+    return h.end();
+  }
+
+  it("reads a millisecond ts as the millisecond it names, not its start (grace swarm seed 79)", () => {
+    expect(check(E2, fractionalClose(6_000.5))).toBeUndefined();
+  });
+
+  it("still fires for a close half a millisecond early", () => {
+    expect(check(E2, fractionalClose(6_000))?.message).toMatch(/4999.5 ms after it became reconnecting/);
   });
 });
 
