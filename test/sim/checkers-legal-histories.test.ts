@@ -112,6 +112,48 @@ describe("R1 destination exclusivity: legal histories", () => {
   });
 });
 
+describe("R1 destination exclusivity: an append that lands after its endpoint's removal (grace swarm seed 98)", () => {
+  /** m1 claimed for reconnecting ep-1, its append out; ep-1 removed before or after it lands. */
+  function appendAcrossRemoval(landsAfterRemoval: boolean): History {
+    const h = withEndpoint().channel(2, 20).registered("ep-2", 20);
+    h.message(1, "m1").call("inbound_route_claim", claim("m1"));
+    const c = h.lastId;
+    h.end().result(c, { ok: true, action: "route" }).end();
+    h.in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+    const record = {
+      id: "m1",
+      arrived_at: "",
+      envelope: { from: "a", content: "c", contentType: "text", sourceMessageId: "m1" },
+    };
+    h.out({ kind: "storage", id: 5, op: { op: "append_buffer", endpointId: "ep-1", record } }).end();
+    const lands = () => h.in({ kind: "storage_result", id: 5, ok: true }).end();
+    if (!landsAfterRemoval) lands();
+    h.advance().call("transition_state", {
+      endpoint_id: "ep-1",
+      state: "closed",
+      reason: "grace_timeout",
+      ts: "",
+    });
+    h.call("unregister", { endpoint_id: "ep-1" }).end();
+    if (landsAfterRemoval) lands();
+    h.message(1, "m1").call("inbound_route_claim", {
+      source_message_id: "m1",
+      routed_to_endpoint_id: "ep-2",
+    });
+    const c2 = h.lastId;
+    h.end().result(c2, { ok: true, action: "route" }).push(2, { sourceMessageId: "m1" }, "p2").end();
+    return h.pushAck(2, "p2").end();
+  }
+
+  it("passes: the late append is no hand-off, and the redelivery goes to another plugin", () => {
+    expect(check(R1, appendAcrossRemoval(true))).toBeUndefined();
+  });
+
+  it("still fires when the append landed while the endpoint was there", () => {
+    expect(check(R1, appendAcrossRemoval(false))?.message).toMatch(/went to plugin 10 and then to plugin 20/);
+  });
+});
+
 describe("R1 destination exclusivity: a skip after a destination", () => {
   it("passes when the platform answers skip for a message already in the inbox", () => {
     const h = withEndpoint().message(1, "m1").end().inboxed("m1");

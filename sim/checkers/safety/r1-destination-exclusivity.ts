@@ -69,6 +69,10 @@ export const R1 = defineChecker({
             const env = op.record.envelope;
             if (env.runtimeAssignment || env.sourceMessageId === undefined) return undefined;
             const ep = v.endpoints.get(op.endpointId);
+            // Removed while the append was in flight: the broker retired the buffer, reports the
+            // append not ok (buffers.ts point 4) and releases the seq; the record goes with the file.
+            // No destination: the redelivery is routed afresh (grace swarm seed 98).
+            if (ep?.state === "closed") return undefined;
             const where = ep ? `plugin ${ep.pid}` : `endpoint ${op.endpointId}`;
             return record(v, env.sourceMessageId, where, ev, op.endpointId);
           }
