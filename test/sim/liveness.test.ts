@@ -217,6 +217,19 @@ describe("L5 no stranded buffer", () => {
     expect(check(L5, converge(surfacedAddAnswered(settled), 1, 600_000, snapshot()))).toBeUndefined();
   });
 
+  it("accepts a surfaced add refused for good while its row stays in the inbox (grace swarm seeds 57, 93)", () => {
+    const refused = { ok: false, terminal: true, status: 400, code: "bad_request", detail: "x" };
+    const kept = snapshot({ inbox: { size: 1, capacity: 256, ids: ["m1"] } });
+    expect(check(L5, converge(surfacedAddAnswered(refused), 1, 600_000, kept))).toBeUndefined();
+  });
+
+  it("still fires when the refused row is gone from the inbox", () => {
+    const refused = { ok: false, terminal: true, status: 400, code: "bad_request", detail: "x" };
+    expect(check(L5, converge(surfacedAddAnswered(refused), 1, 600_000, snapshot()))?.message).toMatch(
+      /row is gone from the inbox/,
+    );
+  });
+
   it("passes when the surfaced row was dispatched although no answer to its add came back ok", () => {
     // The add's answer was lost (timeout) after the platform took the row, which it then
     // dispatched; the surfacer stops posting once the row left the inbox (grace seeds 30, 31).

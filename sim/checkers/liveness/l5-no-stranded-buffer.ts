@@ -19,7 +19,10 @@ interface Buffered {
  * reference's behaviour passes.
  *
  * "Surfaced" is proven by an `add` answered ok, or by the platform dispatching the row
- * (`dispatch_undispatched`): an add whose answer was lost still put the row on the platform.
+ * (`dispatch_undispatched`): an add whose answer was lost still put the row on the platform. An add
+ * the platform refuses for good (a terminal 4xx) ends the surfacer's part: the broker keeps the row
+ * (docs/deviations.md, L5), so the message counts as surfaced as long as its row is still in the
+ * inbox at the verdict (grace swarm seeds 57, 93); a refused row that is gone is reported.
  */
 export function makeL5(strict: boolean): CheckerDef {
   return defineChecker({
@@ -42,6 +45,8 @@ function create(strict: boolean): CheckerInstance {
   const phase = new Phase();
   /** Routed (non-assignment) messages whose buffer append storage confirmed, not yet resolved. */
   const buffered = new Map<string, Buffered>();
+  /** Messages whose surfaced add the platform refused for good, by their inbox row id. */
+  const refused = new Map<string, { b: Buffered; row: string }>();
   return {
     onEvent(ev, v) {
       if (phase.observe(ev)) return undefined;
@@ -64,21 +69,26 @@ function create(strict: boolean): CheckerInstance {
         // already (dispatched and finished before a crash, say): nothing is stranded (soak seed 90).
         const r = ev.input.kind === "api_result" ? ev.input.result : undefined;
         const settled = r !== undefined && !r.ok && r.terminal && r.code === UNDISPATCHED_ROW_SETTLED;
-        if (
-          r !== undefined &&
-          (r.ok || settled) &&
-          call?.op === "undispatched_changed" &&
-          (call.args as { action?: string }).action === "add"
-        ) {
-          const a = call.args as { source_message_id?: string; undispatched_id: string };
-          buffered.delete(a.source_message_id ?? a.undispatched_id);
+        if (r !== undefined && call?.op === "undispatched_changed") {
+          const a = call.args as { action?: string; source_message_id?: string; undispatched_id: string };
+          const m = a.source_message_id ?? a.undispatched_id;
+          if (a.action === "add" && (r.ok || settled)) {
+            buffered.delete(m);
+            refused.delete(m);
+          } else if (a.action === "add" && !r.ok && r.terminal && buffered.has(m)) {
+            refused.set(m, { b: buffered.get(m)!, row: a.undispatched_id });
+            buffered.delete(m);
+          }
         }
         // The platform dispatching the row proves it holds it: the message was surfaced even when
         // every answer to its `add` was lost or failed (timeout, 503 after the platform took it,
         // or `undispatched_row_settled` on a retry once the row was dispatched). The surfacer
         // stops posting once the row left the inbox, so no ok answer may ever come.
         const dispatched = dispatchedMessageOf(ev.input);
-        if (dispatched !== undefined) buffered.delete(dispatched);
+        if (dispatched !== undefined) {
+          buffered.delete(dispatched);
+          refused.delete(dispatched);
+        }
         return undefined;
       }
       if (ev.k === "out") {
@@ -114,6 +124,13 @@ function create(strict: boolean): CheckerInstance {
             ? "its endpoint was removed and its buffer deleted"
             : "its endpoint is active but the buffer was not drained";
         stranded.push(`${m} (seq ${seq}, buffered for ${b.endpointId} at t=${b.t}; ${why})`);
+      }
+      const inbox = new Set(ev.snapshot.inbox.ids);
+      for (const [m, { b, row }] of refused) {
+        if (b.incarnation !== v.incarnation || inbox.has(row)) continue;
+        stranded.push(
+          `${m} (seq ${v.seqOf(m)}, buffered for ${b.endpointId} at t=${b.t}; its add was refused and its row is gone from the inbox)`,
+        );
       }
       if (stranded.length === 0) return undefined;
       return {
