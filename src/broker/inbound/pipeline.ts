@@ -149,6 +149,14 @@ export class InboundPipeline {
     // one outcome even if its endpoint has been removed since. Otherwise the redelivery of a message
     // whose routed post failed would also go to the inbox, and the platform could dispatch a second
     // copy of what the plugin already has.
+    // A message whose buffer record was surfaced into the inbox (its endpoint was removed, L5) has
+    // the inbox as its one destination now, even though the route cache still names the endpoint
+    // it was buffered for: re-posting that routed event would announce a destination that no longer
+    // holds it (grace swarm seed 93). So the surfaced check comes first.
+    if (task.messageId !== undefined && this.d.surfaced?.(task.messageId) === true) {
+      this.alreadySurfaced(task, msg, task.messageId);
+      return;
+    }
     if (task.messageId !== undefined) {
       const cached = this.d.routeCache.get(task.messageId);
       if (cached) {
@@ -156,10 +164,6 @@ export class InboundPipeline {
         this.postRouted(task, cached);
         return;
       }
-    }
-    if (task.messageId !== undefined && this.d.surfaced?.(task.messageId) === true) {
-      this.alreadySurfaced(task, msg, task.messageId);
-      return;
     }
     const decision = route(registry, msg.keys);
     if (decision.kind === "endpoint") {

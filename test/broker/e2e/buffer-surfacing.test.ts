@@ -160,6 +160,28 @@ describe("L5: a removed endpoint's buffered messages are surfaced as undispatche
     expect(pair.core.inbox.ids()).toEqual(["m2"]);
   });
 
+  it("re-posts the inbox add, not the stale routed event, when a surfaced message is redelivered", () => {
+    // m1 is buffered but its routed post fails, so seq 1 stays unacked; the endpoint is removed
+    // and m1 surfaces into the inbox; the connector then redelivers it (grace swarm seed 93).
+    const pair = new BrokerPair();
+    pair.connect();
+    const ep = pair.register(100, 1).endpointId;
+    pair.closeChannel(1, true);
+    pair.message({ seq: 1, messageId: "m1", metadata: { target_endpoint_id: ep } });
+    pair.answerOne("inbound_route_claim", ROUTE);
+    pair.answerOne("inbound_routed", TERMINAL);
+    expect(pair.ackedUpTo()).toBe(0);
+    pair.advance(600_000);
+    expect(pair.core.inbox.ids()).toEqual(["m1"]);
+    pair.answerAll("undispatched_changed", OK);
+    const routedBefore = pair.allCalls("inbound_routed").length;
+    pair.message({ seq: 1, messageId: "m1", metadata: { target_endpoint_id: ep } });
+    expect(pair.allCalls("inbound_routed")).toHaveLength(routedBefore);
+    expect(adds(pair).filter((a) => a.undispatched_id === "m1")).toHaveLength(2);
+    pair.answerAll("undispatched_changed", OK);
+    expect(pair.ackedUpTo()).toBe(1);
+  });
+
   it("deletes the file at once when nothing was buffered", () => {
     const pair = new BrokerPair();
     pair.connect();
