@@ -12,8 +12,11 @@ const SETTLED = {
   detail: "settled",
 } as const;
 
-/** An endpoint `ep-100` gone reconnecting with `ids` buffered (claimed, appended, routed, acked). */
-function buffered(ids: string[], opts: PairOptions = {}) {
+/**
+ * An endpoint `ep-100` gone reconnecting with `ids` buffered (claimed, appended, routed, acked);
+ * with `routed` a failure, the routed posts fail and the seqs stay unacked.
+ */
+function buffered(ids: string[], opts: PairOptions = {}, routed: unknown = OK) {
   const pair = new BrokerPair(opts);
   pair.connect();
   const ep = pair.register(100, 1).endpointId;
@@ -25,10 +28,10 @@ function buffered(ids: string[], opts: PairOptions = {}) {
       metadata: { target_endpoint_id: ep, correlation_id: `c-${id}` },
     });
     pair.answerOne("inbound_route_claim", ROUTE);
-    pair.answerOne("inbound_routed", OK);
+    pair.answerOne("inbound_routed", routed);
   });
   expect(pair.core.buffers.count(ep)).toBe(ids.length);
-  expect(pair.ackedUpTo()).toBe(ids.length);
+  expect(pair.ackedUpTo()).toBe(routed === OK ? ids.length : 0);
   return { pair, ep };
 }
 
@@ -163,14 +166,7 @@ describe("L5: a removed endpoint's buffered messages are surfaced as undispatche
   it("re-posts the inbox add, not the stale routed event, when a surfaced message is redelivered", () => {
     // m1 is buffered but its routed post fails, so seq 1 stays unacked; the endpoint is removed
     // and m1 surfaces into the inbox; the connector then redelivers it (grace swarm seed 93).
-    const pair = new BrokerPair();
-    pair.connect();
-    const ep = pair.register(100, 1).endpointId;
-    pair.closeChannel(1, true);
-    pair.message({ seq: 1, messageId: "m1", metadata: { target_endpoint_id: ep } });
-    pair.answerOne("inbound_route_claim", ROUTE);
-    pair.answerOne("inbound_routed", TERMINAL);
-    expect(pair.ackedUpTo()).toBe(0);
+    const { pair, ep } = buffered(["m1"], {}, TERMINAL);
     pair.advance(600_000);
     expect(pair.core.inbox.ids()).toEqual(["m1"]);
     pair.answerAll("undispatched_changed", OK);
