@@ -1,8 +1,15 @@
 #!/usr/bin/env node
-// Package bin: loads the TypeScript CLI in this very process through tsx's loader (the project
-// ships sources, not a build). In-process on purpose: SIGINT/SIGTERM reach the broker's own
-// handlers directly, with no intermediate process to relay (or mistranslate) them.
-import { register } from "tsx/esm/api";
+// Package bin `runtime-broker`: the installed package runs its compiled JavaScript (dist/). A source
+// checkout of the repository has no build, so there it loads the TypeScript CLI through tsx. Either
+// way the CLI runs in this very process: SIGINT/SIGTERM reach the broker's own handlers directly,
+// with no intermediate process to relay (or mistranslate) them.
+import { existsSync } from "node:fs";
 
-register();
-await import("../src/daemon/cli.ts");
+const source = new URL("../src/daemon/cli.ts", import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import(source.href);
+} else {
+  await import(new URL("../dist/src/daemon/cli.js", import.meta.url).href);
+}

@@ -19,6 +19,7 @@ import { SweepSummary } from "./coverage/sweep.ts";
 import { type RunReport, runScenario } from "./run.ts";
 import { runAndExport } from "./export/run-export.ts";
 import { promoteCommand, replayCommand, shrinkCommand } from "./shrink/cli.ts";
+import { RUNNER_COMMAND } from "./rerun.ts";
 import { SCENARIOS, scenarioByName } from "./scenarios/index.ts";
 import type { Scenario } from "./scenarios/scenario.ts";
 
@@ -37,7 +38,7 @@ export const PLANTED_FAULT_NAMES = Object.keys(NO_PLANTED_FAULTS) as Array<keyof
 /** Largest seed range one invocation accepts (a typo like 1..1e12 should not run for a week). */
 const SEEDS_MAX = 1_000_000;
 
-const USAGE = `usage: npx tsx sim/runner.ts [options]
+const USAGE = `usage: ${RUNNER_COMMAND} [options]
   --scenario NAME        run one scenario (default: every registered scenario)
   --skip NAME[,NAME]     leave these scenarios out of the sweep
   --seed N               run one seed
@@ -231,7 +232,7 @@ export function rerunLine(
   swarm: boolean,
   planted: readonly string[] = [],
 ): string {
-  return `rerun: npx tsx sim/runner.ts ${rerunArgs(r, swarm, planted).join(" ")}`;
+  return `rerun: ${RUNNER_COMMAND} ${rerunArgs(r, swarm, planted).join(" ")}`;
 }
 
 interface Io {

@@ -19,6 +19,7 @@
 
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { REPLAY_COMMAND } from "../rerun.ts";
 import type { RunReport } from "../run.ts";
 import { type DecisionLog, type DrawKind, invalidLog, simplestDraw } from "./decision-log.ts";
 import { type ReproRun, type ReproSize, runRepro } from "./repro.ts";
@@ -60,7 +61,7 @@ export interface ReproFile {
 export class ReproFileError extends Error {}
 
 export function rerunCommand(path: string): string {
-  return `npx tsx sim/runner.ts --replay ${path}`;
+  return `${REPLAY_COMMAND} ${path}`;
 }
 
 /** A shrink result as a replay file that will live at `path`. */

@@ -26,6 +26,16 @@ export interface ConnectorStubOptions extends Partial<ConnectorServerOptions> {
   onFact?: (fact: Fact) => void;
   /** Called for every SEND_MESSAGE the broker wrote (replies, `/v1/send`). */
   onOutbound?: (m: OutboundRecord) => void;
+  /**
+   * Decides how each frame the model sends goes out (seeded faults, sim/stub/faults/): `send`
+   * writes it on its socket, once per call, and does nothing once that socket is closed.
+   * Default: every frame is sent once, at once.
+   */
+  frameFilter?: (
+    frame: Record<string, unknown>,
+    send: (frame: Record<string, unknown>) => void,
+    socket: number,
+  ) => void;
 }
 
 export class ConnectorStub {
@@ -143,7 +153,16 @@ export class ConnectorStub {
       switch (out.kind) {
         case "frame": {
           const ws = this.sockets.get(out.socket);
-          if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(out.frame));
+          if (ws?.readyState !== WebSocket.OPEN) break;
+          if (!this.opts.frameFilter) ws.send(JSON.stringify(out.frame));
+          else
+            this.opts.frameFilter(
+              out.frame,
+              (f) => {
+                if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(f));
+              },
+              out.socket,
+            );
           break;
         }
         case "close":

@@ -28,6 +28,11 @@ export interface PlatformStubOptions {
   autoDispatch?: boolean;
   /** Agent id answered by `GET /v1/whoami`. Default `agent-stub`. */
   agentId?: string;
+  /**
+   * Called first for every request (seeded faults, sim/stub/faults/); returning true means it
+   * answered (or deliberately never answers) the request itself. Default: none.
+   */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 interface Route {
@@ -217,6 +222,7 @@ export class PlatformStub {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://stub");
+    if (this.opts.intercept?.(req, res)) return;
     if (this.opts.token !== undefined && req.headers.authorization !== `Bearer ${this.opts.token}`) {
       json(res, 401, { error: "unauthorized", message: "bad token" });
       return;
