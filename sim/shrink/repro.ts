@@ -17,7 +17,7 @@
 import { type BrokerOptions, resolveOptions } from "../../src/broker/options.ts";
 import type { CheckerDef } from "../checkers/checker.ts";
 import { ALL_CHECKERS } from "../checkers/index.ts";
-import type { RunReport } from "../run.ts";
+import type { RunOptions, RunReport } from "../run.ts";
 import { runScenario } from "../run.ts";
 import { scenarioByName } from "../scenarios/index.ts";
 import type { Scenario } from "../scenarios/scenario.ts";
@@ -62,6 +62,15 @@ export interface ReproRun {
   lines: string[];
 }
 
+/**
+ * Run options a repro passes on to `runScenario` (a caller's own checkers, broker log, ...); the
+ * repro itself decides swarm mode, tracing, draws and planted faults.
+ */
+export type ReproRunOptions = Omit<
+  RunOptions,
+  "swarm" | "recordTrace" | "decisions" | "plantedFaults" | "onDrawn"
+>;
+
 export class UnknownScenarioError extends Error {}
 
 export function findScenario(name: string): Scenario {
@@ -81,12 +90,20 @@ export function runRepro(
   spec: ReproSpec,
   scenario: Scenario = findScenario(spec.scenario),
   eventsMax?: number,
+  runOptions: ReproRunOptions = {},
 ): ReproRun {
   const decisions = new Decisions(spec.decisions);
   const built: BuiltSetup = { plugins: [], brokerOptions: {} };
   const sc = editedScenario(scenario, spec.planted, spec.edits, built);
-  const checkers = eventsMax === undefined ? ALL_CHECKERS : [...ALL_CHECKERS, eventsCap(eventsMax)];
-  const report = runScenario(sc, spec.seed, { swarm: spec.swarm, recordTrace: true, decisions, checkers });
+  const base = runOptions.checkers ?? ALL_CHECKERS;
+  const checkers = eventsMax === undefined ? base : [...base, eventsCap(eventsMax)];
+  const report = runScenario(sc, spec.seed, {
+    ...runOptions,
+    swarm: spec.swarm,
+    recordTrace: true,
+    decisions,
+    checkers,
+  });
   const lines = report.trace ?? [];
   delete report.trace;
   const log = decisions.log();

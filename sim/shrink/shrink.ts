@@ -27,7 +27,14 @@ import type { Violation } from "../checkers/checker.ts";
 import { GRACE_SLACK_MS } from "../checkers/liveness/l4-grace-closure.ts";
 import type { Scenario } from "../scenarios/scenario.ts";
 import { type DecisionLog, DRAW_ID, simplestDraw } from "./decision-log.ts";
-import { findScenario, type ReproRun, type ReproSpec, runRepro, smaller } from "./repro.ts";
+import {
+  findScenario,
+  type ReproRun,
+  type ReproRunOptions,
+  type ReproSpec,
+  runRepro,
+  smaller,
+} from "./repro.ts";
 import { SHRINKABLE_OPTIONS, type SetupEdits } from "./setup.ts";
 
 export interface ShrinkOptions {
@@ -37,6 +44,10 @@ export interface ShrinkOptions {
   now?: () => number;
   /** Called with each accepted (smaller) candidate. */
   onProgress?: (best: ReproRun, runs: number, wallMs: number) => void;
+  /** The scenario to run (default: the registered one named by the spec). */
+  scenario?: Scenario;
+  /** Passed to every candidate run (a caller's own checkers, broker log, ...). */
+  runOptions?: ReproRunOptions;
 }
 
 export interface ShrinkResult {
@@ -60,8 +71,9 @@ export function shrinkRun(start: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   const now = opts.now ?? Date.now;
   const began = now();
   const budget = opts.timeBudgetMs ?? DEFAULT_SHRINK_BUDGET_MS;
-  const scenario: Scenario = findScenario(start.scenario);
-  const original = runRepro(start, scenario);
+  const scenario: Scenario = opts.scenario ?? findScenario(start.scenario);
+  const extra = opts.runOptions ?? {};
+  const original = runRepro(start, scenario, undefined, extra);
   const target = original.report.violation;
   if (!target)
     throw new NotFailingError(`${start.scenario} seed ${start.seed} does not fail; nothing to shrink`);
@@ -84,7 +96,7 @@ export function shrinkRun(start: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     runs++;
     // Slack over the best's event count: trace lines, not checker events, decide "smaller".
     const cap = Math.ceil(best.report.events * 1.25) + 20;
-    const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap);
+    const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap, extra);
     if (!fails(r.report.violation) || !smaller(r, best)) return false;
     best = r;
     opts.onProgress?.(r, runs, now() - began);
@@ -98,7 +110,7 @@ export function shrinkRun(start: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   if (!atEnd) {
     const cut = { ...edits, durationMs: Math.min(edits.durationMs ?? Infinity, target.atMs) };
     runs++;
-    const r = runRepro({ ...start, edits: cut, decisions: best.log }, scenario);
+    const r = runRepro({ ...start, edits: cut, decisions: best.log }, scenario, undefined, extra);
     if (fails(r.report.violation)) {
       best = r;
       edits = cut;

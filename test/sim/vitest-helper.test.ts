@@ -1,7 +1,36 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { happyPath } from "../../sim/scenarios/happy-path.ts";
-import { assertSimSeeds, parseSeeds, runSimSeeds, SimFailure, simTest } from "../../sim/vitest.ts";
+import type { Scenario } from "../../sim/scenarios/scenario.ts";
+import { readReproFile } from "../../sim/shrink/repro-file.ts";
+import {
+  assertSimSeeds,
+  parseSeeds,
+  REPLAY_ENV,
+  replaySimRepro,
+  runSimSeeds,
+  SEED_ENV,
+  SimFailure,
+  simTest,
+  vitestRerunLine,
+} from "../../sim/vitest.ts";
+
+/** A user's own scenario: not in the registry, so only its own test can rerun it. */
+const myScenario: Scenario = { ...happyPath, name: "my-adapter-day" };
+
+/** Run `fn` with environment variables set, restoring them afterwards. */
+function withEnv<T>(env: Record<string, string>, fn: () => T): T {
+  const before = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return fn();
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
 
 describe("simTest", () => {
   // The helper as a user writes it: a passing seed range is a passing test.
@@ -79,5 +108,75 @@ describe("the seeded sweep behind simTest", () => {
 
   it("names the known scenarios when given an unknown one", () => {
     expect(() => runSimSeeds({ scenario: "no-such-scenario", seeds: 1 })).toThrow(/known: happy-path/);
+  });
+});
+
+describe("simTest in an adapter's own repository", () => {
+  const context = { file: `${process.cwd()}/test/adapter.test.ts`, name: "my adapter's day (with faults)" };
+
+  it("prints a rerun line through the user's own vitest, selecting the seed by environment", () => {
+    expect(vitestRerunLine(context, { [SEED_ENV]: "7" })).toBe(
+      `${SEED_ENV}=7 npx vitest run test/adapter.test.ts -t 'my adapter'\\''s day \\(with faults\\)'`,
+    );
+  });
+
+  it("fails a user scenario with the vitest rerun line and the shrunk repro, which replays the failure", () => {
+    const spec = {
+      scenario: myScenario,
+      seeds: "1..3",
+      plantedFaults: { ackBeforeHandoff: true },
+      outDir: "out/test-vitest-helper-user",
+    };
+    const f = runSimSeeds(spec, context).failure!;
+    expect(f).toBeInstanceOf(SimFailure);
+    expect(f.rerun).toBe(
+      `rerun: ${SEED_ENV}=1 npx vitest run test/adapter.test.ts -t 'my adapter'\\''s day \\(with faults\\)'`,
+    );
+    expect(f.message).toContain("my-adapter-day seed 1 failed S1 (safety)");
+    expect(f.message).toContain(`  ${f.rerun}\n`);
+    expect(f.message).toContain(`  repro:  ${f.repro}  (shrunk `);
+    expect(f.message).not.toContain("sim/runner.ts");
+    const file = readReproFile(f.repro!);
+    expect(file.scenario).toBe("my-adapter-day");
+    expect(file.rerun).toContain(`${REPLAY_ENV}=${f.repro} npx vitest run test/adapter.test.ts`);
+    expect(f.message).toContain(`  replay: ${file.rerun}`);
+    // The repro replays through the same spec (the user's scenario object), with the same invariant.
+    let replayed: unknown;
+    try {
+      replaySimRepro(spec, f.repro!, context);
+    } catch (err) {
+      replayed = err;
+    }
+    expect(replayed).toBeInstanceOf(SimFailure);
+    expect((replayed as SimFailure).report.violation?.invariant).toBe("S1");
+  });
+
+  it("runs only the seed BROKER_SIM_SEED names", () => {
+    const sweep = withEnv({ [SEED_ENV]: "3" }, () =>
+      runSimSeeds({
+        scenario: myScenario,
+        seeds: "1..9",
+        plantedFaults: { ackBeforeHandoff: true },
+        artifacts: false,
+      }),
+    );
+    expect(sweep.runs).toBe(1);
+    expect(sweep.failure?.report.seed).toBe(3);
+    expect(() => withEnv({ [SEED_ENV]: "x" }, () => runSimSeeds({ scenario: myScenario, seeds: 1 }))).toThrow(
+      /BROKER_SIM_SEED must be one seed/,
+    );
+  });
+
+  it("refuses to replay a repro of another scenario", () => {
+    const spec = {
+      scenario: myScenario,
+      seeds: 1,
+      plantedFaults: { ackBeforeHandoff: true },
+      outDir: "out/test-vitest-helper-user",
+    };
+    const f = runSimSeeds(spec, context).failure!;
+    expect(() => replaySimRepro({ ...spec, scenario: happyPath }, f.repro!)).toThrow(
+      /this test runs "happy-path"/,
+    );
   });
 });
