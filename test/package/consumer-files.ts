@@ -1,4 +1,4 @@
-/** The files the consumer test writes into its scratch project (test/package/consumer.test.ts). */
+/** The files the consumer test writes into its scratch project (test/package/consumer.package-test.ts). */
 
 /** Plain Node: every entry point loads and has the documented names. */
 export const EXPORTS_MJS = `
