@@ -75,6 +75,9 @@ export {
   faultByName,
 } from "./faults/index.ts";
 
+// Targets: the target interface (sim/targets/) and its implementations are exported here, next
+// to scenarios, faults and checkers, when the simulator gets one.
+
 // Checkers (one per invariant).
 export {
   type CheckerDef,
