@@ -20,6 +20,7 @@ import { ALL_CHECKERS } from "../checkers/index.ts";
 import type { RunReport } from "../run.ts";
 import { runScenario } from "../run.ts";
 import { scenarioByName } from "../scenarios/index.ts";
+import { targetOrThrow } from "../targets/index.ts";
 import type { Scenario } from "../scenarios/scenario.ts";
 import { type DecisionLog, Decisions, type DrawKind, drawCost, logLength } from "./decision-log.ts";
 import { type BuiltSetup, editedScenario, type PlantedFaultName, type SetupEdits } from "./setup.ts";
@@ -30,6 +31,8 @@ export interface ReproSpec {
   swarm: boolean;
   planted: PlantedFaultName[];
   edits: SetupEdits;
+  /** The target's name (`--target`); absent = the reference core. */
+  target?: string;
   /** Replay these draws; absent = draw from the seeded generators (and record them). */
   decisions?: DecisionLog;
 }
@@ -86,7 +89,13 @@ export function runRepro(
   const built: BuiltSetup = { plugins: [], brokerOptions: {} };
   const sc = editedScenario(scenario, spec.planted, spec.edits, built);
   const checkers = eventsMax === undefined ? ALL_CHECKERS : [...ALL_CHECKERS, eventsCap(eventsMax)];
-  const report = runScenario(sc, spec.seed, { swarm: spec.swarm, recordTrace: true, decisions, checkers });
+  const report = runScenario(sc, spec.seed, {
+    swarm: spec.swarm,
+    recordTrace: true,
+    decisions,
+    checkers,
+    target: targetOrThrow(spec.target),
+  });
   const lines = report.trace ?? [];
   delete report.trace;
   const log = decisions.log();

@@ -19,6 +19,20 @@ export function targetByName(name: string): TargetKind | undefined {
   return TARGETS.find((t) => t.name === name);
 }
 
+export class UnknownTargetError extends Error {}
+
+/** The target named `name` (absent = the default); an unknown name is an error. */
+export function targetOrThrow(name: string | undefined): TargetKind {
+  if (name === undefined) return DEFAULT_TARGET;
+  const t = targetByName(name);
+  if (!t) {
+    throw new UnknownTargetError(
+      `unknown target "${name}"; known targets: ${TARGETS.map((x) => x.name).join(", ")}`,
+    );
+  }
+  return t;
+}
+
 /**
  * What each checker reads beyond the Input/Output stream and the actors' facts:
  * - `storage`: `storage` outputs and their results (cursor writes, reconnecting-buffer appends and

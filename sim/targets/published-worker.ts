@@ -526,7 +526,8 @@ class Proc {
           },
         };
         server.handler(req, res);
-        if (input.body !== undefined) req.emit("data", Buffer.from(JSON.stringify(input.body)));
+        const body = dialect(input.path, input.body);
+        if (body !== undefined) req.emit("data", Buffer.from(JSON.stringify(body)));
         req.emit("end");
         return;
       }
@@ -592,6 +593,23 @@ function plain(fields: Record<string, unknown> | undefined): Record<string, unkn
   } catch {
     return { unserializable: true };
   }
+}
+
+/**
+ * The simulated plugins speak the reference's IPC dialect; where the package spells a register
+ * field differently, the body is translated (same meaning): capabilities arrive as `capabilities`
+ * (ours also reads `runtime_capabilities`, the package only that), a headless endpoint is
+ * `headless: true` (the package's `execution_surface: "headless"`).
+ */
+function dialect(path: string, body: unknown): unknown {
+  if (path !== "/v1/endpoint/register" || typeof body !== "object" || body === null) return body;
+  const b = { ...(body as Record<string, unknown>) };
+  if (Array.isArray(b.capabilities)) {
+    const own = Array.isArray(b.runtime_capabilities) ? (b.runtime_capabilities as unknown[]) : [];
+    b.runtime_capabilities = [...new Set([...own, ...b.capabilities])];
+  }
+  if (b.headless === true && b.execution_surface === undefined) b.execution_surface = "headless";
+  return b;
 }
 
 /** The port's register params in the simulator's `register` vocabulary (src/broker/api.ts). */
