@@ -26,7 +26,7 @@
  */
 
 import { EventEmitter } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,10 +150,20 @@ async function packageModule<T>(rel: string): Promise<T> {
 const daemonModule = await packageModule<DaemonModule>("broker/broker-daemon.js");
 const connectorModule = await packageModule<ConnectorModule>("broker/connector-ws.js");
 const platformModule = await packageModule<PlatformModule>("platform-client.js");
+const pathsModule = await packageModule<{
+  deliveryCursorFileForRuntimeSession(
+    paths: { deliveryCursorFile: string },
+    runtimeSessionId?: string,
+  ): string;
+}>("broker/paths.js");
+const cursorFileModule = await packageModule<{ readDeliveryCursorFile(path: string): number | null }>(
+  "broker/delivery-cursor-file.js",
+);
 
 // ---- one broker process ----
 
 interface Deferred {
+  op: string;
   resolve(v: unknown): void;
   reject(e: unknown): void;
   map(result: { ok: boolean } & Record<string, unknown>): { value?: unknown; error?: unknown };
@@ -210,7 +220,12 @@ class Proc {
       toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
       shouldClearNativeTimers: false,
     });
-    this.initialCursor = readCursor(join(dir, "cursor.json"));
+    // What the daemon will load: the cursor file of its runtime-session scope.
+    const file = pathsModule.deliveryCursorFileForRuntimeSession(
+      { deliveryCursorFile: join(dir, "cursor.json") },
+      start.options.runtimeSessionId,
+    );
+    this.initialCursor = cursorFileModule.readDeliveryCursorFile(file) ?? 0;
   }
 
   out(o: Output): void {
@@ -241,7 +256,7 @@ class Proc {
     const call = (op: string, args: unknown, map: Deferred["map"]) =>
       new Promise((resolve, reject) => {
         const id = ++this.apiSeq;
-        this.pendingApi.set(id, { resolve, reject, map });
+        this.pendingApi.set(id, { op, resolve, reject, map });
         this.out({ kind: "api_call", id, op, args } as Output);
       });
     const ok = (value: unknown) => (r: ApiResultRecord) =>
@@ -257,8 +272,22 @@ class Proc {
         ),
       heartbeat: (endpoint_id: string) => call("heartbeat", { endpoint_id }, ok(undefined)),
       unregister: (endpoint_id: string) => call("unregister", { endpoint_id }, ok(undefined)),
-      transitionState: (endpoint_id: string, params: Record<string, unknown>) =>
-        call("transition_state", { endpoint_id, ...params }, ok(undefined)),
+      // As the package's production port (entry.js) does: a 404 is skipped, any other failure is
+      // retried once after 500 ms and then only logged; the daemon calls it with `void`.
+      transitionState: async (endpoint_id: string, params: Record<string, unknown>) => {
+        const args = { endpoint_id, ...params };
+        try {
+          await call("transition_state", args, ok(undefined));
+        } catch (err) {
+          if ((err as { status?: unknown }).status === 404) return;
+          await new Promise((r) => setTimeout(r, 500));
+          try {
+            await call("transition_state", args, ok(undefined));
+          } catch (err2) {
+            logger.warn("transitionState_failed", { endpoint_id, err: String(err2) });
+          }
+        }
+      },
       emitUndispatchedChanged: (event: unknown) => call("undispatched_changed", event, emitOutcome),
       emitNetworkPresenceChanged: (event: unknown) => call("presence_changed", event, emitOutcome),
       claimRuntimeInboundRoute: (event: unknown) =>
@@ -423,8 +452,10 @@ class Proc {
         if (!d) return;
         this.pendingApi.delete(input.id);
         const r = d.map(input.result as ApiResultRecord);
-        if ("error" in r && r.error !== undefined) d.reject(r.error);
-        else d.resolve(r.value);
+        if ("error" in r && r.error !== undefined) {
+          (r.error as { simOp?: string }).simOp = d.op;
+          d.reject(r.error);
+        } else d.resolve(r.value);
         return;
       }
       case "storage_result":
@@ -632,21 +663,16 @@ function stripOk(r: ApiResultRecord): Record<string, unknown> {
   return rest;
 }
 
-function readCursor(path: string): number {
-  try {
-    const v = JSON.parse(readFileSync(path, "utf8")) as { lastKnownSeq?: unknown };
-    return typeof v.lastKnownSeq === "number" ? v.lastKnownSeq : 0;
-  } catch {
-    return 0;
-  }
-}
-
 // ---- errors the daemon lets escape (an uncaught error exits the real process) ----
 
 process.on("unhandledRejection", (err) => {
   if (!proc || proc.dead) return;
   proc.internalErrors++;
-  proc.logs.push(["error", "sim_unhandled_rejection", { err: String(err) }]);
+  proc.logs.push([
+    "error",
+    "sim_unhandled_rejection",
+    { err: String(err), op: (err as { simOp?: string }).simOp },
+  ]);
 });
 process.on("uncaughtException", (err) => {
   if (!proc || proc.dead) return;
