@@ -135,12 +135,16 @@ export function parseCli(argv: string[]): CliOptions {
   if (v.trace !== undefined && v.replay === undefined && (seeds.length !== 1 || scenarios.length !== 1)) {
     throw new UsageError("--trace needs exactly one scenario (--scenario) and one seed (--seed)");
   }
+  const planted = parsePlanted([...(v.plant ?? []), ...(v["planted-fault"] ?? [])]);
+  if (planted.length > 0 && !target.capabilities.includes("planted_faults")) {
+    throw new UsageError(`--plant: the ${target.name} target has no planted faults (they are the reference's)`);
+  }
   return {
     scenarios,
     seeds,
     swarm: v.swarm === true,
     target,
-    planted: parsePlanted([...(v.plant ?? []), ...(v["planted-fault"] ?? [])]),
+    planted,
     json: v.json === true,
     verbose: v.verbose === true,
     coverage: v["no-coverage"] !== true,

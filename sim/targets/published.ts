@@ -31,7 +31,7 @@ class WorkerLink {
   private readonly signal: Int32Array;
 
   constructor() {
-    const flag = new SharedArrayBuffer(4);
+    const flag = new SharedArrayBuffer(8);
     this.signal = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
@@ -48,14 +48,17 @@ class WorkerLink {
   call(req: WorkerRequest): WorkerReply {
     Atomics.store(this.signal, 0, 0);
     this.port.postMessage(req);
-    const r = Atomics.wait(this.signal, 0, 0, WORKER_REPLY_TIMEOUT_MS);
-    const msg = receiveMessageOnPort(this.port);
-    if (r === "timed-out" && msg === undefined) {
-      throw new Error(
-        `published target: worker did not answer "${req.op}" within ${WORKER_REPLY_TIMEOUT_MS} ms`,
-      );
+    Atomics.wait(this.signal, 0, 0, WORKER_REPLY_TIMEOUT_MS);
+    // The flag can be raised a moment before the reply is visible on the port: poll in 1 ms
+    // sleeps (a bounded count, so no clock is read).
+    let msg = receiveMessageOnPort(this.port);
+    for (let i = 0; msg === undefined && i < WORKER_REPLY_TIMEOUT_MS; i++) {
+      Atomics.wait(this.signal, 1, 0, 1);
+      msg = receiveMessageOnPort(this.port);
     }
-    if (msg === undefined) throw new Error(`published target: no reply to "${req.op}"`);
+    if (msg === undefined) {
+      throw new Error(`published target: worker did not answer "${req.op}" within ${WORKER_REPLY_TIMEOUT_MS} ms`);
+    }
     const reply = msg.message as WorkerReply | { error: string };
     if ("error" in reply) throw new Error(`published target worker: ${reply.error}`);
     return reply;
