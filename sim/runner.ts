@@ -137,7 +137,9 @@ export function parseCli(argv: string[]): CliOptions {
   }
   const planted = parsePlanted([...(v.plant ?? []), ...(v["planted-fault"] ?? [])]);
   if (planted.length > 0 && !target.capabilities.includes("planted_faults")) {
-    throw new UsageError(`--plant: the ${target.name} target has no planted faults (they are the reference's)`);
+    throw new UsageError(
+      `--plant: the ${target.name} target has no planted faults (they are the reference's)`,
+    );
   }
   return {
     scenarios,

@@ -5,7 +5,7 @@
  * Theory of operation:
  * 1. One worker per run: it holds the patched globals, the fake clock and the run's disk (a temp
  *    directory); a crash drops the daemon instance and its timers, a restart builds a new one on
- *    the same disk, `close()` ends the thread.
+ *    the same disk, `close()` removes the disk and parks the thread for the next run.
  * 2. Each call posts one request and blocks on `Atomics.wait` until the worker has let the daemon
  *    run to quiescence and posted the reply; `receiveMessageOnPort` takes it synchronously. The
  *    world never sees the daemon mid-step.
@@ -57,7 +57,9 @@ class WorkerLink {
       msg = receiveMessageOnPort(this.port);
     }
     if (msg === undefined) {
-      throw new Error(`published target: worker did not answer "${req.op}" within ${WORKER_REPLY_TIMEOUT_MS} ms`);
+      throw new Error(
+        `published target: worker did not answer "${req.op}" within ${WORKER_REPLY_TIMEOUT_MS} ms`,
+      );
     }
     const reply = msg.message as WorkerReply | { error: string };
     if ("error" in reply) throw new Error(`published target worker: ${reply.error}`);
@@ -133,17 +135,27 @@ class PublishedProcess implements Target {
   }
 }
 
+/**
+ * Idle workers, reused by later runs: starting a thread and loading the package costs far more
+ * than a short run. `close` leaves a worker with no daemon, no timers and no disk; the package's
+ * modules stay loaded (they keep no state between daemon instances that a run can observe:
+ * `--check-determinism` compares a fresh worker's run with a reused one's).
+ */
+const idle: WorkerLink[] = [];
+const IDLE_WORKERS_MAX = 1;
+
 class PublishedRun implements TargetRun {
   private link: WorkerLink | undefined;
 
   start(s: TargetStart): Target {
-    this.link ??= new WorkerLink();
+    this.link ??= idle.pop() ?? new WorkerLink();
     return new PublishedProcess(this.link, s);
   }
   close(): void {
     if (!this.link) return;
     this.link.call({ op: "close" });
-    this.link.terminate();
+    if (idle.length < IDLE_WORKERS_MAX) idle.push(this.link);
+    else this.link.terminate();
     this.link = undefined;
   }
 }
