@@ -42,6 +42,7 @@ export function targetOrThrow(name: string | undefined): TargetKind {
  */
 export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   X1: ["internal_errors"],
+  R2: ["storage"],
   S2: ["storage"],
   S3: ["storage"],
   R1: ["storage"],
