@@ -4,7 +4,7 @@
  *
  *   npm run bench                       quick run (about a minute)
  *   npm run bench -- --full             1M soak, 100k burst, reference fetch, every scenario
- *   npm run bench -- --only core,ref    sections: core, ref, daemon, sim, memory
+ *   npm run bench -- --only core,ref    sections: core, ref, daemon, sim, memory, targets
  *   npm run bench -- --ref              fetch the published reference even in a quick run
  *   npm run bench -- --burst 20000      burst size for the daemon comparison (0 = none)
  *
@@ -24,8 +24,9 @@ import { referenceCoreTargeted } from "./reference/core-bench.ts";
 import { cachedReference, fetchReference, REFERENCE_SPEC } from "./reference/fetch.ts";
 import { simBench, standardDrawn, standardScenario } from "./sim-bench.ts";
 import { Table } from "./table.ts";
+import { targetsBench } from "./targets-bench.ts";
 
-const SECTIONS = ["core", "ref", "daemon", "sim", "memory"] as const;
+const SECTIONS = ["core", "ref", "daemon", "sim", "memory", "targets"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -243,6 +244,33 @@ if (only.has("memory")) {
   t.print();
   console.log(`   bounded state at the end: ${JSON.stringify(r.bounded)}`);
   results.memory = r;
+}
+
+// ---------------------------------------------------------------- 5. targets
+if (only.has("targets")) {
+  const seeds = full ? [1, 2, 3, 4, 5] : [1, 2, 3];
+  const rows = targetsBench(seeds);
+  const t = new Table(
+    `5. The same simulated workload through each target (happy-path, seeds ${seeds.join(",")}, no faults, no checkers)`,
+    ["target", "messages", "msgs/s", "p50 step ms", "p99 step ms"],
+  );
+  for (const r of rows)
+    t.row(r.target, fmt(r.messages), fmt(r.msgsPerSec), fmt(r.p50StepMs, 3), fmt(r.p99StepMs, 3));
+  const ref = rows.find((r) => r.target === "reference");
+  const pub = rows.find((r) => r.target === "published");
+  if (ref && pub)
+    t.row(
+      "reference / published",
+      "",
+      ratio(ref.msgsPerSec, pub.msgsPerSec),
+      `1 / ${(pub.p50StepMs / ref.p50StepMs).toFixed(0)}`,
+      `1 / ${(pub.p99StepMs / ref.p99StepMs).toFixed(0)}`,
+    );
+  t.print();
+  console.log(
+    "   a step is one world input or deadline handled by the target; published = worker round trip included",
+  );
+  results.targets = { seeds, rows };
 }
 
 // ---------------------------------------------------------------- output

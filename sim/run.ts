@@ -28,6 +28,8 @@ import { drawSwarmPlan, type FaultPlan, healAll } from "./faults/index.ts";
 import { type StreamFactory, Streams } from "./kernel/prng.ts";
 import { World } from "./kernel/world.ts";
 import { DEFAULT_LIVENESS_BUDGET_MS, type Scenario } from "./scenarios/scenario.ts";
+import { applicableCheckers, DEFAULT_TARGET } from "./targets/index.ts";
+import type { TargetKind } from "./targets/target.ts";
 
 export interface RunOptions {
   swarm?: boolean;
@@ -44,6 +46,8 @@ export interface RunOptions {
   plantedFaults?: Partial<PlantedFaults>;
   /** Replace the run's fault plan (scenario + swarm) with this one. */
   faults?: FaultPlan;
+  /** The broker under test (default: the reference core). */
+  target?: TargetKind;
   /** Called with the drawn settings (fault plan included) before the world starts. */
   onDrawn?: (drawn: Record<string, unknown>) => void;
 }
@@ -66,6 +70,9 @@ export interface RunReport {
   phases: { safetyMs: number; livenessBudgetMs: number; liveness: boolean };
   /** Invariants checked (checkers run on every event). */
   checkers: number;
+  /** The target's name, and the checkers left out because it cannot expose what they need. */
+  target: string;
+  notApplicable: string[];
   /** Fault firings by `fault:what`. */
   faultsFired: Record<string, number>;
   /** Catalogued coverage events that happened (count > 0). */
@@ -84,7 +91,8 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
   const setup = scenario.build({ seed, streams: buildStreams, swarm });
   const plan = opts.faults ?? planFor(scenario, setup.world.faults, buildStreams, swarm);
   const planted = { ...setup.world.plantedFaults, ...opts.plantedFaults };
-  const checkers = opts.checkers ?? ALL_CHECKERS;
+  const target = opts.target ?? DEFAULT_TARGET;
+  const { applicable: checkers, notApplicable } = applicableCheckers(target, opts.checkers ?? ALL_CHECKERS);
   const probe = new CoverageProbe();
   const world = new World({
     ...setup.world,
@@ -96,6 +104,7 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
     recordTrace: opts.recordTrace === true,
     brokerLog: probe.sink(opts.brokerLog),
     decisions: opts.decisions,
+    target,
   });
   probe.attach(world);
   setup.drive(world);
@@ -126,6 +135,7 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
     world.fact({ f: "liveness_end", head: world.server.head });
   }
   world.finish();
+  world.close();
 
   const coverage: Record<string, number> = {};
   for (const [name, n] of countEvents(probe.result())) if (n > 0) coverage[name] = n;
@@ -143,6 +153,8 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
       .sort(),
     phases: { safetyMs, livenessBudgetMs: budgetMs, liveness },
     checkers: checkers.length,
+    target: target.name,
+    notApplicable,
     faultsFired: world.faultHub.firedRecord(),
     coverage,
     stats: {

@@ -22,6 +22,9 @@ import { promoteCommand, replayCommand, shrinkCommand } from "./shrink/cli.ts";
 import { RUNNER_COMMAND } from "./rerun.ts";
 import { SCENARIOS, scenarioByName } from "./scenarios/index.ts";
 import type { Scenario } from "./scenarios/scenario.ts";
+import { ALL_CHECKERS } from "./checkers/index.ts";
+import { applicableCheckers, CHECKER_NEEDS, DEFAULT_TARGET, TARGETS, targetByName } from "./targets/index.ts";
+import type { TargetKind } from "./targets/target.ts";
 
 export const EXIT_PASS = 0;
 export const EXIT_SAFETY = 1;
@@ -44,6 +47,7 @@ const USAGE = `usage: ${RUNNER_COMMAND} [options]
   --seed N               run one seed
   --seeds A..B           run seeds A through B inclusive (default 1..10)
   --swarm                draw fault options per seed (swarm mode)
+  --target NAME          the broker under test (default ${DEFAULT_TARGET.name}): ${TARGETS.map((t) => `${t.name} = ${t.description}`).join("; ")}
   --plant NAME[,NAME]    plant test-only broker bugs: ${PLANTED_FAULT_NAMES.join(", ")}
   --planted-fault NAME   the same, one name per flag (repeatable)
   --json                 print one JSON object per run on stdout (and a summary object for sweeps)
@@ -70,6 +74,8 @@ export interface CliOptions {
   scenarios: Scenario[];
   seeds: number[];
   swarm: boolean;
+  /** The broker under test. */
+  target: TargetKind;
   /** Planted broker faults, sorted by name (as printed in `rerun:` lines). */
   planted: Array<keyof PlantedFaults>;
   json: boolean;
@@ -115,6 +121,12 @@ export function parseCli(argv: string[]): CliOptions {
     scenarios = scenarios.filter((x) => !skip.includes(x.name));
     if (scenarios.length === 0) throw new UsageError("--skip leaves no scenario to run");
   }
+  const target = targetByName(v.target ?? DEFAULT_TARGET.name);
+  if (!target) {
+    throw new UsageError(
+      `unknown target "${v.target}"; known targets: ${TARGETS.map((t) => t.name).join(", ")}`,
+    );
+  }
   if (v.seed !== undefined && v.seeds !== undefined) throw new UsageError("use --seed or --seeds, not both");
   let seeds: number[];
   if (v.seed !== undefined) seeds = [parseSeed(v.seed, "--seed")];
@@ -124,11 +136,18 @@ export function parseCli(argv: string[]): CliOptions {
   if (v.trace !== undefined && v.replay === undefined && (seeds.length !== 1 || scenarios.length !== 1)) {
     throw new UsageError("--trace needs exactly one scenario (--scenario) and one seed (--seed)");
   }
+  const planted = parsePlanted([...(v.plant ?? []), ...(v["planted-fault"] ?? [])]);
+  if (planted.length > 0 && !target.capabilities.includes("planted_faults")) {
+    throw new UsageError(
+      `--plant: the ${target.name} target has no planted faults (they are the reference's)`,
+    );
+  }
   return {
     scenarios,
     seeds,
     swarm: v.swarm === true,
-    planted: parsePlanted([...(v.plant ?? []), ...(v["planted-fault"] ?? [])]),
+    target,
+    planted,
     json: v.json === true,
     verbose: v.verbose === true,
     coverage: v["no-coverage"] !== true,
@@ -156,6 +175,7 @@ function parse(argv: string[]) {
       seed: { type: "string" },
       seeds: { type: "string" },
       swarm: { type: "boolean" },
+      target: { type: "string" },
       plant: { type: "string", multiple: true },
       "planted-fault": { type: "string", multiple: true },
       json: { type: "boolean" },
@@ -217,18 +237,19 @@ export function plantedFaults(names: readonly (keyof PlantedFaults)[]): Partial<
 
 /** The runner arguments that reproduce one run exactly. */
 export function rerunArgs(
-  r: { scenario: string; seed: number },
+  r: { scenario: string; seed: number; target?: string },
   swarm: boolean,
   planted: readonly string[] = [],
 ): string[] {
   const args = ["--scenario", r.scenario, "--seed", String(r.seed)];
+  if (r.target !== undefined && r.target !== DEFAULT_TARGET.name) args.push("--target", r.target);
   if (swarm) args.push("--swarm");
   if (planted.length > 0) args.push("--plant", [...planted].sort().join(","));
   return args;
 }
 
 export function rerunLine(
-  r: { scenario: string; seed: number },
+  r: { scenario: string; seed: number; target?: string },
   swarm: boolean,
   planted: readonly string[] = [],
 ): string {
@@ -279,6 +300,7 @@ export function main(argv: string[], io: Io = defaultIo()): number {
       const report = runScenario(scenario, seed, {
         swarm: opts.swarm,
         plantedFaults: planted,
+        target: opts.target,
         recordTrace: opts.traceFile !== undefined,
         onDrawn: showDrawn ? (d) => io.out(drawnLine(scenario.name, seed, d)) : undefined,
       });
@@ -288,7 +310,11 @@ export function main(argv: string[], io: Io = defaultIo()): number {
       sweep.add(report);
       let mismatch: RunReport | undefined;
       if (opts.checkDeterminism) {
-        const again = runScenario(scenario, seed, { swarm: opts.swarm, plantedFaults: planted });
+        const again = runScenario(scenario, seed, {
+          swarm: opts.swarm,
+          plantedFaults: planted,
+          target: opts.target,
+        });
         if (again.traceHash !== report.traceHash || again.events !== report.events) mismatch = again;
       }
       if (opts.traceFile !== undefined && report.trace) {
@@ -311,6 +337,7 @@ export function main(argv: string[], io: Io = defaultIo()): number {
             swarm: opts.swarm,
             plantedFaults: planted,
             outDir: FAILURES_OUT_DIR,
+            runOptions: { target: opts.target },
           });
           if (paths.html) io.out(`  timeline: ${paths.html}`);
           if (paths.perfetto) io.out(`  perfetto: ${paths.perfetto} (open in https://ui.perfetto.dev)`);
@@ -318,7 +345,13 @@ export function main(argv: string[], io: Io = defaultIo()): number {
         }
         if (report.violation && opts.shrink && !shrunk) {
           shrunk = true;
-          const cmd = { scenario: scenario.name, seed, swarm: opts.swarm, planted: opts.planted };
+          const cmd = {
+            scenario: scenario.name,
+            seed,
+            swarm: opts.swarm,
+            planted: opts.planted,
+            ...(opts.target === DEFAULT_TARGET ? {} : { target: opts.target.name }),
+          };
           shrinkCommand({ ...cmd, timeBudgetMs: opts.shrinkBudgetMs }, io, codes);
         }
         if (mismatch) {
@@ -352,11 +385,16 @@ export function main(argv: string[], io: Io = defaultIo()): number {
       : `never made "${g.event}" happen in ${g.seeds} seeds`;
     (opts.json ? io.err : io.out)(`COVERAGE ${g.scenario} ${what}`);
   }
+  const { notApplicable } = applicableCheckers(opts.target, ALL_CHECKERS);
+  if (notApplicable.length > 0) {
+    const why = notApplicable.map((id) => `${id} (${(CHECKER_NEEDS[id] ?? []).join("+")})`).join(", ");
+    (opts.json ? io.err : io.out)(`not applicable on target ${opts.target.name}: ${why}`);
+  }
   const wallMs = Date.now() - started;
   const failed = safety + liveness + nondeterministic + gaps.length;
   const summary =
     `${runs} runs (${opts.scenarios.map((s) => s.name).join(", ")}; seeds ${describeSeeds(opts.seeds)}` +
-    `${opts.swarm ? "; swarm" : ""}${opts.planted.length > 0 ? `; planted ${opts.planted.join(",")}` : ""}): ` +
+    `${opts.swarm ? "; swarm" : ""}${opts.target === DEFAULT_TARGET ? "" : `; target ${opts.target.name}`}${opts.planted.length > 0 ? `; planted ${opts.planted.join(",")}` : ""}): ` +
     `${runs - safety - liveness} passed, ${safety} safety, ${liveness} liveness` +
     (opts.checkDeterminism ? `, ${nondeterministic} nondeterministic` : "") +
     (enforceCoverage ? `, ${gaps.length} coverage gaps` : "") +

@@ -6,14 +6,14 @@
  *
  * Theory of operation:
  * 1. The probe rides along as an observer in the world's checker list (it never reports a finding):
- *    on every `start` it takes the new `BrokerCore` so its log counts can be summed at the end.
+ *    on every `start` it takes the new target process so its log counts can be summed at the end.
  * 2. Counter keys are namespaced: `log:<event>` (core log events), `log:<event>:<why|trigger>`,
  *    `ipc:<status>:<error code>` (IPC responses), `sim:<name>` (derived by the probe or read from
  *    the world). `sim/coverage/events.ts` names the "sometimes" events in terms of these keys.
  * 3. Nothing here changes the run: no draws, no trace lines, no effect on any actor.
  */
 
-import type { BrokerCore } from "../../src/broker/broker.ts";
+import type { Target } from "../targets/target.ts";
 import type { LogSink } from "../../src/broker/types.ts";
 import type { CheckerDef } from "../checkers/checker.ts";
 import type { World } from "../kernel/world.ts";
@@ -26,7 +26,7 @@ export const POISON_RELEASES_MIN = 3;
 
 export class CoverageProbe {
   private world: World | undefined;
-  private readonly cores: BrokerCore[] = [];
+  private readonly cores: Target[] = [];
   private readonly counts = new Map<string, number>();
   private readonly releases = new Map<unknown, number>();
   /** Largest seq any earlier broker process was sent (redelivery after a restart). */
@@ -125,8 +125,7 @@ export class CoverageProbe {
   result(): Map<string, number> {
     const out = new Map(this.counts);
     for (const core of this.cores) {
-      for (const [event, n] of core.env.logCounts)
-        out.set(`log:${event}`, (out.get(`log:${event}`) ?? 0) + n);
+      for (const [event, n] of core.logCounts) out.set(`log:${event}`, (out.get(`log:${event}`) ?? 0) + n);
     }
     const w = this.world;
     if (w) {

@@ -57,7 +57,7 @@ export function runAndExport(scenario: Scenario, seed: number, opts: RunExportOp
 
 /** The runner's `rerun:` line, planted faults included (the runner's `--plant` flag). */
 export function rerunFor(
-  r: { scenario: string; seed: number },
+  r: { scenario: string; seed: number; target?: string },
   swarm: boolean,
   planted: readonly string[],
 ): string {

@@ -17,7 +17,6 @@
  */
 
 import type { ApiArgs, ApiOp, ApiResult } from "../../src/broker/api.ts";
-import { BrokerCore } from "../../src/broker/broker.ts";
 import { type BrokerOptions, type PlantedFaults, resolveOptions } from "../../src/broker/options.ts";
 import type { Input, LogSink, Output } from "../../src/broker/types.ts";
 import {
@@ -39,6 +38,8 @@ import { Wiring } from "../network/wiring.ts";
 import { FaultHub } from "../faults/hub.ts";
 import { type FaultPlan, installFaults } from "../faults/index.ts";
 import { SeededRandom, type StreamFactory, Streams } from "./prng.ts";
+import { REFERENCE_TARGET } from "../targets/reference.ts";
+import type { Target, TargetKind, TargetRun } from "../targets/target.ts";
 import { Trace } from "./trace.ts";
 
 export type ApiFaultHook = (
@@ -88,6 +89,8 @@ export interface WorldConfig {
    * shrinker's way to leave a message out without moving any later draw (issue 6).
    */
   workloadOmit?: readonly number[];
+  /** The broker implementation under test (default: the reference core). */
+  target?: TargetKind;
 }
 
 /** Safety net: this many `advance` calls at one instant means a deadline that never clears. */
@@ -107,7 +110,7 @@ export class World {
   readonly view: View;
   readonly options: BrokerOptions;
   readonly latency: LatencyConfig;
-  broker: BrokerCore | undefined;
+  broker: Target | undefined;
   /** 1 for the first broker process; bumped by every restart. */
   incarnation = 0;
   violation: Violation | undefined;
@@ -128,10 +131,12 @@ export class World {
     SimEvent["k"],
     Array<{ def: CheckerDef; inst: CheckerInstance }>
   >();
+  private readonly targetRun: TargetRun;
   private advancesAtInstant = 0;
   private lastAdvanceAt = -1;
 
   constructor(readonly config: WorldConfig) {
+    this.targetRun = (config.target ?? REFERENCE_TARGET).open();
     this.api = new PlatformApi(config.platform);
     this.streams = new Streams(config.seed, config.decisions);
     this.trace = new Trace(config.recordTrace === true);
@@ -213,6 +218,7 @@ export class World {
   /** The broker process dies: nothing of it survives but what storage persisted. */
   crashBroker(): void {
     if (!this.broker) return;
+    this.broker.dispose();
     this.broker = undefined;
     const t = this.elapsedMs;
     this.emit(
@@ -257,13 +263,19 @@ export class World {
   /** End of run: show the checkers the final state (end-of-run invariants). */
   finish(): void {
     if (this.violation !== undefined) return;
-    let snapshot: ReturnType<BrokerCore["snapshot"]> | undefined;
+    let snapshot: ReturnType<Target["snapshot"]> | undefined;
     try {
       snapshot = this.broker?.snapshot();
     } catch {
       snapshot = undefined;
     }
     this.emit({ k: "quiescent", t: this.elapsedMs, snapshot }, `{"t":${this.elapsedMs},"k":"quiescent"}`);
+  }
+
+  /** Release the target's resources (an adapter's worker thread); the world runs no more. */
+  close(): void {
+    this.broker?.dispose();
+    this.targetRun.close();
   }
 
   /** Hand one input to the broker and perform its outputs. */
@@ -285,15 +297,19 @@ export class World {
 
   private startBroker(): void {
     this.incarnation++;
-    const initialCursor = this.storage.readCursor();
-    this.broker = new BrokerCore({
+    this.broker = this.targetRun.start({
+      scenario: this.config.scenario,
+      seed: this.config.seed,
+      incarnation: this.incarnation,
+      nowMs: this.clock.nowMs,
       options: this.options,
       random: new SeededRandom(this.streams.get("broker.random")),
-      initialCursor,
+      initialCursor: this.storage.readCursor(),
       initialBuffers: this.storage.readBuffers(),
       log: this.config.brokerLog,
-      faults: this.config.plantedFaults,
+      plantedFaults: this.config.plantedFaults,
     });
+    const initialCursor = this.broker.initialCursor;
     const t = this.elapsedMs;
     this.emit(
       { k: "start", t, incarnation: this.incarnation, initialCursor, options: this.options },
@@ -320,7 +336,7 @@ export class World {
     this.drain(broker);
   }
 
-  private drain(broker: BrokerCore): void {
+  private drain(broker: Target): void {
     const outs = broker.takeOutputs();
     const t = this.elapsedMs;
     for (let i = 0; i < outs.length; i++) {

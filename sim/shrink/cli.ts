@@ -45,6 +45,8 @@ export interface ShrinkCommand {
   seed: number;
   swarm: boolean;
   planted: readonly PlantedFaultName[];
+  /** The target's name (absent = the reference core). */
+  target?: string;
   /** Directory for the replay file (default `out/repros`). */
   outDir?: string;
   timeBudgetMs?: number;
@@ -55,7 +57,14 @@ export function shrinkCommand(cmd: ShrinkCommand, io: ShrinkIo, codes: ExitCodes
   let result: ReturnType<typeof shrinkRun>;
   try {
     result = shrinkRun(
-      { scenario: cmd.scenario, seed: cmd.seed, swarm: cmd.swarm, planted: [...cmd.planted], edits: {} },
+      {
+        scenario: cmd.scenario,
+        seed: cmd.seed,
+        swarm: cmd.swarm,
+        planted: [...cmd.planted],
+        edits: {},
+        ...(cmd.target === undefined ? {} : { target: cmd.target }),
+      },
       cmd.timeBudgetMs === undefined ? {} : { timeBudgetMs: cmd.timeBudgetMs },
     );
   } catch (err) {

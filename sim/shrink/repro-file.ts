@@ -17,6 +17,7 @@
  *    a change of draw order can make an old repro stop failing. Re-shrink from its seed then.
  */
 
+import { DEFAULT_TARGET, TARGETS, targetByName } from "../targets/index.ts";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { REPLAY_COMMAND } from "../rerun.ts";
@@ -50,6 +51,8 @@ export interface ReproFile {
   swarm: boolean;
   plantedFaults: PlantedFaultName[];
   edits: SetupEdits;
+  /** The target the run was made against (absent = the reference core). */
+  target?: string;
   expect: ReproExpectation;
   /** How the repro was made (sizes before and after shrinking, time taken). */
   shrink?: { before: ReproSize; after: ReproSize; runs: number; wallMs: number; outOfTime: boolean };
@@ -70,12 +73,15 @@ export function reproFileFrom(result: ShrinkResult, path: string): ReproFile {
   const v = run.report.violation!;
   return {
     format: REPRO_FORMAT,
-    title: `${result.spec.scenario} seed ${result.spec.seed}${plantedSuffix(result.spec.planted)} breaks ${v.invariant}`,
+    title: `${result.spec.scenario} seed ${result.spec.seed}${plantedSuffix(result.spec.planted)}${targetSuffix(result.spec.target)} breaks ${v.invariant}`,
     scenario: result.spec.scenario,
     seed: result.spec.seed,
     swarm: result.spec.swarm,
     plantedFaults: [...result.spec.planted].sort(),
     edits: result.spec.edits,
+    ...(result.spec.target === undefined || result.spec.target === DEFAULT_TARGET.name
+      ? {}
+      : { target: result.spec.target }),
     expect: {
       outcome: "fail",
       invariant: v.invariant,
@@ -94,6 +100,10 @@ export function reproFileFrom(result: ShrinkResult, path: string): ReproFile {
     rerun: rerunCommand(path),
     decisions: trimLog(run.log, run.kinds),
   };
+}
+
+function targetSuffix(t: string | undefined): string {
+  return t === undefined || t === DEFAULT_TARGET.name ? "" : ` on the ${t} target`;
 }
 
 function plantedSuffix(p: readonly string[]): string {
@@ -145,6 +155,8 @@ export function parseReproFile(text: string, path: string): ReproFile {
     throw fail("plantedFaults must list planted fault names");
   }
   if (typeof f.edits !== "object" || f.edits === null) throw fail("edits must be an object");
+  if (f.target !== undefined && (typeof f.target !== "string" || targetByName(f.target) === undefined))
+    throw fail(`target must name a target (${TARGETS.map((t) => t.name).join(", ")})`);
   const e = f.expect as Record<string, unknown> | undefined;
   if (typeof e !== "object" || e === null) throw fail("expect must be an object");
   if (e.outcome === "fail") {
@@ -190,6 +202,7 @@ export function replayReproFile(f: ReproFile): ReplayOutcome {
     swarm: f.swarm,
     planted: f.plantedFaults,
     edits: f.edits,
+    target: f.target,
     decisions: f.decisions,
   });
   const report = run.report;
@@ -229,9 +242,10 @@ export function promoteReproFile(src: string, dir = REGRESSIONS_DIR): string {
 
 /** The file name of a repro: scenario, planted faults, seed, invariant. */
 export function reproFileName(
-  spec: { scenario: string; seed: number; planted: readonly string[] },
+  spec: { scenario: string; seed: number; planted: readonly string[]; target?: string },
   invariant: string,
 ): string {
   const planted = spec.planted.length === 0 ? "" : `-${[...spec.planted].sort().join("+")}`;
-  return `${spec.scenario}${planted}-seed${spec.seed}-${invariant}.json`;
+  const target = spec.target === undefined || spec.target === DEFAULT_TARGET.name ? "" : `${spec.target}-`;
+  return `${target}${spec.scenario}${planted}-seed${spec.seed}-${invariant}.json`;
 }

@@ -20,6 +20,7 @@ import { ALL_CHECKERS } from "../checkers/index.ts";
 import type { RunOptions, RunReport } from "../run.ts";
 import { runScenario } from "../run.ts";
 import { scenarioByName } from "../scenarios/index.ts";
+import { targetOrThrow } from "../targets/index.ts";
 import type { Scenario } from "../scenarios/scenario.ts";
 import { type DecisionLog, Decisions, type DrawKind, drawCost, logLength } from "./decision-log.ts";
 import { type BuiltSetup, editedScenario, type PlantedFaultName, type SetupEdits } from "./setup.ts";
@@ -30,6 +31,8 @@ export interface ReproSpec {
   swarm: boolean;
   planted: PlantedFaultName[];
   edits: SetupEdits;
+  /** The target's name (`--target`); absent = the reference core. */
+  target?: string;
   /** Replay these draws; absent = draw from the seeded generators (and record them). */
   decisions?: DecisionLog;
 }
@@ -103,6 +106,8 @@ export function runRepro(
     recordTrace: true,
     decisions,
     checkers,
+    // A repro that names its target replays against it; otherwise the caller's target (or the default).
+    target: spec.target === undefined ? (runOptions.target ?? targetOrThrow(undefined)) : targetOrThrow(spec.target),
   });
   const lines = report.trace ?? [];
   delete report.trace;
