@@ -4,9 +4,10 @@
  * replay it, and write your own scenarios, fault modules and checkers against the interfaces below.
  * Same scenario + seed + code ⇒ same report and trace hash.
  *
- * Targets — the system a run puts under test (today always this package's own `BrokerCore`) — get
- * their interface and exports here, next to scenarios, faults and checkers, once the simulator
- * has one.
+ * A target is the broker a run puts under test: this package's reference `BrokerCore` (the
+ * default), the published 0.2.36 daemon (`--target published`, needs `@masons/runtime-broker`
+ * 0.2.36 installed beside this package), or your own behind the `TargetKind` interface
+ * (docs/targets.md).
  */
 
 // Running scenarios.
@@ -75,8 +76,20 @@ export {
   faultByName,
 } from "./faults/index.ts";
 
-// Targets: the target interface (sim/targets/) and its implementations are exported here, next
-// to scenarios, faults and checkers, when the simulator gets one.
+// Targets: the broker under test.
+export type { Capability, Target, TargetKind, TargetRun, TargetStart } from "./targets/target.ts";
+export {
+  applicableCheckers,
+  CHECKER_NEEDS,
+  DEFAULT_TARGET,
+  missingCapabilities,
+  TARGETS,
+  targetByName,
+  targetOrThrow,
+  UnknownTargetError,
+} from "./targets/index.ts";
+export { REFERENCE_TARGET } from "./targets/reference.ts";
+export { PUBLISHED_TARGET } from "./targets/published.ts";
 
 // Checkers (one per invariant).
 export {

@@ -15,9 +15,9 @@
  * scenarios too. `BROKER_SIM_REPLAY=REPRO.json` (same command) replays the shrunk repro instead.
  * Without a test context (`runSimSeeds`, `assertSimSeeds`) the line is the runner's.
  *
- * What the run puts under test is whatever `options` (the `runScenario` options) say, today this
- * package's own `BrokerCore`: a target option of `runScenario` reaches every seed, the shrinker and
- * the replay through `options` unchanged.
+ * What the run puts under test is `options.target` (a `TargetKind` from `broker-sim/sim`: the
+ * reference `BrokerCore` by default, the published daemon, or your own broker behind an adapter);
+ * it reaches every seed, the shrinker and the replay unchanged.
  */
 
 import { relative } from "node:path";

@@ -106,8 +106,12 @@ export function runRepro(
     recordTrace: true,
     decisions,
     checkers,
-    // A repro that names its target replays against it; otherwise the caller's target (or the default).
-    target: spec.target === undefined ? (runOptions.target ?? targetOrThrow(undefined)) : targetOrThrow(spec.target),
+    // A repro replays against the target it names; the caller's own target (a user's, not
+    // registered here) serves when the repro names it or names none.
+    target:
+      runOptions.target !== undefined && (spec.target === undefined || spec.target === runOptions.target.name)
+        ? runOptions.target
+        : targetOrThrow(spec.target),
   });
   const lines = report.trace ?? [];
   delete report.trace;
