@@ -28,6 +28,16 @@ export interface PlatformStubOptions {
   autoDispatch?: boolean;
   /** Agent id answered by `GET /v1/whoami`. Default `agent-stub`. */
   agentId?: string;
+  /** Sees every request with its parsed body (tests). */
+  onRequest?: (r: StubRequest) => void;
+}
+
+export interface StubRequest {
+  method: string;
+  path: string;
+  query: string;
+  authorization: string | undefined;
+  body: Record<string, unknown>;
 }
 
 interface Route {
@@ -231,6 +241,13 @@ export class PlatformStub {
         return;
       }
     }
+    this.opts.onRequest?.({
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.search,
+      authorization: req.headers.authorization,
+      body,
+    });
     if (req.method === "GET" && url.pathname === "/v1/runtime/control-events") {
       this.subscribe(req, res);
       return;
