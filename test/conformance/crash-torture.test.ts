@@ -12,9 +12,9 @@ describe(`SIGKILL restarts of the ${TARGET} daemon under a streaming SDK plugin`
     expect(schedule({ seed: 7, kills: 20 })).toEqual(schedule({ seed: 7, kills: 20 }));
     expect(schedule({ seed: 7, kills: 20 })).not.toEqual(schedule({ seed: 8, kills: 20 }));
     for (const life of schedule({ seed: 7, kills: 50 })) {
-      expect(life.upMs).toBeGreaterThanOrEqual(50);
-      expect(life.upMs).toBeLessThanOrEqual(900);
-      expect(life.downMessages).toBeLessThanOrEqual(5);
+      expect(life.upMs).toBeGreaterThanOrEqual(100);
+      expect(life.upMs).toBeLessThanOrEqual(1500);
+      expect(life.downMessages).toBeLessThanOrEqual(3);
     }
   });
 
@@ -23,7 +23,7 @@ describe(`SIGKILL restarts of the ${TARGET} daemon under a streaming SDK plugin`
     {},
     async () => {
       const r = await runCrashTorture({ seed: 20261207, kills: 3, target: TARGET });
-      expect(r.messages).toBeGreaterThan(10);
+      expect(r.messages).toBeGreaterThan(5);
       expect({
         lost: r.lostSeqs,
         cursorRegressions: r.cursorRegressions,

@@ -26,16 +26,23 @@ export interface TortureOptions {
   kills: number;
   /** Which daemon. Default `ours`. */
   target?: Target;
-  /** Uptime before a kill, drawn uniformly. Default [50, 900] ms. */
+  /**
+   * Uptime before a kill (from the SDK being back), drawn uniformly. Default [100, 1500] ms: long
+   * enough on average for the backlog of a life to drain, so the torture makes progress.
+   */
   upMs?: [number, number];
   /** Downtime after a kill. Default [0, 300] ms. */
   downMs?: [number, number];
-  /** Messages appended per life while up / while down. Defaults [0, 30] / [0, 5]. */
+  /** Messages appended per life while up / while down. Defaults [0, 12] / [0, 3]. */
   upMessages?: [number, number];
   downMessages?: [number, number];
   /** Longest wait for the final drain. Default 60 000 ms. */
   drainTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Log every life, not only every tenth. */
+  verbose?: boolean;
+  /** Called after every kill with the world (diagnostics). */
+  afterKill?: (w: ConformanceWorld, life: number) => void;
 }
 
 export interface TortureReport {
@@ -78,10 +85,10 @@ export function schedule(o: TortureOptions): Life[] {
   const lives: Life[] = [];
   for (let i = 0; i < o.kills; i++) {
     lives.push({
-      upMs: pick(o.upMs ?? [50, 900]),
-      upMessages: pick(o.upMessages ?? [0, 30]),
+      upMs: pick(o.upMs ?? [100, 1500]),
+      upMessages: pick(o.upMessages ?? [0, 12]),
       downMs: pick(o.downMs ?? [0, 300]),
-      downMessages: pick(o.downMessages ?? [0, 5]),
+      downMessages: pick(o.downMessages ?? [0, 3]),
     });
   }
   return lives;
@@ -163,8 +170,16 @@ export async function runCrashTorture(o: TortureOptions): Promise<TortureReport>
       ready = false;
       await w.kill(d, "SIGKILL");
       checkAcked();
+      o.afterKill?.(w, i + 1);
       for (let k = 0; k < life.downMessages; k++) append(`down${i}`);
       await sleep(life.downMs);
+      if (o.verbose) {
+        log(
+          `life ${i + 1}: up ${life.upMs} ms, ${appended} appended, acked ${w.connector.ackedSeq}, ` +
+            `gap fills ${w.sent("REQUEST_GAP_FILL").length}, registers ${JSON.stringify(w.connector.registers.slice(-1))}, ` +
+            `frames to broker ${w.toBroker.length}`,
+        );
+      }
       if ((i + 1) % 10 === 0 || i === lives.length - 1) {
         log(
           `kill ${i + 1}/${lives.length}: ${appended} messages, acked ${w.connector.ackedSeq}, ` +

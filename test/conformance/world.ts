@@ -175,14 +175,22 @@ export class ConformanceWorld {
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     const d: Daemon = { child, pid: child.pid!, exited, stderr: () => stderr };
     this.daemons.push(d);
-    await until(
-      () => this.discovery()?.pid === d.pid,
-      "the daemon's discovery record",
-      15_000,
-      () => {
-        if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${stderr}`);
-      },
-    );
+    try {
+      await until(
+        () => this.discovery()?.pid === d.pid,
+        "the daemon's discovery record",
+        60_000,
+        () => {
+          if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${stderr}`);
+        },
+      );
+    } catch (err) {
+      const tail = this.logEvents()
+        .slice(-12)
+        .map((l) => JSON.stringify(l))
+        .join("\n");
+      throw new Error(`${(err as Error).message} (pid ${d.pid}); last daemon log lines:\n${tail}`);
+    }
     return d;
   }
 
