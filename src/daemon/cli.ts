@@ -38,7 +38,7 @@ const USAGE = `usage: runtime-broker --connector-url <ws-url> --token-file <path
 Drop-in mode (no flags) reads MASONS_BROKER_CREDENTIALS_FILE ({accounts:{<id>:{connectorUrl, token,
 apiHost?}}}), MASONS_BROKER_ACCOUNT_ID (default "default"), MASONS_BROKER_USER_DATA and
 MASONS_BROKER_API_HOST, writes its discovery record where the published SDK looks for it and logs
-to <user data>/runtime-broker/log/broker-<pid>.log.
+to <user data>/runtime-broker/log/broker-<pid>.log (level: BROKER_SIM_LOG_LEVEL, default info).
 `;
 
 function fail(message: string, code: number): never {
@@ -118,9 +118,12 @@ async function runDropIn(): Promise<void> {
   } catch (err) {
     fail((err as Error).message, 2);
   }
+  // Our one addition to the published environment: the log level of the drop-in log file.
+  const level = process.env.BROKER_SIM_LOG_LEVEL || "info";
+  if (!isLogLevel(level)) fail("BROKER_SIM_LOG_LEVEL must be debug, info, warn or error", 2);
   mkdirSync(dirname(cfg.logFile), { recursive: true, mode: 0o700 });
   const logStream: LogWriter = createWriteStream(cfg.logFile, { flags: "a", mode: 0o600 });
-  const log = new Logger({ level: "info", stream: logStream });
+  const log = new Logger({ level, stream: logStream });
   log.info("drop_in_starting", { accountId: cfg.accountId, apiBaseUrl: cfg.apiBaseUrl, pid: process.pid });
   const agentId = await whoami(cfg.apiBaseUrl, cfg.token, log);
   await run(
@@ -131,6 +134,7 @@ async function runDropIn(): Promise<void> {
       dataDir: cfg.dataDir,
       agentId,
       logStream,
+      logLevel: level,
       onStopped: () => process.exit(0),
     },
     0,

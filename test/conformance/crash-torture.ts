@@ -197,6 +197,10 @@ export async function runCrashTorture(o: TortureOptions): Promise<TortureReport>
       o.drainTimeoutMs ?? 60_000,
     );
     checkAcked();
+  } catch (err) {
+    w.keep = true;
+    log(`torture failed; daemon logs and data kept in ${w.root}`);
+    throw err;
   } finally {
     await w.close();
   }

@@ -109,6 +109,8 @@ export class ConformanceWorld {
   readonly userData = join(this.root, "user-data");
   readonly credentialsFile = join(this.root, "credentials.json");
   readonly daemons: Daemon[] = [];
+  /** Keep the temp directory (logs, data) at close, for a failure to be looked at. */
+  keep = false;
   readonly clients: BrokerClient[] = [];
 
   constructor(
@@ -293,7 +295,7 @@ export class ConformanceWorld {
       }
     }
     await Promise.all([this.connector.close(), this.api.close()]);
-    rmSync(this.root, { recursive: true, force: true });
+    if (!this.keep) rmSync(this.root, { recursive: true, force: true });
   }
 }
 
