@@ -3,9 +3,8 @@
  * out/bench/ (`latest.json` plus a timestamped copy).
  *
  *   npm run bench                       quick run (about a minute)
- *   npm run bench -- --full             1M soak, 100k burst, reference fetch, every scenario
+ *   npm run bench -- --full             1M soak, 100k burst, every scenario
  *   npm run bench -- --only core,ref    sections: core, ref, daemon, sim, memory, targets
- *   npm run bench -- --ref              fetch the published reference even in a quick run
  *   npm run bench -- --burst 20000      burst size for the daemon comparison (0 = none)
  *
  * Figures are wall-clock and depend on the machine and its load (the load average is recorded with
@@ -21,7 +20,7 @@ import { coreInbox, coreTargeted, type ThroughputResult } from "./core-delivery.
 import { type DaemonHandle, runDaemon, startOurs, startTheirs, type Urls } from "./daemon-loopback.ts";
 import { memorySoakInChild } from "./memory-soak.ts";
 import { referenceCoreTargeted } from "./reference/core-bench.ts";
-import { cachedReference, fetchReference, REFERENCE_SPEC } from "./reference/fetch.ts";
+import { REFERENCE_SPEC, referencePackage } from "./reference/package.ts";
 import { simBench, standardDrawn, standardScenario } from "./sim-bench.ts";
 import { Table } from "./table.ts";
 import { targetsBench } from "./targets-bench.ts";
@@ -33,7 +32,6 @@ const { values } = parseArgs({
   options: {
     full: { type: "boolean", default: false },
     burst: { type: "string" },
-    ref: { type: "boolean", default: false },
     only: { type: "string" },
     out: { type: "string", default: "out/bench" },
   },
@@ -85,8 +83,8 @@ const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(1)}Ã
 // ---------------------------------------------------------------- reference availability
 let refDir: string | undefined;
 if (only.has("ref") || only.has("daemon")) {
-  const want = full || values.ref === true;
-  const r = want ? fetchReference() : cachedReference();
+  // The devDependency installed by npm ci; no fetch at run time.
+  const r = referencePackage();
   if (r.ok) refDir = r.dir;
   else notes.push(`reference comparison skipped: ${r.reason}`);
 }

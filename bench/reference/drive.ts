@@ -9,8 +9,9 @@
  *   - a temp dir for every path, a null logger, an injected `exit`;
  * and one real plugin: an IPC WebSocket client that acks every push receipt, like the shipped SDK.
  *
- * Its code is loaded from `out/ref/` at run time and never imported statically, so nothing of it is
- * compiled into, or committed with, this project.
+ * Its code is loaded by path from the installed devDependency at run time
+ * (bench/reference/package.ts), never imported statically: its daemon modules are not in the
+ * package's exports map.
  */
 
 import { EventEmitter } from "node:events";

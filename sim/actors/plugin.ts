@@ -4,9 +4,12 @@
  *
  * Theory of operation:
  * 1. Start: initialize, open the stream (advertising `push_receipt_ack_v1` when receipt-capable),
- *    register every endpoint. A register that races ahead of the channel (400
- *    `ipc_channel_missing`) is retried.
- * 2. Pushes are acked (`push_ack`) after a short delay. A push carrying a `runtimeAssignment` starts
+ *    register every endpoint with the published SDK's field names (`runtime_capabilities`,
+ *    `execution_surface`, `session_name`, `client_kind`). A register that races ahead of the channel
+ *    (400 `ipc_channel_missing`) is retried.
+ * 2. Pushes are acked (`push_ack`) after a short delay — only when the initialize answer's
+ *    `server_capabilities` object has `push_receipt_ack_v1 === true`, which is the SDK's condition
+ *    (it ignores a `push_id` otherwise). A push carrying a `runtimeAssignment` starts
  *    the adapter flow: `adapter_accepted`, `processing_started`, then an assignment reply with a
  *    fresh `reply_request_id`, retried with the SAME id on retryable 503s.
  * 3. Plain pushes may be answered with `/v1/send` (the platform can later send a continuation with
@@ -107,6 +110,8 @@ interface Work {
 export class PluginModel {
   channel: number | undefined;
   alive = true;
+  /** The server offered push receipts (`server_capabilities.push_receipt_ack_v1 === true`). */
+  serverReceipts = false;
   readonly endpoints: HostedEndpoint[];
   private readonly work = new Map<string, Work>();
   /** Bumped by every crash: answers and retries from a previous life are ignored (a dead process). */
@@ -127,7 +132,13 @@ export class PluginModel {
   }
 
   start(): void {
-    this.post("/v1/initialize", { client_protocol_version: "1.1", client_kind: "sim-plugin" }, () => {
+    const init = { client_protocol_version: "1.1", client_kind: "sim-plugin", client_version: "1.0.0" };
+    this.post("/v1/initialize", init, (_status, res) => {
+      const caps = res.server_capabilities;
+      this.serverReceipts =
+        typeof caps === "object" &&
+        caps !== null &&
+        (caps as Record<string, unknown>).push_receipt_ack_v1 === true;
       this.openStream();
       for (const ep of this.endpoints) this.register(ep);
     });
@@ -173,7 +184,7 @@ export class PluginModel {
     if (channel !== this.channel || !this.alive) return;
     if (frame.event !== "message_received") return;
     this.stats.pushes++;
-    if (frame.push_id !== undefined) {
+    if (frame.push_id !== undefined && this.serverReceipts) {
       const pushId = frame.push_id;
       this.host.after(this.delay(this.spec.behaviour.ackDelayMs), () => {
         if (this.channel !== channel) return;
@@ -234,14 +245,18 @@ export class PluginModel {
   private register(ep: HostedEndpoint, attempt = 1): void {
     const s = ep.spec;
     const body: Record<string, unknown> = {
+      agent_id: "agent-sim",
       plugin_pid: this.pid,
       kind: s.kind,
-      capabilities: s.capabilities,
+      client_kind: "sim-plugin",
+      client_version: "1.0.0",
+      session_name: `${s.kind}-${this.pid}`,
+      runtime_capabilities: s.capabilities,
       workspace: { root: `/work/${s.kind}-${this.pid}`, cwd: `/work/${s.kind}-${this.pid}` },
     };
     if (s.backgroundExchangeMode) body.background_exchange_mode = s.backgroundExchangeMode;
     if (s.runtimeSessionId) body.runtime_session_id = s.runtimeSessionId;
-    if (s.headless !== undefined) body.headless = s.headless;
+    if (s.headless === true) body.execution_surface = "headless";
     this.stats.registers++;
     this.post("/v1/endpoint/register", body, (status, res) => {
       if (status === 200 && typeof res.endpoint_id === "string") {

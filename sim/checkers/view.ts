@@ -662,7 +662,13 @@ export class View {
     const b = body as Record<string, unknown>;
     if (typeof b?.endpoint_id !== "string") return;
     const pid = typeof req.body.plugin_pid === "number" ? req.body.plugin_pid : 0;
-    const caps = Array.isArray(req.body.capabilities) ? (req.body.capabilities as string[]) : [];
+    // The core's register reading: `runtime_capabilities` (SDK name) ∪ `capabilities` (alias);
+    // headless ⇔ `execution_surface: "headless"` (SDK) or `headless: true` (alias).
+    const list = (v: unknown) =>
+      Array.isArray(v) ? v.filter((c): c is string => typeof c === "string") : [];
+    const caps = [
+      ...new Set([...list(req.body.runtime_capabilities), ...list(req.body.capabilities)]),
+    ].filter((c) => c !== "remote_spawn_v1");
     this.endpoints.set(b.endpoint_id, {
       id: b.endpoint_id,
       pid,
@@ -672,7 +678,7 @@ export class View {
       capabilities: caps,
       mode:
         typeof req.body.background_exchange_mode === "string" ? req.body.background_exchange_mode : undefined,
-      headless: req.body.headless === true,
+      headless: req.body.headless === true || req.body.execution_surface === "headless",
       ring: [],
       ringSet: new Set(),
     });

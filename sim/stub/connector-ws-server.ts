@@ -36,6 +36,13 @@ export interface ConnectorStubOptions extends Partial<ConnectorServerOptions> {
     send: (frame: Record<string, unknown>) => void,
     socket: number,
   ) => void;
+  /** Sees every frame on the wire (tests); `out` returning false withholds that frame. */
+  tap?: ConnectorTap;
+}
+
+export interface ConnectorTap {
+  in?(socket: number, text: string): void;
+  out?(socket: number, frame: Record<string, unknown>): boolean | undefined;
 }
 
 export class ConnectorStub {
@@ -112,6 +119,7 @@ export class ConnectorStub {
     this.model.onOpen(id);
     ws.on("message", (data) => {
       const text = data.toString();
+      this.opts.tap?.in?.(id, text);
       if (this.opts.token !== undefined) {
         try {
           const f = JSON.parse(text) as { event?: unknown; token?: unknown };
@@ -152,6 +160,7 @@ export class ConnectorStub {
     for (const out of this.model.takeOutputs()) {
       switch (out.kind) {
         case "frame": {
+          if (this.opts.tap?.out?.(out.socket, out.frame) === false) break;
           const ws = this.sockets.get(out.socket);
           if (ws?.readyState !== WebSocket.OPEN) break;
           if (!this.opts.frameFilter) ws.send(JSON.stringify(out.frame));

@@ -33,6 +33,16 @@ export interface PlatformStubOptions {
    * answered (or deliberately never answers) the request itself. Default: none.
    */
   intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Sees every request with its parsed body (tests). */
+  onRequest?: (r: StubRequest) => void;
+}
+
+export interface StubRequest {
+  method: string;
+  path: string;
+  query: string;
+  authorization: string | undefined;
+  body: Record<string, unknown>;
 }
 
 interface Route {
@@ -237,6 +247,13 @@ export class PlatformStub {
         return;
       }
     }
+    this.opts.onRequest?.({
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.search,
+      authorization: req.headers.authorization,
+      body,
+    });
     if (req.method === "GET" && url.pathname === "/v1/runtime/control-events") {
       this.subscribe(req, res);
       return;

@@ -45,6 +45,12 @@ export interface RegisterArgs {
   runtime_session_id?: string;
   background_exchange_mode?: string;
   display_label: string;
+  /** Display metadata the plugin sent (published SDK `registerEndpoint`), passed through. */
+  session_name?: string;
+  tracking_ref?: string;
+  task_hint?: string;
+  /** `headless` or any other surface name; `headless` also makes the entry headless (§1.8). */
+  execution_surface?: string;
 }
 
 export interface UndispatchedChangedEvent {

@@ -7,8 +7,12 @@
  * 1. Create the data directory (0700). If its discovery file names a live broker whose
  *    `GET /health` answers within `discoveryHealthTimeoutMs`, refuse with BrokerAlreadyRunningError.
  * 2. Read the persisted cursor (absent/corrupt ⇒ 0) and build the core with it.
- * 3. Listen for plugins on 127.0.0.1:0 with a fresh bearer token, feed `start`, write discovery,
- *    subscribe to control events when an `agentId` is known.
+ * 3. Listen for plugins on 127.0.0.1:0 with a fresh bearer token, feed `start`, subscribe to
+ *    control events when an `agentId` is known.
+ * 4. Wait for the connector's first `REGISTER_ACK ok`, then write discovery and resolve (§1.1 steps
+ *    3 and 9): a plugin host that finds the record finds a broker that can deliver. If the first
+ *    connection ends before it registered (refused token, unreachable connector), start-up fails
+ *    with BrokerStartError and everything is released, as the published daemon's start does.
  *
  * `close()` feeds `shutdown`, waits for the core's `stopped` (at most `shutdownWatchdogMs`), then
  * closes every socket, including plugin streams that are still open.
@@ -17,7 +21,7 @@
 import type { BrokerCore as BrokerCoreType } from "../broker/broker.ts";
 import { BrokerCore } from "../broker/broker.ts";
 import type { BrokerOptions } from "../broker/options.ts";
-import type { LogLevel, Random } from "../broker/types.ts";
+import type { Input, LogLevel, Random } from "../broker/types.ts";
 import { ConnectorWs } from "./connector-ws.ts";
 import { ControlEventStream } from "./control-events.ts";
 import { CursorWrites } from "./cursor-writes.ts";
@@ -91,6 +95,17 @@ export interface RunningBroker {
   abort(): void;
 }
 
+/** The connector's first connection ended before `REGISTER_ACK ok`; nothing is left running. */
+export class BrokerStartError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`the connector closed before registering (${code}${reason ? ` ${reason}` : ""})`);
+    this.name = "BrokerStartError";
+  }
+}
+
 export class BrokerAlreadyRunningError extends Error {
   constructor(
     readonly pid: number,
@@ -128,7 +143,12 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
   const bearerToken = mintBearerToken();
   // The components answer through the driver, which is created right below them.
   let driver: Driver | undefined;
-  const feed: Driver["feed"] = (input) => driver?.feed(input);
+  // Start-up watches the connector until its first registration (theory, point 4).
+  let onStartInput: ((input: Input) => void) | undefined;
+  const feed: Driver["feed"] = (input) => {
+    driver?.feed(input);
+    onStartInput?.(input);
+  };
   const connector = new ConnectorWs({
     url: options.connectorUrl,
     handshakeTimeoutMs: options.connectorHandshakeTimeoutMs,
@@ -220,8 +240,18 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
   const ipcUrl = await ipc.listen();
   logger.info("ipc_listening", { ipcUrl });
   const identity = { pid: process.pid, ipcUrl, bearerToken };
+  const registered = new Promise<void>((resolve, reject) => {
+    onStartInput = (input) => {
+      if (core.connector.ready) {
+        onStartInput = undefined;
+        resolve();
+      } else if (input.kind === "connector_closed") {
+        onStartInput = undefined;
+        reject(new BrokerStartError(input.code, input.reason));
+      }
+    };
+  });
   d.feed({ kind: "start" });
-  storage.writeDiscovery({ version: 1, startedAt: new Date().toISOString(), ...identity });
   if (control) control.start();
   else logger.info("control_events_disabled", { reason: "no agentId" });
 
@@ -229,6 +259,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
     if (aborted) return;
     if (closing) return closing;
     closeRequested = true;
+    const closeStartedMs = Date.now();
     closing = (async () => {
       logger.info("daemon_shutdown_begin", {});
       storage.deleteDiscoveryIfOwned(identity);
@@ -244,6 +275,10 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
       ]);
       clearTimeout(timer);
       if (fired) logger.warn("shutdown_watchdog_fired", { watchdogMs });
+      // The shutdown's own platform calls (endpoint unregisters, a last control ack) land before
+      // the client is torn down, within what is left of the watchdog.
+      const settled = await platform.settle(Math.max(0, watchdogMs - (Date.now() - closeStartedMs)));
+      if (!settled) logger.warn("shutdown_platform_calls_cut_off", { watchdogMs });
       // The last acked cursor reaches the disk before the process lets go of it.
       cursorWrites.flush();
       cursorWrites.drop();
@@ -256,6 +291,27 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
     return closing;
   }
 
+  const abort = () => {
+    if (aborted) return;
+    aborted = true;
+    cursorWrites.drop();
+    d.dispose();
+    platform.abortAll();
+    connector.terminate();
+    ipc.terminate();
+    void control?.stop();
+  };
+
+  try {
+    await registered;
+  } catch (err) {
+    logger.error("daemon_start_failed", { error: (err as Error).message });
+    abort();
+    throw err;
+  }
+  storage.writeDiscovery({ version: 1, startedAt: new Date().toISOString(), ...identity });
+  logger.info("discovery_written", { path: storage.discoveryPath });
+
   return {
     ipcUrl,
     bearerToken,
@@ -264,16 +320,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
     discoveryPath: storage.discoveryPath,
     logger,
     close,
-    abort: () => {
-      if (aborted) return;
-      aborted = true;
-      cursorWrites.drop();
-      d.dispose();
-      platform.abortAll();
-      connector.terminate();
-      ipc.terminate();
-      void control?.stop();
-    },
+    abort,
   };
 }
 

@@ -171,6 +171,8 @@ export class PlatformClient {
   private readonly transport: KeepAliveTransport | undefined;
   /** Aborts every request in flight when the daemon goes away. */
   private readonly closing = new AbortController();
+  /** Requests in flight (port calls and control acks), so a graceful close can let them land. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly opts: PlatformClientOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, "");
@@ -180,7 +182,38 @@ export class PlatformClient {
   }
 
   /** Perform one port operation. Always resolves. */
-  async call<K extends ApiOp>(op: K, args: ApiArgs[K]): Promise<ApiResult<K>> {
+  call<K extends ApiOp>(op: K, args: ApiArgs[K]): Promise<ApiResult<K>> {
+    return this.track(this.callOnce(op, args));
+  }
+
+  /**
+   * Resolves once every request in flight has settled, or after `timeoutMs`, whichever is first
+   * (true ⇔ all settled). A graceful close waits here before `abortAll`, so the unregisters the core
+   * emits at shutdown reach the platform instead of being cut off.
+   */
+  async settle(timeoutMs: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), Math.max(0, timeoutMs));
+    });
+    try {
+      while (this.inFlight.size > 0) {
+        const done = await Promise.race([Promise.allSettled([...this.inFlight]).then(() => true), deadline]);
+        if (!done) return false;
+      }
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => {});
+    return p;
+  }
+
+  private async callOnce<K extends ApiOp>(op: K, args: ApiArgs[K]): Promise<ApiResult<K>> {
     const m = MAPPINGS[op] as Mapping<K> | undefined;
     if (!m) return { ok: false, terminal: true, code: "unknown_op", detail: `unknown api op ${String(op)}` };
     let answer: HttpAnswer;
@@ -207,7 +240,15 @@ export class PlatformClient {
   }
 
   /** `POST /v1/runtime/control-ack`; failures are only logged (PROTOCOL §4.2). */
-  async controlAck(ack: { idempotency_key: string; status: string; detail?: string }): Promise<boolean> {
+  controlAck(ack: { idempotency_key: string; status: string; detail?: string }): Promise<boolean> {
+    return this.track(this.controlAckOnce(ack));
+  }
+
+  private async controlAckOnce(ack: {
+    idempotency_key: string;
+    status: string;
+    detail?: string;
+  }): Promise<boolean> {
     try {
       const a = await this.request("POST", "/v1/runtime/control-ack", ack);
       if (!is2xx(a.status))

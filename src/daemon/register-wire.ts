@@ -16,6 +16,10 @@ export function registerWireBody(a: RegisterArgs): Record<string, unknown> {
     runtime_capabilities: a.capabilities.length > 0 ? a.capabilities : undefined,
     runtime_session_id: a.runtime_session_id,
     background_exchange_mode: a.background_exchange_mode,
+    tracking_ref: a.tracking_ref,
+    session_name: a.session_name,
+    task_hint: a.task_hint,
+    execution_surface: a.execution_surface,
     plugin_pid: a.plugin_pid,
     agent_id: a.agent_id,
   };
@@ -38,5 +42,9 @@ export function registerArgsFromWire(body: unknown): RegisterArgs {
     background_exchange_mode: str(b.background_exchange_mode),
     plugin_pid: typeof b.plugin_pid === "number" ? b.plugin_pid : 0,
     agent_id: str(b.agent_id),
+    ...(str(b.session_name) !== undefined ? { session_name: str(b.session_name) } : {}),
+    ...(str(b.tracking_ref) !== undefined ? { tracking_ref: str(b.tracking_ref) } : {}),
+    ...(str(b.task_hint) !== undefined ? { task_hint: str(b.task_hint) } : {}),
+    ...(str(b.execution_surface) !== undefined ? { execution_surface: str(b.execution_surface) } : {}),
   };
 }

@@ -77,6 +77,31 @@ export class FileStorage {
   init(): void {
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     chmodSync(this.dataDir, 0o700);
+    this.removeStaleTempFiles();
+  }
+
+  /**
+   * A process killed between creating an atomic write's temp file and renaming it leaves
+   * `<file>.<pid>.<hex>.tmp` behind; at start every such file of a process that is no longer
+   * alive is removed (a live pid may be a concurrent writer, so its files stay).
+   */
+  private removeStaleTempFiles(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dataDir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const m = /^(?:delivery-cursor|discovery)\.json\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+      if (!m || pidAlive(Number(m[1]))) continue;
+      try {
+        rmSync(join(this.dataDir, name), { force: true });
+        this.logger?.info("stale_temp_file_removed", { name });
+      } catch (err) {
+        this.logger?.warn("stale_temp_file_unremovable", { name, error: (err as Error).message });
+      }
+    }
   }
 
   // ---- core storage outputs ----
@@ -308,4 +333,14 @@ export function isDiscoveryRecord(v: unknown): v is DiscoveryRecord {
     typeof v.bearerToken === "string" &&
     typeof v.startedAt === "string"
   );
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }

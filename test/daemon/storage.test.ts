@@ -21,6 +21,18 @@ describe("file storage", () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
   });
 
+  it("removes temp files a killed process left behind at start, but not a live process's", () => {
+    // 2^22 + 1 is above the largest pid Linux can hand out, so that process cannot be alive.
+    const dead = "delivery-cursor.json.4194305.a1b2c3.tmp";
+    const live = `discovery.json.${process.pid}.d4e5f6.tmp`;
+    writeFileSync(join(dir, dead), "{}");
+    writeFileSync(join(dir, live), "{}");
+    writeFileSync(join(dir, "notes.tmp"), "x");
+    new FileStorage(dir, new Logger({ level: "debug", stream: logs })).init();
+    expect(readdirSync(dir).sort()).toEqual([live, "notes.tmp"].sort());
+    expect(logs.events().filter((e) => e.event === "stale_temp_file_removed")).toHaveLength(1);
+  });
+
   it("writes the cursor record of §1.14 with mode 0600 and reads it back", () => {
     expect(storage.perform({ op: "write_cursor", lastKnownSeq: 42 })).toEqual({ ok: true });
     const rec = JSON.parse(readFileSync(storage.cursorPath, "utf8"));

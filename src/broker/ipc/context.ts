@@ -13,9 +13,32 @@ import type { UndispatchedInbox } from "../inbound/inbox.ts";
 import type { ConnectorPort, EndpointEntry } from "../model.ts";
 import { BrokerHttpError } from "./http.ts";
 
-export const SERVER_VERSION = "0.2.36";
+/**
+ * Our own version, as `/health` `version` and `/v1/initialize` `server_version` report it. It is the
+ * package version behind a `broker-sim/` prefix on purpose: the published SDK's discovery compares a
+ * bare `x.y.z` with its own version and SIGKILLs any broker reporting an older one (to spawn the
+ * published daemon in its place); a prefixed string is "not comparable" there, so the SDK keeps
+ * using us. A test keeps it equal to package.json's version.
+ */
+export const SERVER_VERSION = "broker-sim/0.1.0";
 export const IPC_PROTOCOL_VERSION = "1.1";
-export const SERVER_CAPABILITIES: readonly string[] = ["push_receipt_ack_v1"];
+/**
+ * Server capabilities as the published SDK reads them: an object of boolean flags
+ * (`server_capabilities.push_receipt_ack_v1 === true` is what makes the SDK send `push_ack`).
+ * A flag is true only for what this broker implements; the rest are false, never absent, so a
+ * client can tell "not offered" from "unknown".
+ */
+export const SERVER_CAPABILITIES: Readonly<Record<string, boolean>> = Object.freeze({
+  endpoint_metadata_v1: true,
+  remote_spawn_v1: false,
+  undispatched_inbox_v1: false,
+  runtime_assignment_reply_v1: true,
+  runtime_assignment_claim_v1: false,
+  runtime_claim_candidates_v1: true,
+  undispatched_presence_v1: false,
+  push_receipt_ack_v1: true,
+  structured_workspace_v1: true,
+});
 
 export interface IpcContext {
   env: Env;

@@ -77,10 +77,17 @@ function register(ctx: IpcContext, rawBody: unknown, reply: Reply): void {
   const workspace = normaliseWorkspace(body.workspace);
   const runtimeSessionId = normaliseRuntimeSessionId(body.runtime_session_id);
   const mode = backgroundMode(body.background_exchange_mode);
-  const headless = body.headless;
-  if (headless !== undefined && headless !== null && typeof headless !== "boolean") {
+  // `execution_surface` is the published SDK's field; `headless: true` is our older spelling of
+  // `execution_surface: "headless"` and still accepted.
+  const headlessFlag = body.headless;
+  if (headlessFlag !== undefined && headlessFlag !== null && typeof headlessFlag !== "boolean") {
     throw new BrokerHttpError(400, "bad_request", "headless must be a boolean");
   }
+  const executionSurface = displayString(body, "execution_surface", 64);
+  const headless = headlessFlag === true || executionSurface === "headless";
+  const sessionName = displayString(body, "session_name", 512);
+  const trackingRef = displayString(body, "tracking_ref", 512);
+  const taskHint = displayString(body, "task_hint", 2048);
   if (channels.channelOf(pid) === undefined) {
     throw new BrokerHttpError(400, "ipc_channel_missing", `no open stream for pid ${pid}`);
   }
@@ -90,8 +97,12 @@ function register(ctx: IpcContext, rawBody: unknown, reply: Reply): void {
     plugin_pid: pid,
     kind,
     capabilities,
-    display_label: displayLabel(kind, pid, workspace),
+    display_label: displayLabel(kind, pid, workspace, trackingRef),
   };
+  if (sessionName !== undefined) args.session_name = sessionName;
+  if (trackingRef !== undefined) args.tracking_ref = trackingRef;
+  if (taskHint !== undefined) args.task_hint = taskHint;
+  if (executionSurface !== undefined) args.execution_surface = executionSurface;
   if (agentId !== undefined) args.agent_id = agentId;
   if (workspace) args.workspace = workspace;
   if (runtimeSessionId !== undefined) args.runtime_session_id = runtimeSessionId;
@@ -124,7 +135,7 @@ function register(ctx: IpcContext, rawBody: unknown, reply: Reply): void {
         state: "active",
         stateSinceMs: env.nowMs,
         capabilities,
-        headless: headless === true,
+        headless,
       };
       if (agentId !== undefined) entry.agentId = agentId;
       if (runtimeSessionId !== undefined) entry.runtimeSessionId = runtimeSessionId;
@@ -235,12 +246,32 @@ function normaliseWorkspace(v: unknown): RegisterArgs["workspace"] {
   return ws;
 }
 
-function displayLabel(kind: string, pid: number, ws: RegisterArgs["workspace"]): string {
-  if (!ws) return `${kind}-${String(pid).slice(-4)}`;
-  const base =
-    ws.root
-      .replace(/[/\\]+$/, "")
-      .split(/[/\\]/)
-      .pop() || ws.root;
-  return [kind, base, ws.branch].filter((p) => p !== undefined && p.length > 0).join(" · ");
+/** `kind · basename(root) · tracking_ref` as the published broker derives it (branch when no ref). */
+function displayLabel(
+  kind: string,
+  pid: number,
+  ws: RegisterArgs["workspace"],
+  trackingRef: string | undefined,
+): string {
+  if (!ws && trackingRef === undefined) return `${kind}-${String(pid).slice(-4)}`;
+  const base = ws
+    ? ws.root
+        .replace(/[/\\]+$/, "")
+        .split(/[/\\]/)
+        .pop() || ws.root
+    : undefined;
+  return [kind, base, trackingRef ?? ws?.branch]
+    .map((p) => p?.trim())
+    .filter((p) => p !== undefined && p.length > 0)
+    .join(" · ");
+}
+
+/** An optional display string: absent/null ⇒ undefined; not a string or over `max` ⇒ 400. */
+function displayString(body: Record<string, unknown>, key: string, max: number): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || v.length > max) {
+    throw new BrokerHttpError(400, "bad_request", `${key} must be a string of at most ${max} characters`);
+  }
+  return v;
 }

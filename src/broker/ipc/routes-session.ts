@@ -16,7 +16,7 @@ export function sessionRoutes(ctx: IpcContext): Route[] {
           ok: true,
           version: SERVER_VERSION,
           protocol_version: IPC_PROTOCOL_VERSION,
-          capabilities: [...SERVER_CAPABILITIES],
+          capabilities: { ...SERVER_CAPABILITIES },
         }),
     },
     {
@@ -45,7 +45,7 @@ export function sessionRoutes(ctx: IpcContext): Route[] {
         reply.ok({
           server_version: SERVER_VERSION,
           server_protocol_version: IPC_PROTOCOL_VERSION,
-          server_capabilities: [...SERVER_CAPABILITIES],
+          server_capabilities: { ...SERVER_CAPABILITIES },
           session_id: ctx.env.random.uuid(),
           network_presence: ctx.presence.state,
         });
