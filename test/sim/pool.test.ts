@@ -1,0 +1,109 @@
+/**
+ * The worker pool (sim/pool/): a pooled sweep prints exactly what a serial run of the same seeds
+ * prints (runs, failures, summary table, coverage matrix, JSON objects, exit code), a runaway seed
+ * is stopped and reported with its rerun line, and a worker's error fails the sweep.
+ */
+
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../sim/pool/cli.ts";
+import { runPool } from "../../sim/pool/pool.ts";
+import type { PoolResult, PoolTask } from "../../sim/pool/protocol.ts";
+import { EXIT_PASS, EXIT_RUNAWAY, EXIT_SAFETY, main } from "../../sim/runner.ts";
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), progress: false },
+  };
+}
+
+/** The output with the wall-clock part of the closing summary line (time taken, events/s) cut. */
+function timeless(lines: string[]): string[] {
+  return lines.map((l) => l.replace(/ in \d+\.\d s( \(\d+ events\/s\))?$/, " in <wall>"));
+}
+
+function serial(argv: string[]) {
+  const c = capture();
+  const code = main(argv, c.io);
+  return { code, out: timeless(c.out), err: timeless(c.err) };
+}
+
+async function pooled(argv: string[]) {
+  const c = capture();
+  const code = await runCli(argv, c.io);
+  return { code, out: timeless(c.out), err: timeless(c.err) };
+}
+
+describe("worker pool", () => {
+  it("gives a sweep the same output and exit code as a serial run, and says where the wall clock was cut", async () => {
+    const argv = ["--scenario", "happy-path", "--seeds", "1..3", "--swarm"];
+    const one = serial(argv);
+    const two = await pooled([...argv, "--jobs", "2"]);
+    expect(two).toEqual(one);
+    expect(one.code).toBe(EXIT_PASS);
+    expect(one.out.at(-1)).toMatch(/^ok: 3 runs .* in <wall>$/);
+    expect(one.out.join("\n")).toMatch(/coverage/);
+  });
+
+  it("gives failing sweeps and --json sweeps the same output and exit code as a serial run", async () => {
+    const failing = [
+      "--scenario",
+      "happy-path",
+      "--seeds",
+      "1..3",
+      "--plant",
+      "ackBeforeHandoff",
+      "--no-export",
+    ];
+    const one = serial(failing);
+    expect(one.code).toBe(EXIT_SAFETY);
+    expect(await pooled([...failing, "--jobs", "2"])).toEqual(one);
+
+    const json = ["--scenario", "happy-path", "--seeds", "2..4", "--swarm", "--json", "--check-determinism"];
+    const a = serial(json);
+    expect(a.out.length).toBe(4);
+    expect(await pooled([...json, "--jobs", "2"])).toEqual(a);
+  });
+
+  it("stops a seed that overruns its wall-clock budget, reports it and carries on with a fresh worker", async () => {
+    const tasks: PoolTask[] = [1, 2, 4, 5].map((seed) => ({
+      scenario: "happy-path",
+      seed,
+      options: { swarm: true },
+      checkDeterminism: false,
+    }));
+    const results = await runPool(tasks, {
+      jobs: 1,
+      seedBudgetMs: 300,
+      workerUrl: new URL("../support/pool-hanging-worker.ts", import.meta.url),
+    });
+    expect(results.map((r) => (r.kind === "runaway" ? `runaway ${r.seed}` : `ran ${r.report.seed}`))).toEqual(
+      ["ran 1", "runaway 2", "ran 4", "ran 5"],
+    );
+  });
+
+  it("fails the sweep when a run throws in a worker", async () => {
+    const task: PoolTask = { scenario: "happy-path", seed: 3, options: {}, checkDeterminism: false };
+    await expect(
+      runPool([task], { jobs: 1, workerUrl: new URL("../support/pool-hanging-worker.ts", import.meta.url) }),
+    ).rejects.toThrow(/happy-path seed 3 threw in a pool worker:\nError: boom/);
+  });
+
+  it("prints a runaway seed with its rerun line and exits 6", () => {
+    const c = capture();
+    const results: PoolResult[] = [{ kind: "runaway", scenario: "happy-path", seed: 7, budgetMs: 50 }];
+    const code = main(["--scenario", "happy-path", "--seed", "7", "--swarm"], c.io, {
+      results,
+      startedMs: 0,
+    });
+    expect(code).toBe(EXIT_RUNAWAY);
+    expect(c.out.join("\n")).toContain(
+      "RUNAWAY happy-path seed 7: still running after 50 ms wall-clock (--seed-budget-ms); stopped\n" +
+        "  rerun: npx tsx sim/runner.ts --scenario happy-path --seed 7 --swarm",
+    );
+    expect(c.out.at(-1)).toMatch(/^FAILED: 1 runs .*1 runaway/);
+  });
+});
