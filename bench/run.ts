@@ -12,7 +12,7 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -21,7 +21,7 @@ import { type DaemonHandle, runDaemon, startOurs, startTheirs, type Urls } from 
 import { memorySoakInChild } from "./memory-soak.ts";
 import { referenceCoreTargeted } from "./reference/core-bench.ts";
 import { REFERENCE_SPEC, referencePackage } from "./reference/package.ts";
-import { simBench, standardDrawn, standardScenario } from "./sim-bench.ts";
+import { type SimRow, simBench, simFigures, standardDrawn, standardScenario } from "./sim-bench.ts";
 import { Table } from "./table.ts";
 import { targetsBench } from "./targets-bench.ts";
 
@@ -218,8 +218,18 @@ if (only.has("sim")) {
       String(r.failures),
     );
   t.print();
-  console.log("   targets: ≥ 1,000,000 events/s per core; standard seed ≤ 10 ms (≥ 60,000×); checkers ≤ 30%");
-  results.sim = { rows, standard: { scenario: standardScenario().name, drawn: standardDrawn(1) } };
+  const previous = previousStandardRow(resolve(values.out ?? "out/bench", "latest.json"), rows[0]!);
+  const f = new Table(
+    `3b. Standard seed (${rows[0]!.scenario}, swarm) against DESIGN §4's targets` +
+      (previous
+        ? `; "before" is the last bench run's JSON (${previous.when}, commit ${previous.commit ?? "?"})`
+        : ""),
+    ["figure", "target", "now", "before", ""],
+  );
+  const figures = simFigures(rows[0]!, previous?.row);
+  for (const x of figures) f.row(x.what, x.target, x.now, x.previous, x.met);
+  f.print();
+  results.sim = { rows, figures, standard: { scenario: standardScenario().name, drawn: standardDrawn(1) } };
 }
 
 // ---------------------------------------------------------------- 4. memory
@@ -291,6 +301,26 @@ console.log(
 );
 // Sockets of the daemons are closed; stray keep-alive handles must not hold the process.
 process.exit(0);
+
+/** The standard-seed row of the previous bench JSON, if it measured the same scenario and seeds. */
+function previousStandardRow(
+  file: string,
+  now: SimRow,
+): { row: SimRow; when: string; commit: string | undefined } | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const prev = JSON.parse(readFileSync(file, "utf8")) as {
+      when: string;
+      commit?: string;
+      sim?: { rows?: SimRow[] };
+    };
+    const row = prev.sim?.rows?.[0];
+    if (!row || row.scenario !== now.scenario || row.runs !== now.runs) return undefined;
+    return { row, when: prev.when, commit: prev.commit };
+  } catch {
+    return undefined;
+  }
+}
 
 function gitCommit(): string | undefined {
   try {

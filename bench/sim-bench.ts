@@ -28,6 +28,8 @@ export interface SimRow {
   msPerRun: number;
   compression: number;
   checkerOverhead: number;
+  /** Inbound messages of the runs (the platform's head), for events per message. */
+  inbound?: number;
 }
 
 function timeRuns(s: Scenario, seeds: number[], swarm: boolean, checkers: boolean) {
@@ -35,14 +37,16 @@ function timeRuns(s: Scenario, seeds: number[], swarm: boolean, checkers: boolea
   let events = 0;
   let virtualMs = 0;
   let failures = 0;
+  let inbound = 0;
   const t0 = performance.now();
   for (const seed of seeds) {
     const r = runScenario(s, seed, opts);
     events += r.events;
     virtualMs += r.virtualMs;
+    inbound += r.stats.inbound ?? 0;
     if (!r.ok) failures++;
   }
-  return { ms: performance.now() - t0, events, virtualMs, failures };
+  return { ms: performance.now() - t0, events, virtualMs, failures, inbound };
 }
 
 export function simRow(s: Scenario, seeds: number[], swarm: boolean): SimRow {
@@ -64,6 +68,7 @@ export function simRow(s: Scenario, seeds: number[], swarm: boolean): SimRow {
     msPerRun: on.ms / seeds.length,
     compression: on.virtualMs / on.ms,
     checkerOverhead: 1 - off.ms / on.ms,
+    inbound: on.inbound,
   };
 }
 
@@ -83,4 +88,81 @@ export function simBench(seedsPerScenario: number, all: boolean): SimRow[] {
   const others = all ? SCENARIOS.filter((s) => s !== standardScenario()) : SCENARIOS.slice(0, 1);
   for (const s of others) rows.push(simRow(s, seeds, true));
   return rows;
+}
+
+/** DESIGN §4's simulator targets. */
+export const SIM_TARGETS = {
+  eventsPerSec: 1_000_000,
+  standardSeedMs: 10,
+  compression: 60_000,
+  checkerShare: 0.3,
+} as const;
+
+export interface SimFigure {
+  what: string;
+  target: string;
+  now: string;
+  previous: string;
+  met: string;
+}
+
+/**
+ * The standard seed's figures beside DESIGN §4's targets, and beside `previous` (the standard-seed
+ * row of the last bench run's JSON, when there is one) so a change shows its before and after.
+ */
+export function simFigures(row: SimRow, previous: SimRow | undefined): SimFigure[] {
+  const n = (x: number, digits = 0) =>
+    x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const fig = (what: string, target: string, get: (r: SimRow) => string, ok: (r: SimRow) => boolean) => ({
+    what,
+    target,
+    now: get(row),
+    previous: previous ? get(previous) : "—",
+    met: ok(row) ? "met" : "not met",
+  });
+  return [
+    fig(
+      "events/s per core (all checkers)",
+      `≥ ${n(SIM_TARGETS.eventsPerSec)}`,
+      (r) => n(r.eventsPerSec),
+      (r) => r.eventsPerSec >= SIM_TARGETS.eventsPerSec,
+    ),
+    fig(
+      "standard seed, ms per run",
+      `≤ ${SIM_TARGETS.standardSeedMs}`,
+      (r) => n(r.msPerRun, 1),
+      (r) => r.msPerRun <= SIM_TARGETS.standardSeedMs,
+    ),
+    fig(
+      "virtual-time compression",
+      `≥ ${n(SIM_TARGETS.compression)}×`,
+      (r) => `${n(r.compression)}×`,
+      (r) => r.compression >= SIM_TARGETS.compression,
+    ),
+    fig(
+      "checker share of run time",
+      `≤ ${pct(SIM_TARGETS.checkerShare)}`,
+      (r) => pct(r.checkerOverhead),
+      (r) => r.checkerOverhead <= SIM_TARGETS.checkerShare,
+    ),
+    fig(
+      "events per inbound message",
+      "—",
+      (r) => (r.inbound ? n(r.events / r.inbound) : "—"),
+      () => true,
+    ),
+    fig(
+      "events per virtual second",
+      "—",
+      (r) => n((r.events / r.virtualMs) * 1000),
+      () => true,
+    ),
+    fig(
+      "wall µs per event (all checkers)",
+      `≤ ${n(1e6 / SIM_TARGETS.eventsPerSec, 1)}`,
+      (r) => n((r.ms * 1000) / r.events, 1),
+      (r) => (r.ms * 1000) / r.events <= 1e6 / SIM_TARGETS.eventsPerSec,
+    ),
+  ].map((f) => (f.target === "—" ? { ...f, met: "" } : f));
 }

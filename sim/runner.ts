@@ -3,21 +3,30 @@
  *
  *   npx tsx sim/runner.ts [--scenario NAME] [--seed N | --seeds A..B] [--swarm] [--json]
  *                         [--plant NAME[,NAME]] [--trace FILE] [--check-determinism] [--jobs N]
+ *                         [--shard I/N] [--seed-budget-ms MS]
  *
  * Exit codes: 0 pass, 1 safety violation, 2 usage error, 3 liveness violation, 4 nondeterminism,
- * 5 coverage gap (a scenario's declared event never happened in a sweep of two or more seeds).
+ * 5 coverage gap (a scenario's declared event never happened in a sweep of two or more seeds),
+ * 6 runaway (a pooled seed overran its wall-clock budget).
  * Human output: each run's drawn options (one line, for a single run or with --verbose), one line
  * per failure plus its `rerun:` line, then for sweeps the summary table and the coverage matrix,
- * then a one-line summary. Progress goes to stderr only when stderr is a terminal. This file is the
- * only part of the simulator that reads the wall clock, and only to show how long a sweep took.
+ * then a one-line summary. Progress goes to stderr only on a terminal. This file and sim/pool/ are
+ * the only parts of the simulator that read the wall clock, to show how long a sweep took and to
+ * stop a runaway seed. Sweeps run on the worker pool (sim/pool/cli.ts, `--jobs`); `main` is the
+ * in-process serial runner the pool's results are fed through, so both print the same.
  */
 
 import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { NO_PLANTED_FAULTS, type PlantedFaults } from "../src/broker/options.ts";
 import { SweepSummary } from "./coverage/sweep.ts";
 import { type RunReport, runScenario } from "./run.ts";
 import { runAndExport } from "./export/run-export.ts";
+import { runCli } from "./pool/cli.ts";
+import { DEFAULT_SEED_BUDGET_MS } from "./pool/pool.ts";
+import type { PoolResult } from "./pool/protocol.ts";
+import { parseShard, type Shard, shardSeeds } from "./pool/shard.ts";
 import { promoteCommand, replayCommand, shrinkCommand } from "./shrink/cli.ts";
 import { RUNNER_COMMAND } from "./rerun.ts";
 import { SCENARIOS, scenarioByName } from "./scenarios/index.ts";
@@ -32,6 +41,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_LIVENESS = 3;
 export const EXIT_NONDETERMINISM = 4;
 export const EXIT_COVERAGE = 5;
+export const EXIT_RUNAWAY = 6;
 
 /** Coverage is enforced for sweeps of at least this many seeds per scenario. */
 export const COVERAGE_MIN_SEEDS = 2;
@@ -58,14 +68,19 @@ const USAGE = `usage: ${RUNNER_COMMAND} [options]
   --trace FILE           write the JSONL trace of the run to FILE (one scenario and one seed,
                          or with --replay)
   --check-determinism    run every seed twice and compare trace hashes (exit 4 on a difference)
-  --jobs N               accepted for compatibility; runs are sequential for now
+  --jobs N               run a sweep on N worker threads (default: the number of cores); results
+                         are merged in seed order, so the output is that of a serial run
+  --shard I/N            run only shard I of N of the seed range: the seeds at positions I-1,
+                         I-1+N, ... (shards 1/N..N/N together are exactly the range)
+  --seed-budget-ms MS    wall-clock budget per seed on the pool; a seed that overruns it is stopped
+                         and reported with its rerun line, exit 6 (default ${DEFAULT_SEED_BUDGET_MS})
   --shrink               shrink the first failing run (same invariant) and write a replay file
                          under out/repros/ (issue 6; see sim/shrink/)
   --shrink-budget MS     wall-time budget for --shrink (default 20000)
   --replay FILE          run a replay file exactly (exit code as for a normal failure)
   --promote FILE         check a replay file reproduces, then copy it into test/regressions/
   --help                 show this help
-exit codes: 0 pass, 1 safety, 2 usage, 3 liveness, 4 nondeterminism, 5 coverage gap
+exit codes: 0 pass, 1 safety, 2 usage, 3 liveness, 4 nondeterminism, 5 coverage gap, 6 runaway
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
 
 export class UsageError extends Error {}
@@ -85,7 +100,11 @@ export interface CliOptions {
   export: boolean;
   traceFile: string | undefined;
   checkDeterminism: boolean;
+  /** Worker threads for a sweep (sim/pool/); default the number of cores. */
   jobs: number;
+  /** `--shard i/n`: `seeds` is already this shard's part of the range. */
+  shard: Shard | undefined;
+  seedBudgetMs: number;
   help: boolean;
   /** Issue 6 (sim/shrink/): shrink the first failing run; replay or promote a replay file. */
   shrink: boolean;
@@ -131,8 +150,28 @@ export function parseCli(argv: string[]): CliOptions {
   let seeds: number[];
   if (v.seed !== undefined) seeds = [parseSeed(v.seed, "--seed")];
   else seeds = parseRange(v.seeds ?? "1..10");
-  const jobs = v.jobs === undefined ? 1 : parseSeed(v.jobs, "--jobs");
+  const jobs = v.jobs === undefined ? availableParallelism() : parseSeed(v.jobs, "--jobs");
   if (jobs < 1) throw new UsageError("--jobs must be at least 1");
+  let shard: Shard | undefined;
+  if (v.shard !== undefined) {
+    try {
+      shard = parseShard(v.shard);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const all = seeds;
+    seeds = shardSeeds(all, shard);
+    if (seeds.length === 0) {
+      throw new UsageError(
+        `--shard ${v.shard} leaves no seed of ${describeSeeds(all)} (fewer seeds than shards)`,
+      );
+    }
+  }
+  const seedBudgetMs =
+    v["seed-budget-ms"] === undefined
+      ? DEFAULT_SEED_BUDGET_MS
+      : parseSeed(v["seed-budget-ms"], "--seed-budget-ms");
+  if (seedBudgetMs < 1) throw new UsageError("--seed-budget-ms must be at least 1");
   if (v.trace !== undefined && v.replay === undefined && (seeds.length !== 1 || scenarios.length !== 1)) {
     throw new UsageError("--trace needs exactly one scenario (--scenario) and one seed (--seed)");
   }
@@ -155,6 +194,8 @@ export function parseCli(argv: string[]): CliOptions {
     traceFile: v.trace,
     checkDeterminism: v["check-determinism"] === true,
     jobs,
+    shard,
+    seedBudgetMs,
     help: v.help === true,
     shrink: v.shrink === true,
     shrinkBudgetMs:
@@ -185,6 +226,8 @@ function parse(argv: string[]) {
       trace: { type: "string" },
       "check-determinism": { type: "boolean" },
       jobs: { type: "string" },
+      shard: { type: "string" },
+      "seed-budget-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
       shrink: { type: "boolean" },
       "shrink-budget": { type: "string" },
@@ -262,8 +305,18 @@ interface Io {
   progress: boolean;
 }
 
-/** Run the CLI; returns the exit code. */
-export function main(argv: string[], io: Io = defaultIo()): number {
+/** A sweep's runs done on the pool, in loop order (scenario by scenario, seed by seed). */
+export interface PooledRuns {
+  results: readonly PoolResult[];
+  /** When the pooled sweep started (wall clock, for the summary's timing only). */
+  startedMs: number;
+}
+
+/**
+ * Run the CLI in this process; returns the exit code. With `pooled`, the runs come from the pool
+ * instead of being run here (the process entry, `runCli` of sim/pool/cli.ts, does that for sweeps).
+ */
+export function main(argv: string[], io: Io = defaultIo(), pooled?: PooledRuns): number {
   let opts: CliOptions;
   try {
     opts = parseCli(argv);
@@ -284,8 +337,10 @@ export function main(argv: string[], io: Io = defaultIo()): number {
   if (opts.promote !== undefined) return promoteCommand(opts.promote, io, codes);
   let shrunk = false;
   let exported = 0;
-  const started = Date.now();
+  const started = pooled?.startedMs ?? Date.now();
   const sweep = new SweepSummary();
+  let runaway = 0;
+  let task = 0;
   let runs = 0;
   let events = 0;
   let virtualMs = 0;
@@ -297,24 +352,38 @@ export function main(argv: string[], io: Io = defaultIo()): number {
   const planted = plantedFaults(opts.planted);
   for (const scenario of opts.scenarios) {
     for (const seed of opts.seeds) {
-      const report = runScenario(scenario, seed, {
-        swarm: opts.swarm,
-        plantedFaults: planted,
-        target: opts.target,
-        recordTrace: opts.traceFile !== undefined,
-        onDrawn: showDrawn ? (d) => io.out(drawnLine(scenario.name, seed, d)) : undefined,
-      });
+      const fromPool = pooled?.results[task++];
+      if (fromPool?.kind === "runaway") {
+        runaway++;
+        const rerun = rerunLine(
+          { scenario: scenario.name, seed, target: opts.target.name },
+          opts.swarm,
+          opts.planted,
+        );
+        const what = `still running after ${fromPool.budgetMs} ms wall-clock (--seed-budget-ms); stopped`;
+        if (opts.json) io.out(JSON.stringify({ scenario: scenario.name, seed, runaway: what, rerun }));
+        else io.out(`RUNAWAY ${scenario.name} seed ${seed}: ${what}\n  ${rerun}`);
+        continue;
+      }
+      if (fromPool && showDrawn) io.out(drawnLine(scenario.name, seed, fromPool.report.drawn));
+      const report =
+        fromPool?.report ??
+        runScenario(scenario, seed, {
+          swarm: opts.swarm,
+          plantedFaults: planted,
+          target: opts.target,
+          recordTrace: opts.traceFile !== undefined,
+          onDrawn: showDrawn ? (d) => io.out(drawnLine(scenario.name, seed, d)) : undefined,
+        });
       runs++;
       events += report.events;
       virtualMs += report.virtualMs;
       sweep.add(report);
-      let mismatch: RunReport | undefined;
+      let mismatch: { traceHash: string } | undefined;
       if (opts.checkDeterminism) {
-        const again = runScenario(scenario, seed, {
-          swarm: opts.swarm,
-          plantedFaults: planted,
-          target: opts.target,
-        });
+        const again =
+          fromPool?.again ??
+          runScenario(scenario, seed, { swarm: opts.swarm, plantedFaults: planted, target: opts.target });
         if (again.traceHash !== report.traceHash || again.events !== report.events) mismatch = again;
       }
       if (opts.traceFile !== undefined && report.trace) {
@@ -361,14 +430,16 @@ export function main(argv: string[], io: Io = defaultIo()): number {
           io.out(`  ${rerunLine(report, opts.swarm, opts.planted)} --check-determinism`);
         }
       }
-      if (io.progress) io.err(`\r${runs}/${total} runs, ${safety + liveness} failing`);
+      if (io.progress && !pooled) io.err(`\r${runs}/${total} runs, ${safety + liveness} failing`);
     }
   }
-  if (io.progress) io.err("\n");
+  if (io.progress && !pooled) io.err("\n");
   // Runs that stop at a violation cut their coverage short, so gaps only mean something (and are
   // only enforced) when every run passed.
   const enforceCoverage =
-    opts.coverage && opts.seeds.length >= COVERAGE_MIN_SEEDS && safety + liveness + nondeterministic === 0;
+    opts.coverage &&
+    opts.seeds.length >= COVERAGE_MIN_SEEDS &&
+    safety + liveness + nondeterministic + runaway === 0;
   const gaps = enforceCoverage ? sweep.gaps(opts.scenarios) : [];
   if (runs > 1) {
     if (opts.json) io.out(JSON.stringify({ summary: sweep.toJSON(opts.scenarios) }));
@@ -391,12 +462,14 @@ export function main(argv: string[], io: Io = defaultIo()): number {
     (opts.json ? io.err : io.out)(`not applicable on target ${opts.target.name}: ${why}`);
   }
   const wallMs = Date.now() - started;
-  const failed = safety + liveness + nondeterministic + gaps.length;
+  const failed = safety + liveness + nondeterministic + runaway + gaps.length;
+  const shard = opts.shard ? ` shard ${opts.shard.index}/${opts.shard.count}` : "";
   const summary =
-    `${runs} runs (${opts.scenarios.map((s) => s.name).join(", ")}; seeds ${describeSeeds(opts.seeds)}` +
+    `${runs + runaway} runs (${opts.scenarios.map((s) => s.name).join(", ")}; seeds ${describeSeeds(opts.seeds)}${shard}` +
     `${opts.swarm ? "; swarm" : ""}${opts.target === DEFAULT_TARGET ? "" : `; target ${opts.target.name}`}${opts.planted.length > 0 ? `; planted ${opts.planted.join(",")}` : ""}): ` +
     `${runs - safety - liveness} passed, ${safety} safety, ${liveness} liveness` +
     (opts.checkDeterminism ? `, ${nondeterministic} nondeterministic` : "") +
+    (runaway > 0 ? `, ${runaway} runaway` : "") +
     (enforceCoverage ? `, ${gaps.length} coverage gaps` : "") +
     `; ${events} events, ${Math.round(virtualMs / 1000)} s virtual in ${(wallMs / 1000).toFixed(1)} s` +
     (wallMs > 0
@@ -408,6 +481,7 @@ export function main(argv: string[], io: Io = defaultIo()): number {
   if (liveness > 0) return EXIT_LIVENESS;
   if (nondeterministic > 0) return EXIT_NONDETERMINISM;
   if (gaps.length > 0) return EXIT_COVERAGE;
+  if (runaway > 0) return EXIT_RUNAWAY;
   return EXIT_PASS;
 }
 
@@ -449,5 +523,5 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
     if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
     throw e;
   });
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await runCli(process.argv.slice(2));
 }
