@@ -12,7 +12,8 @@
  */
 
 import { main as exportMain } from "./export/cli.ts";
-import { EXIT_USAGE, main as runnerMain } from "./runner.ts";
+import { runCli } from "./pool/cli.ts";
+import { EXIT_USAGE } from "./runner.ts";
 
 export const CLI_USAGE = `usage: broker-sim <command> [options]
 
@@ -44,16 +45,16 @@ export async function cli(argv: readonly string[], io: Io = defaultIo()): Promis
   const [command, ...rest] = argv;
   switch (command) {
     case "sim":
-      return runnerMain(rest);
+      return runCli(rest);
     case "shrink":
-      return runnerMain(["--shrink", ...rest]);
+      return runCli(["--shrink", ...rest]);
     case "replay": {
       const [file, ...flags] = rest;
       if (file === undefined || file.startsWith("-")) {
         io.err("error: replay needs the repro file: broker-sim replay FILE");
         return EXIT_USAGE;
       }
-      return runnerMain(["--replay", file, ...flags]);
+      return runCli(["--replay", file, ...flags]);
     }
     case "export":
       return exportMain(rest);

@@ -8,8 +8,9 @@
  *   task's result is `{ kind: "runaway" }`, and a fresh worker takes over the remaining tasks.
  * - A task that throws, or a worker that dies, fails the whole sweep (the promise rejects) after
  *   every worker is stopped.
- * - Workers run TypeScript: each one registers tsx's loader before importing its entry, which works
- *   under `tsx` and under vitest alike (a worker does not inherit the parent's `--import` hooks).
+ * - In a source checkout workers run TypeScript: each one registers tsx's loader before importing
+ *   its entry, which works under `tsx` and under vitest alike (a worker does not inherit the
+ *   parent's `--import` hooks). From the installed package the entry is compiled JavaScript.
  */
 
 import { Worker } from "node:worker_threads";
@@ -35,10 +36,11 @@ export interface PoolOptions {
   workerUrl?: URL;
 }
 
-const WORKER_URL = new URL("./worker.ts", import.meta.url);
+const WORKER_URL = new URL(import.meta.url.endsWith(".js") ? "./worker.js" : "./worker.ts", import.meta.url);
 
-/** A worker thread running the TypeScript module at `entry`. */
+/** A worker thread running the module at `entry` (TypeScript through tsx's loader). */
 export function startTsWorker(entry: URL): Worker {
+  if (entry.pathname.endsWith(".js")) return new Worker(entry);
   const api = import.meta.resolve("tsx/esm/api");
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(boot, { eval: true });
