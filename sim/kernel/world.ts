@@ -291,6 +291,7 @@ export class World {
       random: new SeededRandom(this.streams.get("broker.random")),
       initialCursor,
       initialBuffers: this.storage.readBuffers(),
+      initialInbox: this.storage.readInbox(),
       log: this.config.brokerLog,
       faults: this.config.plantedFaults,
     });

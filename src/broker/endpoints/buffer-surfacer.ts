@@ -153,7 +153,7 @@ export class BufferSurfacer {
       if (r.terminal && r.code === UNDISPATCHED_ROW_SETTLED) {
         // Point 4a: the platform already handled this message (a record surfaced again after a
         // crash); it will never dispatch the row, so the row must not hold an inbox slot.
-        this.inbox.take(event.undispatched_id);
+        this.inbox.drop(event.undispatched_id);
         env.log("info", "buffer_surface_row_settled", { id: event.undispatched_id });
         return this.posted(batch);
       }
