@@ -10,8 +10,8 @@ export const ROW_TRAFFIC_BURST = 24;
 export const ROW_TRAFFIC_PERIOD_MS = 5_000;
 /** Failed dispatches one endpoint may collect beyond its per-row and time-based allowances. */
 export const ENDPOINT_FAILURE_BURST = 20;
-/** Failed dispatches allowed per distinct row dispatched to an endpoint (a backoff's first steps). */
-export const ENDPOINT_FAILURES_PER_ROW = 6;
+/** Failed dispatches allowed per distinct row dispatched to an endpoint: a backoff's first steps, each possibly delivered twice. */
+export const ENDPOINT_FAILURES_PER_ROW = 12;
 
 interface Count {
   firstT: number;
@@ -33,7 +33,7 @@ export const L10 = defineChecker({
   kind: "liveness",
   kinds: ["in", "out"],
   statement:
-    "Control traffic stays bounded: per undispatched row, dispatch events plus undispatched_changed posts stay within a constant burst plus one per 5 s since the first; per endpoint, failed dispatches stay within a burst plus a few per distinct row plus one per 5 s, so no storm of re-dispatches runs unnoticed.",
+    "Control traffic stays bounded: per undispatched row, dispatch events plus undispatched_changed posts stay within a constant burst plus one per 5 s since the first; per endpoint, failed dispatches stay within a burst plus twelve per distinct row plus one per 5 s, so no storm of re-dispatches runs unnoticed.",
   create() {
     const rows = new Map<string, Count>();
     const endpoints = new Map<string, Count & { rows: Set<string> }>();
