@@ -79,6 +79,19 @@ describe("L9 end-to-end delivery across crashes", () => {
     expect(check(L9, converge(h))).toBeUndefined();
   });
 
+  it("passes when the push receipt was lost but the adapter reported accepting the assignment", () => {
+    const h = inboxedThenCrash().channel(7, 70);
+    h.push(7, { sourceMessageId: "m1", runtimeAssignment: { assignmentId: "asg-1" } }, "p1").end();
+    h.call("processing_state", {
+      assignment_id: "asg-1",
+      source_message_id: "m1",
+      undispatched_id: "m1",
+      state: "adapter_accepted",
+      state_sequence: 2,
+    }).end();
+    expect(check(L9, converge(h))).toBeUndefined();
+  });
+
   it("still fires when the push was never acknowledged", () => {
     const h = inboxedThenCrash().channel(7, 70);
     h.push(7, { sourceMessageId: "m1", runtimeAssignment: { assignmentId: "asg-1" } }, "p1").end();
