@@ -32,6 +32,8 @@
  * 6. The ids of surfaced records are remembered (FIFO, `routeCacheMax`): the connector may still
  *    redeliver such a message (its seq was not acked when the old process died), and the pipeline
  *    then keeps the inbox as its one destination instead of routing it a second time (R1).
+ * 7. L9: the file is deleted only once every surfaced row is also in the inbox journal (its write
+ *    answered ok); if one write failed, the file is kept and the next start surfaces it again.
  */
 
 import { UNDISPATCHED_ROW_SETTLED, type UndispatchedChangedEvent } from "../api.ts";
@@ -51,6 +53,10 @@ interface Batch {
   waiting: BufferRecord[];
   /** Rows added whose post has not settled yet. */
   posting: number;
+  /** Rows added whose inbox journal write has not been answered yet. */
+  persisting: number;
+  /** Rows whose inbox journal write failed: the buffer file is then kept (point 7). */
+  unsafe: number;
   surfaced: number;
 }
 
@@ -111,7 +117,7 @@ export class BufferSurfacer {
       const known = new Set(batch.waiting.map((r) => r.id));
       for (const r of own) if (!known.has(r.id)) batch.waiting.push(r);
     } else {
-      batch = { endpointId, origin, waiting: own, posting: 0, surfaced: 0 };
+      batch = { endpointId, origin, waiting: own, posting: 0, persisting: 0, unsafe: 0, surfaced: 0 };
       this.batches.set(endpointId, batch);
     }
     env.log("info", "buffer_surface_started", { endpoint_id: endpointId, records: own.length, origin });
@@ -125,7 +131,15 @@ export class BufferSurfacer {
       while (batch.waiting.length > 0) {
         const record = batch.waiting[0]!;
         const row = this.rowOf(batch.endpointId, record);
-        if (!this.inbox.tryAdd(row.row)) {
+        const b = batch;
+        const durable = (ok: boolean) => {
+          b.persisting--;
+          if (!ok) b.unsafe++;
+          this.settleIfDone(b);
+        };
+        b.persisting++;
+        if (!this.inbox.tryAdd(row.row, undefined, durable)) {
+          b.persisting--;
           this.env.log("warn", "buffer_surface_inbox_full", {
             endpoint_id: batch.endpointId,
             id: record.id,
@@ -179,7 +193,7 @@ export class BufferSurfacer {
   }
 
   private settleIfDone(batch: Batch): void {
-    if (batch.waiting.length > 0 || batch.posting > 0) return;
+    if (batch.waiting.length > 0 || batch.posting > 0 || batch.persisting > 0) return;
     if (this.batches.get(batch.endpointId) !== batch) return;
     this.batches.delete(batch.endpointId);
     const id = batch.endpointId;
@@ -188,6 +202,13 @@ export class BufferSurfacer {
       records: batch.surfaced,
       origin: batch.origin,
     });
+    if (batch.unsafe > 0) {
+      this.env.log("warn", "buffer_surface_delete_skipped", {
+        endpoint_id: id,
+        why: "inbox_journal_write_failed",
+      });
+      return;
+    }
     this.deleteFile(id);
   }
 

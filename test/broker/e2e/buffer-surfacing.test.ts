@@ -224,6 +224,36 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
     expect(deletes(pair)).toEqual(["ep-old-2", "ep-old-1"]);
   });
 
+  it("keeps the buffer file when a surfaced row's inbox journal write failed", () => {
+    const pair = new BrokerPair({
+      autoStorage: false,
+      initialBuffers: [{ endpointId: "ep-old", records: [record("m1"), record("m2")] }],
+    });
+    pair.connect();
+    const puts = pair.storageOps().filter((o) => o.op.op === "inbox_put");
+    expect(puts).toHaveLength(2);
+    pair.answerAll("undispatched_changed", OK);
+    // Posted, but not yet durable: the file stays until both writes are answered.
+    expect(deletes(pair)).toEqual([]);
+    pair.answerStorage(puts[0]!, true);
+    pair.answerStorage(puts[1]!, false);
+    expect(deletes(pair)).toEqual([]);
+    expect(pair.logCount("buffer_surface_delete_skipped")).toBe(1);
+  });
+
+  it("deletes the buffer file once every surfaced row is posted and durable", () => {
+    const pair = new BrokerPair({
+      autoStorage: false,
+      initialBuffers: [{ endpointId: "ep-old", records: [record("m1")] }],
+    });
+    pair.connect();
+    const put = pair.storageOps().find((o) => o.op.op === "inbox_put")!;
+    pair.answerStorage(put, true);
+    expect(deletes(pair)).toEqual([]);
+    pair.answerOne("undispatched_changed", OK);
+    expect(deletes(pair)).toEqual(["ep-old"]);
+  });
+
   it("takes a surfaced row out of the inbox again when the platform answers undispatched_row_settled", () => {
     // The record was surfaced, dispatched and handled before a crash left its file behind: the
     // platform will never dispatch the row again, so it must not hold an inbox slot (soak seed 3).
