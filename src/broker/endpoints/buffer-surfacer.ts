@@ -9,10 +9,12 @@
  *    broker process that wrote it (handed in by the driver at start-up). Each record becomes an
  *    inbox row with reason `closed_session_continuation` and the endpoint as the original target,
  *    announced with an `undispatched_changed add`, as the pipeline does for a retired target.
- * 2. Records carrying a runtime assignment are not surfaced: the assignments component restores
- *    the message of a removed endpoint's unaccepted assignments itself (`onEndpointRemoved`), and a
- *    restarted broker has no assignment to restore them into. They are logged and dropped with the
- *    file.
+ * 2. Records carrying a runtime assignment of this process are not surfaced: the assignments
+ *    component restores the message of a removed endpoint's unaccepted assignments itself
+ *    (`onEndpointRemoved`). In a file an earlier process left, such a record's assignment died
+ *    with that process, and its inbox row was settled when the record was appended (L9): it is
+ *    surfaced as the row it came from (its undispatched id, without the dispatch stamp), so the
+ *    platform dispatches it again instead of the message dying with the file.
  * 3. Batches are served in the order they arrived and records in file order. A record waits until
  *    the inbox has a free slot (retry deadline `buffer_surface:retry`); nothing is dropped because
  *    the inbox is full.
@@ -97,7 +99,7 @@ export class BufferSurfacer {
     const { env } = this;
     const own: BufferRecord[] = [];
     for (const r of records) {
-      if (r.envelope.runtimeAssignment) {
+      if (r.envelope.runtimeAssignment && origin !== "previous_process") {
         env.log("info", "buffer_surface_assignment_skipped", {
           endpoint_id: endpointId,
           id: r.id,
@@ -228,11 +230,17 @@ export class BufferSurfacer {
   ): { row: InboxRow; event: UndispatchedChangedEvent } {
     const { env } = this;
     const e = record.envelope;
-    const raw = isRecord(e.metadata) ? e.metadata : {};
+    const id = e.runtimeAssignment?.undispatchedId ?? record.id;
+    const raw = isRecord(e.metadata) ? { ...e.metadata } : {};
+    if (e.runtimeAssignment) {
+      // Point 2: the row as it was before the dispatch stamped it (dispatch.ts `stamp`).
+      delete raw.dispatched_from;
+      delete raw.delivery_intent;
+    }
     const { metadata, traceparent } = withTrace(raw, env.random);
     const cid = typeof metadata.correlation_id === "string" ? metadata.correlation_id : undefined;
     const row: InboxRow = {
-      id: record.id,
+      id,
       arrived_at: record.arrived_at,
       sender_address: e.from,
       content: e.content,
@@ -247,7 +255,7 @@ export class BufferSurfacer {
       type: "undispatched_changed",
       version: 1,
       action: "add",
-      undispatched_id: record.id,
+      undispatched_id: id,
       sender_address: e.from,
       content_preview: preview(e.content, env.opts.contentPreviewMaxChars),
       reason: "closed_session_continuation",
