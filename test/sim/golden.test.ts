@@ -16,10 +16,10 @@ import { runScenario } from "../../sim/run.ts";
 import { happyPath } from "../../sim/scenarios/happy-path.ts";
 
 const GOLDEN: Array<{ seed: number; traceHash: string; events: number; virtualMs: number }> = [
-  { seed: 1, traceHash: "0689a193c0c95a2c", events: 13610, virtualMs: 702659 },
-  { seed: 2, traceHash: "2501d7fdd0a86078", events: 8929, virtualMs: 684673 },
-  { seed: 3, traceHash: "867eef7103122da4", events: 10660, virtualMs: 686894 },
-  { seed: 42, traceHash: "3c3b2b1095738331", events: 13212, virtualMs: 700931 },
+  { seed: 1, traceHash: "700ed392715c5c19", events: 15083, virtualMs: 702659 },
+  { seed: 2, traceHash: "58e3234d44a88aec", events: 9889, virtualMs: 684673 },
+  { seed: 3, traceHash: "7508e3bc7c4c427d", events: 11773, virtualMs: 686894 },
+  { seed: 42, traceHash: "a4061549c95a7772", events: 14616, virtualMs: 700931 },
 ];
 
 describe("golden trace hashes of the happy path", () => {
