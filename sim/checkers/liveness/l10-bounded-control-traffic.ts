@@ -5,7 +5,7 @@ import { defineChecker } from "../checker.ts";
  * duplicate deliveries and redeliveries, a backoff that doubles from 1 s to 30 s (six steps), the
  * broker's own `undispatched_changed` posts and retries for the row, and re-adds after crashes.
  */
-export const ROW_TRAFFIC_BURST = 24;
+export const ROW_TRAFFIC_BURST = 48;
 /** One more control event or post per row is allowed for every this many ms since its first. */
 export const ROW_TRAFFIC_PERIOD_MS = 5_000;
 /** Failed dispatches one endpoint may collect beyond its per-row and time-based allowances. */
@@ -33,7 +33,7 @@ export const L10 = defineChecker({
   kind: "liveness",
   kinds: ["in", "out"],
   statement:
-    "Control traffic stays bounded: per undispatched row, dispatch events plus undispatched_changed posts stay within a constant burst plus one per 5 s since the first; per endpoint, failed dispatches stay within a burst plus twelve per distinct row plus one per 5 s, so no storm of re-dispatches runs unnoticed.",
+    "Control traffic stays bounded: per undispatched row, dispatch events plus undispatched_changed posts stay within a burst of 48 plus one per 5 s since the first; per endpoint, failed dispatches stay within a burst plus twelve per distinct row plus one per 5 s, so no storm of re-dispatches runs unnoticed.",
   create() {
     const rows = new Map<string, Count>();
     const endpoints = new Map<string, Count & { rows: Set<string> }>();
