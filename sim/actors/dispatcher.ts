@@ -21,9 +21,25 @@
  *    `assigned` on the platform and in the broker's inbox forever (soak swarm seed 15: a full inbox
  *    of such rows wedged the cursor). The broker must absorb the repeat (A9).
  * 3. Ack `failed` (before the adapter accepted) ⇒ the row is pending again and re-dispatched after
- *    a backoff. A `target_lost_before_acceptance`, a retryable `processing_failed` or a
- *    `waiting_for_runtime_capability` before acceptance does the same. `reply_emitted`, `expired`
- *    and non-retryable failures end the row.
+ *    a backoff that doubles with every consecutive failed ack of the row, from `retryDelayMs` up to
+ *    `retryMaxMs` (reset by an `applied` ack or a re-add). A `target_lost_before_acceptance`, a
+ *    retryable `processing_failed` or a `waiting_for_runtime_capability` before acceptance requeues
+ *    after `retryDelayMs`. `reply_emitted`, `expired` and non-retryable failures end the row.
+ * 3a. A failed ack of a newer assignment does not requeue a row one of whose assignments the
+ *    adapter accepted: the message is being handled (a real platform tracks the row's accepted
+ *    assignment, not only its latest one). Before this, a stale re-dispatch racing an accepted one
+ *    kept the row pending and dispatched it to a broker that no longer held it.
+ * 3b. A dispatch the broker answered "target endpoint not found: <id>" takes that endpoint out of
+ *    the candidates until the platform hears from it again (register or heartbeat): after a broker
+ *    crash the platform still lists the dead process's endpoints until they go stale, and picking
+ *    them at random made most re-dispatches fail.
+ * 4. A row whose dispatches the broker answered `unknown undispatched_id` (or, from our broker,
+ *    "already left the inbox") `unknownRowAttemptsMax` times in a row is one the broker no longer
+ *    holds: the platform stops dispatching it and marks it `lost`. PROTOCOL §4.4 is silent on what the platform does here; the conservative choice is
+ *    to give up dispatching (a storm helps nobody) without settling the row: it is not `done`, so a
+ *    later `add` of the same message (a redelivery) revives it and is dispatched anew, and never
+ *    answered `undispatched_row_settled` (which would let the broker drop its copy as handled).
+ *    Giving up hides nothing: the message was acked and never handed over, which L9 reports.
  */
 
 import type { ProcessingStateEvent } from "../../src/broker/api.ts";
@@ -37,6 +53,10 @@ export interface DispatcherOptions {
   dispatchDelayMaxMs: number;
   /** Delay before retrying a row whose dispatch failed or whose target was lost. */
   retryDelayMs: number;
+  /** Ceiling of the doubling delay after consecutive failed acks of one row. */
+  retryMaxMs: number;
+  /** Consecutive `unknown undispatched_id` answers after which a row is marked lost (point 4). */
+  unknownRowAttemptsMax: number;
   /** Dispatch attempts per row at `retryDelayMs`; later no-target retries wait `waitForTargetMs`. */
   attemptsMax: number;
   /** Delay between no-target retries once a row has used `attemptsMax` attempts. */
@@ -51,6 +71,8 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   dispatchDelayMinMs: 20,
   dispatchDelayMaxMs: 400,
   retryDelayMs: 1_000,
+  retryMaxMs: 30_000,
+  unknownRowAttemptsMax: 6,
   attemptsMax: 20,
   waitForTargetMs: 10_000,
   duplicateProbability: 0,
@@ -62,6 +84,17 @@ export type DispatcherOut =
   | { kind: "timer"; atMs: number; tag: string };
 
 const BACKGROUND_MODES = new Set(["resident_endpoint", "adapter_managed_turn"]);
+
+const TARGET_NOT_FOUND = "target endpoint not found: ";
+
+/** A failed dispatch's detail saying the broker does not hold the row (point 4). */
+function notHeld(detail: string | undefined): boolean {
+  if (detail === undefined) return false;
+  return (
+    detail.startsWith("unknown undispatched_id") ||
+    detail.endsWith("already left the inbox (handed off or settled)")
+  );
+}
 
 export class Dispatcher implements PlatformListener {
   private outputs: DispatcherOut[] = [];
@@ -76,6 +109,14 @@ export class Dispatcher implements PlatformListener {
   private readonly acked = new Set<string>();
   /** No-target retries that fell back to the slow `waitForTargetMs` cadence. */
   slowRetries = 0;
+  /** Consecutive failed acks per row (point 3) and, of those, `unknown undispatched_id` ones. */
+  private readonly failures = new Map<string, { failed: number; unknown: number }>();
+  /** Rows given up as lost by the broker (point 4). */
+  rowsLost = 0;
+  /** Endpoint id → when a dispatch to it failed "target endpoint not found" (point 3b). */
+  private readonly unreachable = new Map<string, number>();
+  /** Rows one of whose assignments the adapter accepted since the row was last added (point 3a). */
+  private readonly acceptedRows = new Set<string>();
 
   constructor(
     private readonly api: PlatformApi,
@@ -94,6 +135,8 @@ export class Dispatcher implements PlatformListener {
   onRowAdded(row: PlatformRow, nowMs: number): void {
     // A re-added row starts over: the broker holds it again, so earlier attempts do not count.
     this.attempts.delete(row.undispatchedId);
+    this.failures.delete(row.undispatchedId);
+    this.acceptedRows.delete(row.undispatchedId);
     const delay = this.rng.range(this.opts.dispatchDelayMinMs, this.opts.dispatchDelayMaxMs);
     this.timer(nowMs + delay, `dispatch:${row.undispatchedId}`);
   }
@@ -102,6 +145,7 @@ export class Dispatcher implements PlatformListener {
     const row = this.api.rows.get(a.undispatchedId);
     if (row?.status !== "assigned") return;
     const accepted = a.accepted.some((x) => x.state === "adapter_accepted");
+    if (accepted) this.acceptedRows.add(a.undispatchedId);
     switch (ev.state) {
       case "target_lost_before_acceptance":
       case "waiting_for_runtime_capability":
@@ -120,24 +164,39 @@ export class Dispatcher implements PlatformListener {
     }
   }
 
-  onControlAck(key: string, status: string, _detail: string | undefined, nowMs: number): void {
+  onControlAck(key: string, status: string, detail: string | undefined, nowMs: number): void {
     const ev = this.events.get(key);
     if (!ev) return;
     this.acked.add(key);
-    if (status === "applied") this.acks.applied++;
-    else if (status === "received") this.acks.received++;
+    const id = ev.undispatched_id as string;
+    if (status === "applied") {
+      this.acks.applied++;
+      this.failures.delete(id);
+    } else if (status === "received") this.acks.received++;
     else {
       this.acks.failed++;
-      const row = this.api.rows.get(ev.undispatched_id as string);
+      const target = detail?.startsWith(TARGET_NOT_FOUND) ? detail.slice(TARGET_NOT_FOUND.length) : undefined;
+      if (target !== undefined) this.unreachable.set(target, nowMs);
+      const row = this.api.rows.get(id);
       const a = this.api.assignments.get(key);
       // Only the newest assignment of a row may send it back to pending, and only before the
       // adapter accepted it. A `failed` ack wins over an `assigned_to_runtime_target` the platform
       // did record: the broker posted it, the answer was lost, and it put the row back in its inbox
       // (soak seed 56: ignoring such acks left rows in a full inbox that nobody would dispatch).
       const accepted = a?.accepted.some((x) => x.state === "adapter_accepted") ?? true;
-      if (row && row.status === "assigned" && a && !accepted && this.latestKey(row) === key) {
-        this.requeue(row, nowMs);
+      if (row?.status !== "assigned" || !a || accepted || this.latestKey(row) !== key) return;
+      if (this.acceptedRows.has(id)) return;
+      const f = this.failures.get(id) ?? { failed: 0, unknown: 0 };
+      f.failed++;
+      f.unknown = notHeld(detail) ? f.unknown + 1 : 0;
+      this.failures.set(id, f);
+      if (f.unknown >= this.opts.unknownRowAttemptsMax) {
+        row.status = "lost";
+        this.rowsLost++;
+        return;
       }
+      const delay = Math.min(this.opts.retryDelayMs * 2 ** (f.failed - 1), this.opts.retryMaxMs);
+      this.requeue(row, nowMs, delay);
     }
   }
 
@@ -156,9 +215,9 @@ export class Dispatcher implements PlatformListener {
     return this.latestByRow.get(row.undispatchedId);
   }
 
-  private requeue(row: PlatformRow, nowMs: number): void {
+  private requeue(row: PlatformRow, nowMs: number, delayMs = this.opts.retryDelayMs): void {
     row.status = "pending";
-    this.timer(nowMs + this.opts.retryDelayMs, `dispatch:${row.undispatchedId}`);
+    this.timer(nowMs + delayMs, `dispatch:${row.undispatchedId}`);
   }
 
   private tryDispatch(undispatchedId: string, nowMs: number): void {
@@ -172,7 +231,8 @@ export class Dispatcher implements PlatformListener {
         (e) =>
           e.capabilities.includes("background_exchange_v1") &&
           e.backgroundExchangeMode !== undefined &&
-          BACKGROUND_MODES.has(e.backgroundExchangeMode),
+          BACKGROUND_MODES.has(e.backgroundExchangeMode) &&
+          !((this.unreachable.get(e.endpointId) ?? -1) >= e.lastSeenMs),
       );
     if (targets.length === 0) {
       if (n >= this.opts.attemptsMax) this.slowRetries++;

@@ -61,8 +61,12 @@ export interface PlatformRow {
   reason: string | undefined;
   hint: string | undefined;
   addedAtMs: number;
-  /** `pending` rows can be dispatched; `assigned` ones have a live assignment. */
-  status: "pending" | "assigned" | "removed" | "done";
+  /**
+   * `pending` rows can be dispatched; `assigned` ones have a live assignment; `lost` ones the
+   * broker answered `unknown undispatched_id` for until the dispatcher gave up (a re-add revives
+   * them, like a pending row).
+   */
+  status: "pending" | "assigned" | "removed" | "done" | "lost";
 }
 
 export interface PlatformAssignment {

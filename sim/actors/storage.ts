@@ -1,13 +1,19 @@
 /**
- * The simulated disk: the persisted delivery cursor and the per-endpoint reconnecting buffers.
- * It is the only state that survives a simulated broker crash (issue 5 restarts the broker with
- * `cursor` as its initial cursor and the buffer files as its initial buffers, and may tear or fail
- * writes through `faults`).
+ * The simulated disk: the persisted delivery cursor, the per-endpoint reconnecting buffers and the
+ * undispatched inbox journal. It is the only state that survives a simulated broker crash (a
+ * restart gets `cursor` as its initial cursor, the buffer files as its initial buffers and the
+ * journal's rows as its initial inbox), and faults may tear or fail writes through `faults`: a
+ * failed journal write is a line that never landed, which is what the daemon's reader makes of a
+ * torn last line.
  *
  * Appends skip a record whose id is already in the file, as the reference does (PROTOCOL §1.5).
  */
 
+import type { InboxRow } from "../../src/broker/model.ts";
 import type { BufferRecord, StorageOp } from "../../src/broker/types.ts";
+
+/** Departed inbox ids a restart reads back (the daemon's journal keeps as many). */
+export const INBOX_DEPARTED_KEPT = 4_096;
 
 export interface StorageFaultHooks {
   /** Return an error string to fail the operation (nothing is written). */
@@ -30,6 +36,12 @@ export class SimStorage {
   /** Every cursor value made durable, in order. */
   readonly cursorHistory: number[] = [];
   readonly buffers = new Map<string, BufferRecord[]>();
+  /** The inbox journal, folded: rows put and not removed since, in first-put order. */
+  readonly inbox = new Map<string, InboxRow>();
+  /** Ids the journal recorded as removed, oldest first (the reader keeps the last ones). */
+  readonly inboxDeparted: string[] = [];
+  /** Journal operations applied (puts and removes), for reports. */
+  inboxWrites = 0;
   faults: StorageFaultHooks | undefined;
   ops = 0;
 
@@ -49,6 +61,11 @@ export class SimStorage {
       if (records.length > 0) out.push({ endpointId, records: [...records] });
     }
     return out;
+  }
+
+  /** What a (re)starting broker reads from the inbox journal: its live rows, in order. */
+  readInbox(): { rows: InboxRow[]; departed: string[] } {
+    return { rows: [...this.inbox.values()], departed: this.inboxDeparted.slice(-INBOX_DEPARTED_KEPT) };
   }
 
   /** A torn write left the cursor file half-written (faults use it). */
@@ -77,6 +94,18 @@ export class SimStorage {
       }
       case "delete_buffer":
         this.buffers.delete(op.endpointId);
+        return { ok: true };
+      case "inbox_put":
+        this.inboxWrites++;
+        this.inbox.set(op.row.id, op.row);
+        return { ok: true };
+      case "inbox_remove":
+        this.inboxWrites++;
+        this.inbox.delete(op.id);
+        this.inboxDeparted.push(op.id);
+        if (this.inboxDeparted.length > 2 * INBOX_DEPARTED_KEPT) {
+          this.inboxDeparted.splice(0, this.inboxDeparted.length - INBOX_DEPARTED_KEPT);
+        }
         return { ok: true };
       default:
         return { ok: false, error: "unknown storage op" };

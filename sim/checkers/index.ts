@@ -7,6 +7,7 @@ import { A10 } from "./safety/a10-no-silent-inbox-loss.ts";
 import { A11 } from "./safety/a11-exclusivity.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
 import { A3 } from "./safety/a3-reply-ordering.ts";
+import { A4_ACROSS_CRASHES } from "./safety/a4-across-crashes.ts";
 import { A4 } from "./safety/a4-single-wire-send.ts";
 import { A5 } from "./safety/a5-stable-identity.ts";
 import { A6 } from "./safety/a6-accepted-before-reply.ts";
@@ -53,6 +54,7 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A2,
   A3,
   A4,
+  A4_ACROSS_CRASHES,
   A5,
   A6,
   A7,

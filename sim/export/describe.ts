@@ -86,7 +86,14 @@ export function describeOutput(output: Output): Words {
       return { name: `out ${output.op}`, label: `${output.op} #${output.id}` };
     case "storage": {
       const op = output.op;
-      const arg = op.op === "write_cursor" ? ` ${op.lastKnownSeq}` : ` ${op.endpointId}`;
+      const arg =
+        op.op === "write_cursor"
+          ? ` ${op.lastKnownSeq}`
+          : op.op === "inbox_put"
+            ? ` ${op.row.id}`
+            : op.op === "inbox_remove"
+              ? ` ${op.id}`
+              : ` ${op.endpointId}`;
       return { name: `out ${op.op}`, label: `${op.op}${arg} #${output.id}` };
     }
     case "ipc_push": {

@@ -306,6 +306,7 @@ export class World {
       random: new SeededRandom(this.streams.get("broker.random")),
       initialCursor: this.storage.readCursor(),
       initialBuffers: this.storage.readBuffers(),
+      initialInbox: this.storage.readInbox(),
       log: this.config.brokerLog,
       plantedFaults: this.config.plantedFaults,
     });

@@ -53,6 +53,7 @@ export const PLANTED_FAULT_NAMES: readonly PlantedFaultName[] = [
   "silentInboxLoss",
   "noSequenceGuard",
   "persistBeforeAck",
+  "inMemoryInbox",
 ];
 
 export function isPlantedFaultName(s: string): s is PlantedFaultName {

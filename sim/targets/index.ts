@@ -55,6 +55,7 @@ export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   L3: ["snapshot"],
   L4: ["snapshot"],
   L5: ["storage", "snapshot"],
+  L9: ["storage", "snapshot"],
 };
 
 /** The capabilities `checker` needs that `target` lacks (empty = the checker applies). */

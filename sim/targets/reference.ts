@@ -16,6 +16,7 @@ class ReferenceTarget implements Target {
       random: s.random,
       initialCursor: s.initialCursor,
       initialBuffers: s.initialBuffers,
+      initialInbox: s.initialInbox,
       log: s.log,
       faults: s.plantedFaults,
     });

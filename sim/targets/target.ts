@@ -15,6 +15,7 @@
  *    process (the disk of an adapter that keeps its own) belongs to the run (`TargetRun`).
  */
 
+import type { InboxRow } from "../../src/broker/model.ts";
 import type { BrokerOptions, PlantedFaults } from "../../src/broker/options.ts";
 import type { BrokerSnapshot } from "../../src/broker/snapshot.ts";
 import type { BufferRecord, Input, LogSink, Output, Random } from "../../src/broker/types.ts";
@@ -52,9 +53,10 @@ export interface TargetStart {
   options: BrokerOptions;
   /** The world's seeded randomness for this process (targets that cannot take it ignore it). */
   random: Random;
-  /** The simulated disk's cursor and buffer files (targets with the `storage` capability). */
+  /** The simulated disk's cursor, buffer files and inbox journal (targets with the `storage` capability). */
   initialCursor: number;
   initialBuffers: ReadonlyArray<{ endpointId: string; records: readonly BufferRecord[] }>;
+  initialInbox: { rows: readonly InboxRow[]; departed: readonly string[] };
   log: LogSink | undefined;
   plantedFaults: Partial<PlantedFaults> | undefined;
 }

@@ -39,6 +39,7 @@ import { undispatchedRoutes } from "./ipc/routes-undispatched.ts";
 import type { AssignmentsComponent } from "./model.ts";
 import { NO_PLANTED_FAULTS, type BrokerOptions, type PlantedFaults, resolveOptions } from "./options.ts";
 import type { BrokerSnapshot } from "./snapshot.ts";
+import type { InboxRow } from "./model.ts";
 import type { BufferRecord, Input, LogSink, Output, Random } from "./types.ts";
 
 export interface BrokerCoreConfig {
@@ -58,6 +59,12 @@ export interface BrokerCoreConfig {
    * records are safe there (L5, see endpoints/buffer-surfacer.ts).
    */
   initialBuffers?: ReadonlyArray<{ endpointId: string; records: readonly BufferRecord[] }>;
+  /**
+   * The inbox journal an earlier process left: its rows, in order, are the inbox again at once, and
+   * the platform is told nothing (it holds them already); `departed` are the last ids that left
+   * for good. See inbound/inbox.ts.
+   */
+  initialInbox?: { rows: readonly InboxRow[]; departed: readonly string[] };
 }
 
 export class BrokerCore {
@@ -119,7 +126,16 @@ export class BrokerCore {
     this._registry = new EndpointRegistry(o.correlationRingMax);
     this._channels = new IpcChannels(env);
     this._buffers = new ReconnectingBuffers(env);
-    this._inbox = new UndispatchedInbox(o.inboxCapacity);
+    this._inbox = new UndispatchedInbox(
+      o.inboxCapacity,
+      env.faults.inMemoryInbox ? undefined : (op, cb) => env.storage(op, (ok) => cb(ok)),
+    );
+    const journal = config.initialInbox;
+    if (!env.faults.inMemoryInbox && journal) {
+      this._inbox.restore(journal.rows, journal.departed);
+      if (journal.rows.length > 0)
+        env.log("info", "undispatched_inbox_restored", { rows: journal.rows.length });
+    }
     this._surfacer = new BufferSurfacer(env, this._inbox, (id) => this._buffers.has(id));
     this.initialBuffers = config.initialBuffers;
     this._correlations = new CorrelationCache(env, o.replyCorrelationTtlMs, o.replyCorrelationPerEndpointMax);
@@ -178,8 +194,12 @@ export class BrokerCore {
       correlations: this._correlations,
       // A remove announcing a row lost at capacity is pinned: evicting it would lose the row
       // silently (A10; soak swarm seed 85).
+      // Once the platform has the remove, the row's removal is recorded in the inbox journal; a
+      // crash before that restores the row, which the platform still holds.
       enqueueUndispatched: (event) => {
-        this.emitters.undispatched.enqueue(event, undefined, event.action === "remove");
+        const remove = event.action === "remove";
+        const settle = remove ? () => this._inbox.settle(event.undispatched_id) : undefined;
+        this.emitters.undispatched.enqueue(event, settle, remove);
       },
       unregisterEndpoint: (id) => this._lifecycle.apply(id, { type: "explicit_unregister" }),
     });

@@ -64,9 +64,15 @@ export interface Inbox {
   has(id: string): boolean;
   get(id: string): InboxRow | undefined;
   /** Add or overwrite. Overwrite always succeeds; a new id fails when full unless it brings a reservation. */
-  tryAdd(row: InboxRow, reservation?: InboxReservation): boolean;
-  /** Remove and return. */
+  tryAdd(row: InboxRow, reservation?: InboxReservation, onDurable?: (ok: boolean) => void): boolean;
+  /** Remove and return; the row stays in the inbox journal until `settle` (inbound/inbox.ts). */
   take(id: string): InboxRow | undefined;
+  /** Record in the journal that a taken row's message is safe elsewhere or gone for good. */
+  settle(id: string): void;
+  /** `take` and `settle`. */
+  drop(id: string): InboxRow | undefined;
+  /** Did a row with this id leave the inbox for good (handed off or settled, not back since)? */
+  departed(id: string): boolean;
   values(): Iterable<InboxRow>;
   /** Hold one free slot for a later `tryAdd`; undefined when none is free. */
   reserve(quiet?: boolean): InboxReservation | undefined;

@@ -131,6 +131,11 @@ export interface PlantedFaults {
   noSequenceGuard: boolean;
   /** Persist the cursor before the DELIVERY_ACK is written (breaks S3). */
   persistBeforeAck: boolean;
+  /**
+   * Keep the undispatched inbox in memory only, as the published broker does (PROTOCOL §1.6): no
+   * journal writes, nothing restored at start-up, so a crash loses every acked row (breaks L9).
+   */
+  inMemoryInbox: boolean;
 }
 
 export const NO_PLANTED_FAULTS: PlantedFaults = {
@@ -140,6 +145,7 @@ export const NO_PLANTED_FAULTS: PlantedFaults = {
   silentInboxLoss: false,
   noSequenceGuard: false,
   persistBeforeAck: false,
+  inMemoryInbox: false,
 };
 
 export function resolveOptions(partial: Partial<BrokerOptions> = {}): BrokerOptions {

@@ -17,6 +17,7 @@
 
 import type { ApiOp, ApiArgs, ApiResult } from "./api.ts";
 import type { InboundFrameText, OutboundFrame } from "./connector/frames.ts";
+import type { InboxRow } from "./model.ts";
 
 /** Injected randomness. The simulator passes a seeded stream, the daemon a crypto-backed one. */
 export interface Random {
@@ -30,11 +31,16 @@ export interface Random {
   hex(n: number): string;
 }
 
-/** Storage operations. Buffers are NDJSON files per endpoint; the cursor is one small JSON file. */
+/**
+ * Storage operations. Buffers are NDJSON files per endpoint; the cursor is one small JSON file; the
+ * undispatched inbox is a journal of row puts and removes (a deviation, docs/durability.md).
+ */
 export type StorageOp =
   | { op: "write_cursor"; lastKnownSeq: number }
   | { op: "append_buffer"; endpointId: string; record: BufferRecord }
-  | { op: "delete_buffer"; endpointId: string };
+  | { op: "delete_buffer"; endpointId: string }
+  | { op: "inbox_put"; row: InboxRow }
+  | { op: "inbox_remove"; id: string };
 
 export interface BufferRecord {
   id: string;

@@ -130,6 +130,8 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
     initialCursor,
     // Buffer files of an earlier process: the core surfaces them into its inbox (L5).
     initialBuffers: storage.readBuffers(),
+    // The inbox journal of an earlier process: its rows are the inbox again (L9).
+    initialInbox: storage.readInbox(),
     log: logger.sink,
   });
 

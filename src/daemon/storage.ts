@@ -1,10 +1,12 @@
 /**
- * Files the broker keeps (PROTOCOL §1.14): the delivery cursor, the discovery record and the
- * per-endpoint reconnecting buffers. Everything lives under one data directory (mode 0700):
+ * Files the broker keeps (PROTOCOL §1.14): the delivery cursor, the discovery record, the
+ * per-endpoint reconnecting buffers and (our addition, docs/durability.md) the undispatched inbox
+ * journal. Everything lives under one data directory (mode 0700):
  *
  *   <dataDir>/delivery-cursor.json          {version:1, lastKnownSeq, updatedAt}
  *   <dataDir>/discovery.json                {version:1, pid, startedAt, ipcUrl, bearerToken}
  *   <dataDir>/buffers/<sha256(id)>.ndjson   one BufferRecord per line, plus `endpoint_id`
+ *   <dataDir>/inbox.ndjson                  versioned journal of inbox rows (inbox-journal.ts)
  *
  * Rules:
  * 1. Records are written atomically: a temp file in the same directory (mode 0600), fsync'd, then
@@ -38,6 +40,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { BufferRecord, StorageOp } from "../broker/types.ts";
+import { InboxJournal, type InboxJournalContents } from "./inbox-journal.ts";
 import type { Logger } from "./logger.ts";
 
 export interface CursorRecord {
@@ -60,6 +63,7 @@ export class FileStorage {
   readonly cursorPath: string;
   readonly discoveryPath: string;
   readonly buffersDir: string;
+  readonly inboxJournal: InboxJournal;
   /** Paths of files found by `readBuffers` whose endpoint id is not known (legacy lines). */
   private readonly orphanPaths = new Map<string, string>();
 
@@ -71,6 +75,7 @@ export class FileStorage {
     this.cursorPath = join(dataDir, "delivery-cursor.json");
     this.discoveryPath = join(dataDir, "discovery.json");
     this.buffersDir = join(dataDir, "buffers");
+    this.inboxJournal = new InboxJournal(join(dataDir, "inbox.ndjson"), logger);
   }
 
   /** Create the data directory (0700). Throws when it cannot: without it nothing is durable. */
@@ -118,6 +123,12 @@ export class FileStorage {
         case "delete_buffer":
           rmSync(this.bufferPath(op.endpointId), { force: true });
           return { ok: true };
+        case "inbox_put":
+          this.inboxJournal.append({ op: "put", row: op.row });
+          return { ok: true };
+        case "inbox_remove":
+          this.inboxJournal.append({ op: "remove", id: op.id });
+          return { ok: true };
         default: {
           const never: never = op;
           return { ok: false, error: `unknown storage op ${JSON.stringify(never)}` };
@@ -127,6 +138,16 @@ export class FileStorage {
       const error = (err as Error).message;
       this.logger?.error("storage_op_failed", { op: op.op, error });
       return { ok: false, error };
+    }
+  }
+
+  /** The inbox journal an earlier process left, for `BrokerCoreConfig.initialInbox`; never throws. */
+  readInbox(): InboxJournalContents {
+    try {
+      return this.inboxJournal.read();
+    } catch (err) {
+      this.logger?.error("inbox_journal_open_failed", { error: (err as Error).message });
+      return { rows: [], departed: [] };
     }
   }
 

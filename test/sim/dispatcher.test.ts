@@ -64,7 +64,7 @@ class Bench {
     );
   }
 
-  private collect(): void {
+  collect(): void {
     for (const o of this.d.takeOutputs()) {
       if (o.kind === "timer") this.timers.push(o);
       else this.events.push(o.event);
@@ -85,9 +85,17 @@ class Bench {
     this.now = untilMs;
   }
 
-  ack(key: string, status: string): void {
-    this.d.onControlAck(key, status, undefined, this.now);
+  ack(key: string, status: string, detail?: string): void {
+    this.d.onControlAck(key, status, detail, this.now);
     this.collect();
+  }
+
+  /** Run in 100 ms steps until a new control event appears (undefined after `limitMs`). */
+  nextEvent(limitMs: number): Event | undefined {
+    const before = this.events.length;
+    const end = this.now + limitMs;
+    while (this.events.length === before && this.now < end) this.runUntil(this.now + 100);
+    return this.events[before];
   }
 }
 
@@ -145,5 +153,78 @@ describe("dispatcher model", () => {
     expect(new Set(b.events.map((e) => `${e.idempotency_key} ${e.undispatched_id}`))).toEqual(
       new Set(["asg-1 m1"]),
     );
+  });
+});
+
+describe("dispatcher model: failed dispatches", () => {
+  /** Fail every dispatch of m1 with `detail` as it comes; the times of the dispatches. */
+  const failAll = (b: Bench, detail: string, limitMs: number): number[] => {
+    const times: number[] = [];
+    for (;;) {
+      const e = b.nextEvent(limitMs);
+      if (!e) return times;
+      times.push(b.now);
+      b.ack(e.idempotency_key as string, "failed", detail);
+    }
+  };
+
+  it("backs off a row whose dispatches keep failing, doubling up to retryMaxMs", () => {
+    const b = new Bench();
+    // The endpoint goes stale after 90 s without a heartbeat, which ends the run of dispatches.
+    const times = failAll(b, "target endpoint did not acknowledge push receipt: ep-1", 60_000);
+    const gaps = times.slice(1).map((t, i) => Math.round((t - times[i]!) / 100) * 100);
+    expect(gaps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000]);
+  });
+
+  it("gives up a row the broker answers unknown undispatched_id for, and marks it lost, not done", () => {
+    const b = new Bench();
+    failAll(b, "unknown undispatched_id: m1", 120_000);
+    expect(b.events).toHaveLength(DEFAULT_DISPATCHER_OPTIONS.unknownRowAttemptsMax);
+    expect(b.api.rows.get("m1")?.status).toBe("lost");
+    expect(b.d.rowsLost).toBe(1);
+  });
+
+  it("dispatches a lost row anew when the broker adds it again", () => {
+    const b = new Bench();
+    failAll(b, "unknown undispatched_id: m1", 120_000);
+    const add = b.api.handle(
+      "undispatched_changed",
+      {
+        type: "undispatched_changed",
+        version: 1,
+        action: "add",
+        undispatched_id: "m1",
+        source_message_id: "m1",
+        sender_address: "agent://a",
+        content_preview: "hi",
+        reason: "no_target_endpoint",
+        traceparent: "00-0-0-01",
+        traceId: "0",
+        arrived_at: b.now,
+      },
+      b.now,
+    );
+    expect(add.ok).toBe(true);
+    b.api.handle("heartbeat", { endpoint_id: "ep-1" } as never, b.now);
+    b.collect();
+    expect(b.api.rows.get("m1")?.status).toBe("pending");
+    expect(b.nextEvent(5_000)?.undispatched_id).toBe("m1");
+  });
+
+  it("keeps retrying (with backoff) a row the broker holds but cannot hand out yet", () => {
+    const b = new Bench();
+    const times = failAll(b, "undispatched_id m1 is bound to assignment asg-9", 200_000);
+    expect(b.api.rows.get("m1")?.status).not.toBe("lost");
+    expect(times.length).toBeGreaterThan(DEFAULT_DISPATCHER_OPTIONS.unknownRowAttemptsMax);
+    expect(times.length).toBeLessThan(20);
+  });
+
+  it("stops choosing an endpoint the broker does not know until the platform hears from it again", () => {
+    const b = new Bench();
+    const first = b.nextEvent(5_000)!;
+    b.ack(first.idempotency_key as string, "failed", "target endpoint not found: ep-1");
+    expect(b.nextEvent(30_000)).toBeUndefined();
+    b.api.handle("heartbeat", { endpoint_id: "ep-1" } as never, b.now);
+    expect(b.nextEvent(60_000)?.undispatched_id).toBe("m1");
   });
 });

@@ -164,10 +164,13 @@ export class Acceptance {
     this.restoreOne(rec, reason);
   }
 
-  /** Take a restored row back out of the inbox: the record owns the message again. */
+  /**
+   * Take a restored row back out of the inbox: the record owns the message again. Its adapter
+   * accepted it, so the row leaves the inbox journal too.
+   */
   takeBack(rec: AssignmentRecord): void {
     if (!rec.inInbox) return;
-    this.ctx.deps.inbox.take(rec.context.undispatchedId);
+    this.ctx.deps.inbox.drop(rec.context.undispatchedId);
     rec.inInbox = false;
   }
 

@@ -19,6 +19,11 @@
  *    binding (A11). Taking the copy under the same key would hold the row while the record's
  *    restore settles or the adapter's late acceptance takes it back, and the late `assigned`
  *    answer would then bind a message whose assignment was already accepted or finished.
+ * 6. A dispatch of a row that is not in the inbox but held by another assignment (its dispatch in
+ *    flight, or its live record) fails with "bound to assignment <id>" rather than the reference's
+ *    "unknown undispatched_id" (docs/deviations.md): unknown means the broker does not hold it.
+ *    A row that left the inbox for good (inbound/inbox.ts point 3a) fails with "already left the
+ *    inbox", also after a restart.
  */
 
 import type { EndpointEntry, InboxRow } from "../model.ts";
@@ -26,7 +31,7 @@ import type { PushEnvelope, RuntimeAssignmentRef, TargetRef } from "../types.ts"
 import type { Acceptance } from "./acceptance.ts";
 import { brokerEvent, type Ctx, postState, putBack } from "./context.ts";
 import type { DispatchEvent } from "./events.ts";
-import { assignmentKey, traceIdOf } from "./keys.ts";
+import { assignmentKey, KEY_SEP, traceIdOf } from "./keys.ts";
 import { type AssignmentRecord, newRecord } from "./records.ts";
 
 export type HandlerOutcome = { ok: true } | { ok: false; detail: string };
@@ -73,7 +78,24 @@ export class Dispatcher {
     ) {
       row = existing.message;
     }
-    if (!row) return done({ ok: false, detail: `unknown undispatched_id: ${ev.undispatched_id}` });
+    if (!row) {
+      const owner = this.boundOwner(ev.undispatched_id);
+      // Rule 6: a row another assignment holds is known, not lost; "unknown" is kept for rows this
+      // broker does not hold at all, so the platform can tell a busy row from a lost one.
+      if (owner !== undefined) {
+        return done({
+          ok: false,
+          detail: `undispatched_id ${ev.undispatched_id} is bound to assignment ${owner}`,
+        });
+      }
+      if (deps.inbox.departed(ev.undispatched_id)) {
+        return done({
+          ok: false,
+          detail: `undispatched_id ${ev.undispatched_id} already left the inbox (handed off or settled)`,
+        });
+      }
+      return done({ ok: false, detail: `unknown undispatched_id: ${ev.undispatched_id}` });
+    }
     // A row re-used from a live record is not ours to put back: the record still owns it.
     const fail = (detail: string) => {
       if (fromInbox) putBack(this.ctx, row, detail);
@@ -133,6 +155,17 @@ export class Dispatcher {
       const rec = this.bind(key, current, context, taken, ev.broker_projection_token!, ev.emitted_at);
       this.handOff(rec, targetId, done);
     });
+  }
+
+  /** The assignment id of a dispatch in flight or a live record that holds `undispatchedId`. */
+  private boundOwner(undispatchedId: string): string | undefined {
+    for (const [key, row] of this.holding) {
+      if (row.id === undispatchedId) return key.slice(key.indexOf(KEY_SEP) + 1);
+    }
+    for (const r of this.ctx.store.values()) {
+      if (r.context.undispatchedId === undispatchedId) return r.context.assignmentId;
+    }
+    return undefined;
   }
 
   /** A live record (of any key) whose restored copy of `undispatchedId` sits in the inbox. */
@@ -214,7 +247,9 @@ export class Dispatcher {
     });
   }
 
+  /** The target has the message: the row's removal may be recorded in the inbox journal. */
   private dispatched(rec: AssignmentRecord, target: EndpointEntry): void {
+    this.ctx.deps.inbox.settle(rec.context.undispatchedId);
     this.ctx.env.log("info", "undispatched_dispatched", {
       undispatched_id: rec.context.undispatchedId,
       target_endpoint_id: target.endpointId,

@@ -9,10 +9,12 @@
  *    broker process that wrote it (handed in by the driver at start-up). Each record becomes an
  *    inbox row with reason `closed_session_continuation` and the endpoint as the original target,
  *    announced with an `undispatched_changed add`, as the pipeline does for a retired target.
- * 2. Records carrying a runtime assignment are not surfaced: the assignments component restores
- *    the message of a removed endpoint's unaccepted assignments itself (`onEndpointRemoved`), and a
- *    restarted broker has no assignment to restore them into. They are logged and dropped with the
- *    file.
+ * 2. Records carrying a runtime assignment of this process are not surfaced: the assignments
+ *    component restores the message of a removed endpoint's unaccepted assignments itself
+ *    (`onEndpointRemoved`). In a file an earlier process left, such a record's assignment died
+ *    with that process, and its inbox row was settled when the record was appended (L9): it is
+ *    surfaced as the row it came from (its undispatched id, without the dispatch stamp), so the
+ *    platform dispatches it again instead of the message dying with the file.
  * 3. Batches are served in the order they arrived and records in file order. A record waits until
  *    the inbox has a free slot (retry deadline `buffer_surface:retry`); nothing is dropped because
  *    the inbox is full.
@@ -32,6 +34,8 @@
  * 6. The ids of surfaced records are remembered (FIFO, `routeCacheMax`): the connector may still
  *    redeliver such a message (its seq was not acked when the old process died), and the pipeline
  *    then keeps the inbox as its one destination instead of routing it a second time (R1).
+ * 7. L9: the file is deleted only once every surfaced row is also in the inbox journal (its write
+ *    answered ok); if one write failed, the file is kept and the next start surfaces it again.
  */
 
 import { UNDISPATCHED_ROW_SETTLED, type UndispatchedChangedEvent } from "../api.ts";
@@ -51,6 +55,10 @@ interface Batch {
   waiting: BufferRecord[];
   /** Rows added whose post has not settled yet. */
   posting: number;
+  /** Rows added whose inbox journal write has not been answered yet. */
+  persisting: number;
+  /** Rows whose inbox journal write failed: the buffer file is then kept (point 7). */
+  unsafe: number;
   surfaced: number;
 }
 
@@ -91,7 +99,7 @@ export class BufferSurfacer {
     const { env } = this;
     const own: BufferRecord[] = [];
     for (const r of records) {
-      if (r.envelope.runtimeAssignment) {
+      if (r.envelope.runtimeAssignment && origin !== "previous_process") {
         env.log("info", "buffer_surface_assignment_skipped", {
           endpoint_id: endpointId,
           id: r.id,
@@ -111,7 +119,7 @@ export class BufferSurfacer {
       const known = new Set(batch.waiting.map((r) => r.id));
       for (const r of own) if (!known.has(r.id)) batch.waiting.push(r);
     } else {
-      batch = { endpointId, origin, waiting: own, posting: 0, surfaced: 0 };
+      batch = { endpointId, origin, waiting: own, posting: 0, persisting: 0, unsafe: 0, surfaced: 0 };
       this.batches.set(endpointId, batch);
     }
     env.log("info", "buffer_surface_started", { endpoint_id: endpointId, records: own.length, origin });
@@ -125,7 +133,15 @@ export class BufferSurfacer {
       while (batch.waiting.length > 0) {
         const record = batch.waiting[0]!;
         const row = this.rowOf(batch.endpointId, record);
-        if (!this.inbox.tryAdd(row.row)) {
+        const b = batch;
+        const durable = (ok: boolean) => {
+          b.persisting--;
+          if (!ok) b.unsafe++;
+          this.settleIfDone(b);
+        };
+        b.persisting++;
+        if (!this.inbox.tryAdd(row.row, undefined, durable)) {
+          b.persisting--;
           this.env.log("warn", "buffer_surface_inbox_full", {
             endpoint_id: batch.endpointId,
             id: record.id,
@@ -153,7 +169,7 @@ export class BufferSurfacer {
       if (r.terminal && r.code === UNDISPATCHED_ROW_SETTLED) {
         // Point 4a: the platform already handled this message (a record surfaced again after a
         // crash); it will never dispatch the row, so the row must not hold an inbox slot.
-        this.inbox.take(event.undispatched_id);
+        this.inbox.drop(event.undispatched_id);
         env.log("info", "buffer_surface_row_settled", { id: event.undispatched_id });
         return this.posted(batch);
       }
@@ -179,7 +195,7 @@ export class BufferSurfacer {
   }
 
   private settleIfDone(batch: Batch): void {
-    if (batch.waiting.length > 0 || batch.posting > 0) return;
+    if (batch.waiting.length > 0 || batch.posting > 0 || batch.persisting > 0) return;
     if (this.batches.get(batch.endpointId) !== batch) return;
     this.batches.delete(batch.endpointId);
     const id = batch.endpointId;
@@ -188,6 +204,13 @@ export class BufferSurfacer {
       records: batch.surfaced,
       origin: batch.origin,
     });
+    if (batch.unsafe > 0) {
+      this.env.log("warn", "buffer_surface_delete_skipped", {
+        endpoint_id: id,
+        why: "inbox_journal_write_failed",
+      });
+      return;
+    }
     this.deleteFile(id);
   }
 
@@ -207,11 +230,17 @@ export class BufferSurfacer {
   ): { row: InboxRow; event: UndispatchedChangedEvent } {
     const { env } = this;
     const e = record.envelope;
-    const raw = isRecord(e.metadata) ? e.metadata : {};
+    const id = e.runtimeAssignment?.undispatchedId ?? record.id;
+    const raw = isRecord(e.metadata) ? { ...e.metadata } : {};
+    if (e.runtimeAssignment) {
+      // Point 2: the row as it was before the dispatch stamped it (dispatch.ts `stamp`).
+      delete raw.dispatched_from;
+      delete raw.delivery_intent;
+    }
     const { metadata, traceparent } = withTrace(raw, env.random);
     const cid = typeof metadata.correlation_id === "string" ? metadata.correlation_id : undefined;
     const row: InboxRow = {
-      id: record.id,
+      id,
       arrived_at: record.arrived_at,
       sender_address: e.from,
       content: e.content,
@@ -226,7 +255,7 @@ export class BufferSurfacer {
       type: "undispatched_changed",
       version: 1,
       action: "add",
-      undispatched_id: record.id,
+      undispatched_id: id,
       sender_address: e.from,
       content_preview: preview(e.content, env.opts.contentPreviewMaxChars),
       reason: "closed_session_continuation",

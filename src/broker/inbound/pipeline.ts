@@ -10,7 +10,9 @@
  *    directly) or hands it to E: route claim (`skip` ⇒ accepted, nothing delivered), then push
  *    (E active) or buffer append (E reconnecting), then the routed post.
  * 3. A sequenced task reports accepted (`connector.accept(seq)`) only once its outcome is final:
- *    pushed with receipt, appended, inbox row posted, claim `skip`, or routed post ok. Otherwise its
+ *    pushed with receipt, appended, inbox row posted, claim `skip`, or routed post ok. An inbox row
+ *    is posted only once its journal write is on disk (L9, see inbound/inbox.ts); a failed write
+ *    ends the task not accepted and the row waits in memory for the redelivery to write it again. Otherwise its
  *    seq is released (`connector.release(seq)`) so a redelivery is processed, and kept in `blocked`.
  * 4. Deferred ack: a routed post that failed transiently is queued on the routed emitter with an
  *    on-success callback that accepts the seq later.
@@ -36,6 +38,9 @@
  *    counts as accepted: the platform has the row and the assignment has the message.
  * 11. R1 — a message this process surfaced into the inbox from a dead endpoint's buffer (L5, see
  *    endpoints/buffer-surfacer.ts) stays an inbox message when the connector redelivers it.
+ * 12. L9 — deviation: the row is written to the inbox journal before its add is posted (point 3).
+ *    A row a dispatch took while the write was in flight is not announced again: the task counts
+ *    as accepted, as in point 10.
  * Planted fault `ackBeforeHandoff`: the seq is accepted when the task starts (breaks S1/R1).
  */
 
@@ -267,7 +272,17 @@ export class InboundPipeline {
     if (msg.keys.correlationId !== undefined) row.original_correlation_id = msg.keys.correlationId;
     const reservation = task.reservation;
     task.reservation = undefined;
-    if (!inbox.tryAdd(row, reservation)) {
+    let durable: boolean | undefined;
+    let announce: (() => void) | undefined;
+    const added = inbox.tryAdd(
+      row,
+      reservation,
+      this.cont(task, (ok: boolean) => {
+        durable = ok;
+        announce?.();
+      }),
+    );
+    if (!added) {
       env.log("warn", "undispatched_inbox_at_capacity", {
         id,
         capacity: inbox.capacity,
@@ -278,6 +293,36 @@ export class InboundPipeline {
       return;
     }
     env.log("info", "undispatched_added", { id, reason, seq: task.seq });
+    // L9: the row is on disk before the platform hears of it, so before its seq can be acked.
+    announce = () => {
+      if (durable === false) {
+        env.log("warn", "undispatched_inbox_persist_failed", { id, seq: task.seq });
+        this.finish(task, false);
+        return;
+      }
+      // A dispatch took the row while it was being written: the platform knew the row already
+      // (it dispatched it), so the message is where point 10 would find it. Announcing it now
+      // would tell the platform the broker holds it undispatched again, and the platform would
+      // dispatch a row that is gone.
+      if (!this.d.inbox.has(id)) {
+        env.log("info", "undispatched_row_taken_while_persisting", { id, seq: task.seq });
+        this.accepted(task);
+        return;
+      }
+      this.announceRow(task, msg, id, reason, hint);
+    };
+    if (durable !== undefined) announce();
+  }
+
+  private announceRow(
+    task: InboundTask,
+    msg: Msg,
+    id: string,
+    reason: InboxReason,
+    hint: string | undefined,
+  ): void {
+    const { env } = this.d;
+    const f = msg.frame;
     const event: UndispatchedChangedEvent = {
       type: "undispatched_changed",
       version: 1,
@@ -317,7 +362,7 @@ export class InboundPipeline {
    * platform will never dispatch it and rows do not expire (§1.6).
    */
   private settledRow(task: InboundTask, id: string): void {
-    this.d.inbox.take(id);
+    this.d.inbox.drop(id);
     this.d.env.log("info", "undispatched_row_settled_skip", { id, seq: task.seq });
     this.accepted(task);
   }

@@ -224,6 +224,36 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
     expect(deletes(pair)).toEqual(["ep-old-2", "ep-old-1"]);
   });
 
+  it("keeps the buffer file when a surfaced row's inbox journal write failed", () => {
+    const pair = new BrokerPair({
+      autoStorage: false,
+      initialBuffers: [{ endpointId: "ep-old", records: [record("m1"), record("m2")] }],
+    });
+    pair.connect();
+    const puts = pair.storageOps().filter((o) => o.op.op === "inbox_put");
+    expect(puts).toHaveLength(2);
+    pair.answerAll("undispatched_changed", OK);
+    // Posted, but not yet durable: the file stays until both writes are answered.
+    expect(deletes(pair)).toEqual([]);
+    pair.answerStorage(puts[0]!, true);
+    pair.answerStorage(puts[1]!, false);
+    expect(deletes(pair)).toEqual([]);
+    expect(pair.logCount("buffer_surface_delete_skipped")).toBe(1);
+  });
+
+  it("deletes the buffer file once every surfaced row is posted and durable", () => {
+    const pair = new BrokerPair({
+      autoStorage: false,
+      initialBuffers: [{ endpointId: "ep-old", records: [record("m1")] }],
+    });
+    pair.connect();
+    const put = pair.storageOps().find((o) => o.op.op === "inbox_put")!;
+    pair.answerStorage(put, true);
+    expect(deletes(pair)).toEqual([]);
+    pair.answerOne("undispatched_changed", OK);
+    expect(deletes(pair)).toEqual(["ep-old"]);
+  });
+
   it("takes a surfaced row out of the inbox again when the platform answers undispatched_row_settled", () => {
     // The record was surfaced, dispatched and handled before a crash left its file behind: the
     // platform will never dispatch the row again, so it must not hold an inbox slot (soak seed 3).
@@ -257,9 +287,11 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
     expect(pair.ackedUpTo()).toBe(1);
   });
 
-  it("leaves assignment envelopes to the assignments component and only deletes their file", () => {
+  it("surfaces an earlier process's assignment envelope as the row it was dispatched from", () => {
+    // The assignment died with that process and its row was settled when the record was appended;
+    // dropping the record with the file would lose the message (soak swarm seed 20, L9).
     const assignment = {
-      undispatchedId: "u9",
+      undispatchedId: "m9",
       sourceMessageId: "m9",
       assignmentId: "a9",
       targetRef: {
@@ -270,12 +302,43 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
       deliveryIntent: "external_handoff" as const,
     };
     const pair = new BrokerPair({
-      initialBuffers: [{ endpointId: "ep-old", records: [record("x9", { runtimeAssignment: assignment })] }],
+      initialBuffers: [
+        {
+          endpointId: "ep-old",
+          records: [
+            record("x9", {
+              runtimeAssignment: assignment,
+              sourceMessageId: "m9",
+              metadata: { dispatched_from: "m9", delivery_intent: "external_handoff", k: "v" },
+            }),
+          ],
+        },
+      ],
     });
     pair.connect();
-    expect(pair.core.inbox.size).toBe(0);
-    expect(adds(pair)).toEqual([]);
+    expect(pair.core.inbox.ids()).toEqual(["m9"]);
+    expect(pair.core.inbox.get("m9")?.metadata).toMatchObject({ k: "v" });
+    expect(pair.core.inbox.get("m9")?.metadata).not.toHaveProperty("dispatched_from");
+    expect(adds(pair).map((a) => [a.undispatched_id, a.source_message_id])).toEqual([["m9", "m9"]]);
+    pair.answerOne("undispatched_changed", OK);
     expect(deletes(pair)).toEqual(["ep-old"]);
+  });
+
+  it("leaves this process's assignment envelopes of a removed endpoint to the assignments component", () => {
+    const { pair, ep } = buffered([]);
+    const assignment = {
+      undispatchedId: "u9",
+      sourceMessageId: "m9",
+      assignmentId: "a9",
+      targetRef: {
+        kind: "projection_endpoint" as const,
+        projection_endpoint_id: ep,
+        background_exchange_mode: "resident_endpoint" as const,
+      },
+      deliveryIntent: "external_handoff" as const,
+    };
+    pair.core.surfacer.surface(ep, [record("x9", { runtimeAssignment: assignment })], "endpoint_removed");
+    expect(pair.core.inbox.size).toBe(0);
     expect(pair.logCount("buffer_surface_assignment_skipped")).toBe(1);
   });
 });
