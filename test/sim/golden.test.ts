@@ -16,10 +16,10 @@ import { runScenario } from "../../sim/run.ts";
 import { happyPath } from "../../sim/scenarios/happy-path.ts";
 
 const GOLDEN: Array<{ seed: number; traceHash: string; events: number; virtualMs: number }> = [
-  { seed: 1, traceHash: "0b647f98de813c59", events: 13610, virtualMs: 702659 },
-  { seed: 2, traceHash: "5fb55dd4311958ef", events: 8929, virtualMs: 684673 },
-  { seed: 3, traceHash: "410e3e487fd9910d", events: 10660, virtualMs: 686894 },
-  { seed: 42, traceHash: "5811c83f6a75379c", events: 13212, virtualMs: 700931 },
+  { seed: 1, traceHash: "90c4061da4a9abf4", events: 15083, virtualMs: 702659 },
+  { seed: 2, traceHash: "b9c8eeb8c5ca915b", events: 9889, virtualMs: 684673 },
+  { seed: 3, traceHash: "eee138a19eda89d8", events: 11773, virtualMs: 686894 },
+  { seed: 42, traceHash: "18328d045b8f5ead", events: 14616, virtualMs: 700931 },
 ];
 
 describe("golden trace hashes of the happy path", () => {
