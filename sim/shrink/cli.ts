@@ -112,7 +112,7 @@ function printPictures(io: ShrinkIo, written: { perfetto?: string; html?: string
 
 export function describeSize(s: ReproSize): string {
   return (
-    `${s.events} events (${s.coreSteps} core steps, ${s.faultFirings} fault firings), ` +
+    `${s.events} events (${s.coreSteps} core steps of which ${s.storageCompletions} storage completions, ${s.faultFirings} fault firings), ` +
     `${s.workloadItems} workload items, ${s.deliveries} network deliveries, ${s.traceLines} trace lines, ${s.draws} draws`
   );
 }
