@@ -6,12 +6,16 @@
  * Size, as reports and the shrinker count it (all up to the failure, since the run stops there):
  * - `traceLines`: every line of the trace (core inputs and outputs, network sends, facts, faults);
  * - `coreSteps`: what the broker core was asked to do — inputs handled plus deadline advances;
+ * - `storageCompletions`: the core steps that only report that a storage write succeeded at once
+ *   (a `storage_result` with ok, in the same virtual millisecond as its `storage` output): the
+ *   write is the step a reader follows, its immediate success is not a step of its own. A failed
+ *   write's result, or one the disk delayed, stays a step (what happens in between is the story);
  * - `workloadItems`: messages the platform put on the broker's stream (`server_sent` facts);
  * - `deliveries`: messages the simulated network carried (`net` lines);
  * - `faultFirings`: injected fault firings (`fault` lines, heals excluded);
  * - `draws`: raw random draws the run consumed (the decision log's length).
- * The repro's headline "events" are `coreSteps + faultFirings`: the steps a reader follows in the
- * timeline. `traceLines` is the honest upper bound and is reported alongside.
+ * The repro's headline "events" are `coreSteps - storageCompletions + faultFirings`: the steps a
+ * reader follows in the timeline. `traceLines` is the honest upper bound and is reported alongside.
  */
 
 import { type BrokerOptions, resolveOptions } from "../../src/broker/options.ts";
@@ -41,6 +45,7 @@ export interface ReproSize {
   events: number;
   traceLines: number;
   coreSteps: number;
+  storageCompletions: number;
   workloadItems: number;
   deliveries: number;
   faultFirings: number;
@@ -144,9 +149,19 @@ function eventsCap(max: number): CheckerDef {
   };
 }
 
+const STORAGE_ID = /"kind":"storage(?:_result)?","id":(\d+)/;
+
+/** A trace line's virtual time, as written (`{"t":N,...`). */
+function timeOf(line: string): string {
+  return line.slice(5, line.indexOf(","));
+}
+
 /** Count a trace (see the header for what each number means). */
 export function measure(lines: readonly string[], draws: number): ReproSize {
   let coreSteps = 0;
+  let storageCompletions = 0;
+  // A storage id's latest output time (ids restart with each broker process; the latest wins).
+  const storageOutAt = new Map<string, string>();
   let workloadItems = 0;
   let deliveries = 0;
   let faultFirings = 0;
@@ -154,15 +169,24 @@ export function measure(lines: readonly string[], draws: number): ReproSize {
     // Every line starts with {"t":N,"k":"KIND" — look at the kind without parsing the JSON.
     const i = l.indexOf('"k":"');
     const k = l.slice(i + 5, l.indexOf('"', i + 5));
-    if (k === "in" || k === "advance") coreSteps++;
-    else if (k === "net") deliveries++;
+    if (k === "in" || k === "advance") {
+      coreSteps++;
+      if (l.includes('"v":{"kind":"storage_result"') && l.includes('"ok":true')) {
+        const id = STORAGE_ID.exec(l)?.[1];
+        if (id !== undefined && storageOutAt.get(id) === timeOf(l)) storageCompletions++;
+      }
+    } else if (k === "out" && l.includes('"v":{"kind":"storage"')) {
+      const id = STORAGE_ID.exec(l)?.[1];
+      if (id !== undefined) storageOutAt.set(id, timeOf(l));
+    } else if (k === "net") deliveries++;
     else if (k === "fault" && !l.includes('"w":"heal"')) faultFirings++;
     else if (k === "truth" && l.includes('"f":"server_sent"')) workloadItems++;
   }
   return {
-    events: coreSteps + faultFirings,
+    events: coreSteps - storageCompletions + faultFirings,
     traceLines: lines.length,
     coreSteps,
+    storageCompletions,
     workloadItems,
     deliveries,
     faultFirings,

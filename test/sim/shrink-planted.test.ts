@@ -13,7 +13,7 @@ import { shrinkRun } from "../../sim/shrink/shrink.ts";
 const CASES: Array<{ fault: PlantedFaultName; scenario: string; invariant: string }> = [
   { fault: "ackBeforeHandoff", scenario: "happy-path", invariant: "S1" },
   { fault: "persistBeforeAck", scenario: "happy-path", invariant: "S3" },
-  { fault: "forgetReplyRecords", scenario: "conflicting-replies", invariant: "A7" },
+  { fault: "forgetReplyRecords", scenario: "conflicting-replies", invariant: "A3" },
   { fault: "noDuplicateSuppression", scenario: "duplicate-deliveries", invariant: "S5" },
   { fault: "silentInboxLoss", scenario: "capacity-reinsertion", invariant: "A10" },
   { fault: "noSequenceGuard", scenario: "stale-sequences", invariant: "A1" },

@@ -6,7 +6,7 @@ import { Streams } from "../../sim/kernel/prng.ts";
 import { runScenario } from "../../sim/run.ts";
 import { happyPath } from "../../sim/scenarios/happy-path.ts";
 import { Decisions, logLength } from "../../sim/shrink/decision-log.ts";
-import { runRepro } from "../../sim/shrink/repro.ts";
+import { measure, runRepro } from "../../sim/shrink/repro.ts";
 import {
   formatReproFile,
   parseReproFile,
@@ -141,5 +141,34 @@ describe("replay files", () => {
     expect(() => readReproFile(bad)).toThrow(ReproFileError);
     expect(() => readReproFile(bad)).toThrow(/plantedFaults/);
     expect(() => parseReproFile("{", "x.json")).toThrow(/not JSON/);
+  });
+});
+
+describe("a repro's size", () => {
+  it("counts core steps and fault firings as events, but not a storage write's immediate success", () => {
+    const lines = [
+      '{"t":0,"k":"in","v":{"kind":"start"}}',
+      '{"t":5,"k":"out","v":{"kind":"storage","id":1,"op":{"op":"inbox_put"}}}',
+      '{"t":5,"k":"in","v":{"kind":"storage_result","id":1,"ok":true}}',
+      '{"t":6,"k":"out","v":{"kind":"storage","id":2,"op":{"op":"inbox_put"}}}',
+      '{"t":6,"k":"fault","w":"fire","f":"storage-fail"}',
+      '{"t":6,"k":"in","v":{"kind":"storage_result","id":2,"ok":false,"error":"EIO"}}',
+      '{"t":6,"k":"out","v":{"kind":"storage","id":3,"op":{"op":"write_cursor"}}}',
+      '{"t":9,"k":"in","v":{"kind":"storage_result","id":3,"ok":true}}',
+      '{"t":7,"k":"advance"}',
+      '{"t":8,"k":"fault","w":"heal","f":"storage-fail"}',
+      '{"t":9,"k":"net","from":"a","to":"b"}',
+    ];
+    const s = measure(lines, 3);
+    expect(s).toEqual({
+      events: 5,
+      traceLines: 11,
+      coreSteps: 5,
+      storageCompletions: 1,
+      workloadItems: 0,
+      deliveries: 1,
+      faultFirings: 1,
+      draws: 3,
+    });
   });
 });
