@@ -21,10 +21,14 @@
  *    `assigned` on the platform and in the broker's inbox forever (soak swarm seed 15: a full inbox
  *    of such rows wedged the cursor). The broker must absorb the repeat (A9).
  * 3. Ack `failed` (before the adapter accepted) ⇒ the row is pending again and re-dispatched after
- *    a backoff that doubles with every consecutive failed ack of the row, from `retryDelayMs` up to
- *    `retryMaxMs` (reset by an `applied` ack or a re-add). A `target_lost_before_acceptance`, a
- *    retryable `processing_failed` or a `waiting_for_runtime_capability` before acceptance requeues
- *    after `retryDelayMs`. `reply_emitted`, `expired` and non-retryable failures end the row.
+ *    a backoff that doubles with every consecutive unsuccessful dispatch of the row, from
+ *    `retryDelayMs` up to `retryMaxMs`. A `target_lost_before_acceptance`, a retryable
+ *    `processing_failed` or a `waiting_for_runtime_capability` of the row's newest assignment
+ *    before acceptance is an unsuccessful dispatch too and requeues on the same backoff. Only the
+ *    adapter's acceptance or a re-add resets it: an `applied` ack says the broker took the
+ *    dispatch, not that the message found a taker, so a row whose every dispatch is applied and
+ *    then lost (an endpoint that keeps missing push receipts) backs off like one whose dispatches
+ *    fail. `reply_emitted`, `expired` and non-retryable failures end the row.
  * 3a. A failed ack of a newer assignment does not requeue a row one of whose assignments the
  *    adapter accepted: the message is being handled (a real platform tracks the row's accepted
  *    assignment, not only its latest one). Before this, a stale re-dispatch racing an accepted one
@@ -109,7 +113,7 @@ export class Dispatcher implements PlatformListener {
   private readonly acked = new Set<string>();
   /** No-target retries that fell back to the slow `waitForTargetMs` cadence. */
   slowRetries = 0;
-  /** Consecutive failed acks per row (point 3) and, of those, `unknown undispatched_id` ones. */
+  /** Consecutive unsuccessful dispatches per row (point 3) and the trailing "not held" answers among them. */
   private readonly failures = new Map<string, { failed: number; unknown: number }>();
   /** Rows given up as lost by the broker (point 4). */
   rowsLost = 0;
@@ -145,15 +149,20 @@ export class Dispatcher implements PlatformListener {
     const row = this.api.rows.get(a.undispatchedId);
     if (row?.status !== "assigned") return;
     const accepted = a.accepted.some((x) => x.state === "adapter_accepted");
-    if (accepted) this.acceptedRows.add(a.undispatchedId);
+    if (accepted) {
+      this.acceptedRows.add(a.undispatchedId);
+      this.failures.delete(a.undispatchedId);
+    }
+    // Only the row's newest assignment may send it back to pending (as for failed acks, point 3a).
+    const newest = this.latestKey(row) === a.assignmentId;
     switch (ev.state) {
       case "target_lost_before_acceptance":
       case "waiting_for_runtime_capability":
-        if (!accepted) this.requeue(row, nowMs);
+        if (!accepted && newest) this.backOff(row, false, nowMs);
         return;
       case "processing_failed":
-        if (!accepted && ev.retryable) this.requeue(row, nowMs);
-        else row.status = "done";
+        if (accepted || !ev.retryable) row.status = "done";
+        else if (newest) this.backOff(row, false, nowMs);
         return;
       case "reply_emitted":
       case "expired":
@@ -171,7 +180,9 @@ export class Dispatcher implements PlatformListener {
     const id = ev.undispatched_id as string;
     if (status === "applied") {
       this.acks.applied++;
-      this.failures.delete(id);
+      // The broker holds the row: earlier "not held" answers no longer count (point 4).
+      const f = this.failures.get(id);
+      if (f) f.unknown = 0;
     } else if (status === "received") this.acks.received++;
     else {
       this.acks.failed++;
@@ -186,18 +197,26 @@ export class Dispatcher implements PlatformListener {
       const accepted = a?.accepted.some((x) => x.state === "adapter_accepted") ?? true;
       if (row?.status !== "assigned" || !a || accepted || this.latestKey(row) !== key) return;
       if (this.acceptedRows.has(id)) return;
-      const f = this.failures.get(id) ?? { failed: 0, unknown: 0 };
-      f.failed++;
-      f.unknown = notHeld(detail) ? f.unknown + 1 : 0;
-      this.failures.set(id, f);
-      if (f.unknown >= this.opts.unknownRowAttemptsMax) {
-        row.status = "lost";
-        this.rowsLost++;
-        return;
-      }
-      const delay = Math.min(this.opts.retryDelayMs * 2 ** (f.failed - 1), this.opts.retryMaxMs);
-      this.requeue(row, nowMs, delay);
+      this.backOff(row, notHeld(detail), nowMs);
     }
+  }
+
+  /**
+   * An unsuccessful dispatch of `row` (point 3): requeue it after the doubling backoff, or mark it
+   * lost after `unknownRowAttemptsMax` consecutive answers that the broker does not hold it.
+   */
+  private backOff(row: PlatformRow, notHeldAnswer: boolean, nowMs: number): void {
+    const f = this.failures.get(row.undispatchedId) ?? { failed: 0, unknown: 0 };
+    f.failed++;
+    f.unknown = notHeldAnswer ? f.unknown + 1 : 0;
+    this.failures.set(row.undispatchedId, f);
+    if (f.unknown >= this.opts.unknownRowAttemptsMax) {
+      row.status = "lost";
+      this.rowsLost++;
+      return;
+    }
+    const delay = Math.min(this.opts.retryDelayMs * 2 ** (f.failed - 1), this.opts.retryMaxMs);
+    this.requeue(row, nowMs, delay);
   }
 
   onTimer(tag: string, nowMs: number): void {

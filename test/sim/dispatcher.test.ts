@@ -176,6 +176,72 @@ describe("dispatcher model: failed dispatches", () => {
     expect(gaps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000]);
   });
 
+  /** Post `state` (after `assigned_to_runtime_target`) for the assignment of dispatch event `e`. */
+  const report = (b: Bench, e: Event, state: string): void => {
+    const key = e.idempotency_key as string;
+    const states = ["assigned_to_runtime_target", state];
+    states.forEach((s, i) => {
+      const r = b.api.handle(
+        "processing_state",
+        {
+          type: "runtime_processing_state",
+          version: 1,
+          source_message_id: "m1",
+          assignment_id: key,
+          state_event_id: `${key}:${s}`,
+          state_sequence: i + 1,
+          target_ref: e.target_ref as never,
+          state: s as never,
+          occurred_at: b.now,
+          undispatched_id: "m1",
+          broker_projection_token: e.broker_projection_token as string,
+        },
+        b.now,
+      );
+      expect(r.ok).toBe(true);
+    });
+    b.collect();
+  };
+
+  it("backs off a row whose applied dispatches keep losing their target before acceptance", () => {
+    const b = new Bench();
+    const times: number[] = [];
+    for (;;) {
+      const e = b.nextEvent(60_000);
+      if (!e) break;
+      times.push(b.now);
+      b.ack(e.idempotency_key as string, "applied");
+      report(b, e, "target_lost_before_acceptance");
+    }
+    const gaps = times.slice(1).map((t, i) => Math.round((t - times[i]!) / 100) * 100);
+    expect(gaps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000]);
+    expect(b.api.rows.get("m1")?.status).toBe("pending");
+  });
+
+  it("ignores a stale target-lost of an older assignment and its late failed ack", () => {
+    const b = new Bench();
+    const first = b.nextEvent(5_000)!;
+    b.ack(
+      first.idempotency_key as string,
+      "failed",
+      "target endpoint did not acknowledge push receipt: ep-1",
+    );
+    const second = b.nextEvent(5_000)!;
+    report(b, first, "target_lost_before_acceptance");
+    b.ack(first.idempotency_key as string, "failed", "assignment restored while pushing: ep-1");
+    expect(b.api.rows.get("m1")?.status).toBe("assigned");
+    expect(b.nextEvent(3_000)).toBeUndefined();
+    b.ack(
+      second.idempotency_key as string,
+      "failed",
+      "target endpoint did not acknowledge push receipt: ep-1",
+    );
+    // The second unsuccessful dispatch in a row waits twice the first delay.
+    const start = b.now;
+    expect(b.nextEvent(5_000)?.undispatched_id).toBe("m1");
+    expect(Math.round((b.now - start) / 100) * 100).toBe(2_000);
+  });
+
   it("gives up a row the broker answers unknown undispatched_id for, and marks it lost, not done", () => {
     const b = new Bench();
     failAll(b, "unknown undispatched_id: m1", 120_000);
