@@ -38,7 +38,7 @@ export interface RunOptions {
   checkers?: CheckerDef[];
   brokerLog?: LogSink;
   /**
-   * Where the draws come from (issue 6): a `Decisions` of `sim/shrink/decision-log.ts` records every
+   * Where the draws come from: a `Decisions` of `sim/shrink/decision-log.ts` records every
    * draw, or replays them from a log instead of the seeded generators. Absent = plain seeded run.
    */
   decisions?: StreamFactory;

@@ -75,7 +75,7 @@ const USAGE = `usage: ${RUNNER_COMMAND} [options]
   --seed-budget-ms MS    wall-clock budget per seed on the pool; a seed that overruns it is stopped
                          and reported with its rerun line, exit 6 (default ${DEFAULT_SEED_BUDGET_MS})
   --shrink               shrink the first failing run (same invariant) and write a replay file
-                         under out/repros/ (issue 6; see sim/shrink/)
+                         under out/repros/ (see sim/shrink/)
   --shrink-budget MS     wall-time budget for --shrink (default 20000)
   --replay FILE          run a replay file exactly (exit code as for a normal failure)
   --promote FILE         check a replay file reproduces, then copy it into test/regressions/

@@ -23,7 +23,7 @@ export class SimStorage {
   /** The durable cursor value (0 when never written). */
   cursor = 0;
   /**
-   * The cursor file is unreadable (a torn write on a crash, issue 5). The daemon's storage treats an
+   * The cursor file is unreadable (a torn write on a crash). The daemon's storage treats an
    * invalid file as absent, so a restart reads 0 until the next successful write replaces it.
    */
   cursorCorrupt = false;

@@ -479,7 +479,7 @@ export class View {
     if (!p.envelope.runtimeAssignment && sm !== undefined) {
       this.handedOffIds.add(sm);
       // A drain push's receipt finishes the reattach (buffer deleted, `active` projected), not the
-      // task that buffered the message: its posts are no task's (grace swarm seed 8).
+      // task that buffered the message: its posts are no task's.
       if (!p.drain) this.stepTask = sm;
     }
   }
@@ -548,7 +548,7 @@ export class View {
         // The queue posts from its backoff timer (an advance), right after the answer to its previous
         // post (of any message), or in the step that answers any task's failed direct post: that
         // enqueue may evict the head the queue was backing off for and post the next one, of another
-        // message (soak swarm seed 105). A task's direct post comes from any other step.
+        // message. A task's direct post comes from any other step.
         const routedStep =
           o.op === "inbound_routed" &&
           (this.stepInput === undefined || this.stepRoutedQueueAnswer || this.stepRoutedFor !== undefined);
@@ -570,11 +570,11 @@ export class View {
         if (owner !== undefined && !queued) this.attribute(this.taskOfCall, o.id, owner);
         if (o.op === "transition_state" && o.args.state === "closed") this.closeEndpoint(o.args.endpoint_id);
         // The broker unregisters an endpoint as it removes it; the `closed` projection may come later
-        // (one projection in flight per endpoint, E4), so the unregister marks the removal (grace seed 8).
+        // (one projection in flight per endpoint, E4), so the unregister marks the removal.
         if (o.op === "unregister") this.closeEndpoint(o.args.endpoint_id);
         // The broker binds the message to the assignment as it posts `assigned_to_runtime_target`.
         // A task already running for that message (waiting on a lookup, say) may then find it bound
-        // and count it accepted without a frame in between (crash-restart swarm seed 8), so the
+        // and count it accepted without a frame in between, so the
         // binding itself counts as a (deferred) acceptance too.
         if (o.op === "processing_state" && o.args.state === "assigned_to_runtime_target") {
           const id = o.args.undispatched_id;

@@ -1,6 +1,6 @@
 /**
  * The "sometimes" events of the coverage matrix: things a scenario must make happen at least once
- * across a sweep (issue 5). Each is named in plain words (the names scenarios list in `exercises`)
+ * across a sweep. Each is named in plain words (the names scenarios list in `exercises`)
  * and counted from the probe's raw counters (`sim/coverage/probe.ts`).
  */
 

@@ -1,5 +1,5 @@
 /**
- * The fault-module contract (issue 5). A fault module is a small record of probabilities and bounds
+ * The fault-module contract. A fault module is a small record of probabilities and bounds
  * (its options, with units in their names) plus two functions: `swarm` draws a plausible option set
  * from a seed (swarm mode), `install` hooks the module into a freshly built world.
  *

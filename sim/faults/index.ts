@@ -1,5 +1,5 @@
 /**
- * The fault registry (issue 5): every fault module by name, the `FaultPlan` a scenario hands the
+ * The fault registry: every fault module by name, the `FaultPlan` a scenario hands the
  * world, swarm-mode plan drawing, installation and healing.
  *
  * Theory of operation:

@@ -7,9 +7,9 @@
  *    generator seed is a hash of (run seed, label). A component that draws more or less than before
  *    therefore never reshuffles what the other components see.
  * 2. The generator is pure-rand's xoroshiro128plus (mutable in pure-rand 8); every derived draw
- *    (`float`, `int`, `uuid`, …) goes through the single primitive `next()`, so a later decision log
- *    (issue 6) can record or replay a stream by wrapping that one method.
- * 3. Record/replay hook (issue 6): `Streams` takes an optional `StreamFactory`. Without one every
+ *    (`float`, `int`, `uuid`, …) goes through the single primitive `next()`, so the decision log
+ *    (sim/shrink/decision-log.ts) can record or replay a stream by wrapping that one method.
+ * 3. Record/replay hook: `Streams` takes an optional `StreamFactory`. Without one every
  *    stream is a plain `Stream` over its seeded generator, so a normal run pays nothing for the
  *    decision log. `sim/shrink/decision-log.ts` supplies a factory whose streams record every raw
  *    draw per label, or serve the draws back from a log instead of the generator.

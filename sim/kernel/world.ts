@@ -86,7 +86,7 @@ export interface WorldConfig {
   faults?: FaultPlan;
   /**
    * Workload items (1-based, in arrival order) that are drawn as usual but never sent: the
-   * shrinker's way to leave a message out without moving any later draw (issue 6).
+   * shrinker's way to leave a message out without moving any later draw.
    */
   workloadOmit?: readonly number[];
   /** The broker implementation under test (default: the reference core). */
@@ -115,7 +115,7 @@ export class World {
   incarnation = 0;
   violation: Violation | undefined;
   /**
-   * Platform API fault hook (issue 5): return a result to answer the call with instead of the
+   * Platform API fault hook: return a result to answer the call with instead of the
    * platform model (a 5xx, a 4xx, a route-claim `skip`); `"lost_request"` (never reached the
    * platform) or `"lost_response"` (applied, answer lost) both surface to the core as a transient
    * timeout failure after `platformRequestTimeoutMs`, as the daemon's HTTP client reports it.

@@ -18,7 +18,7 @@ export const capacityReinsertion: Scenario = {
       brokerOptions: { inboxCapacity: rng.range(4, 8), acceptanceTimeoutMs: rng.range(1_000, 4_000) },
       // The turn adapter accepts long after the timeout, so its assignments are restored into an
       // inbox that new work keeps full. (An adapter_accepted still in flight when the timeout
-      // fires is a known broker bug, see the report of issue 5; acceptance here is never that close.)
+      // fires races it; acceptance here is never that close.)
       perPlugin: { 102: { acceptDelayMs: [20_000, 40_000] } },
       // Retired targets need a closed-endpoint lookup before their row is added: the broker keeps
       // an inbox slot for them from arrival (L1, docs/deviations.md), or later seqs of every replay

@@ -12,7 +12,7 @@
  * channel loss leave their old endpoints `reconnecting`, and they stay so for graceMs (600 s) after
  * the heal. The platform keeps dispatching to them (they still heartbeat); each such dispatch holds
  * its row for the acceptance timeout, so with a 4–13-slot inbox the cursor crawls until the last
- * orphan closes and only then drains the backlog (seeds 1 and 5 used to end mid-crawl, L1). That is
+ * orphan closes and only then drains the backlog (runs used to end mid-crawl and fail L1). That is
  * the protocol working as specified, so the world gets the time it needs rather than a weaker L1.
  */
 

@@ -116,7 +116,7 @@ export const DEFAULT_OPTIONS: BrokerOptions = {
 
 /**
  * Test-only switches that break the broker on purpose, so the harness can prove it catches each
- * kind of bug (issue 5: "planted faults"). All default to false; never set them in production.
+ * kind of bug. All default to false; never set them in production.
  */
 export interface PlantedFaults {
   /** Mark a sequenced message accepted before its hand-off finished (breaks S1/R1). */

@@ -22,7 +22,7 @@ interface Buffered {
  * (`dispatch_undispatched`): an add whose answer was lost still put the row on the platform. An add
  * the platform refuses for good (a terminal 4xx) ends the surfacer's part: the broker keeps the row
  * (docs/deviations.md, L5), so the message counts as surfaced as long as its row is still in the
- * inbox at the verdict (grace swarm seeds 57, 93); a refused row that is gone is reported.
+ * inbox at the verdict; a refused row that is gone is reported.
  */
 export function makeL5(strict: boolean): CheckerDef {
   return defineChecker({
@@ -66,7 +66,7 @@ function create(strict: boolean): CheckerInstance {
           buffered.delete(p.envelope.sourceMessageId);
         const call = v.lastApiCall;
         // An add answered `undispatched_row_settled` proves the platform had the message handled
-        // already (dispatched and finished before a crash, say): nothing is stranded (soak seed 90).
+        // already (dispatched and finished before a crash, say): nothing is stranded.
         const r = ev.input.kind === "api_result" ? ev.input.result : undefined;
         const settled = r !== undefined && !r.ok && r.terminal && r.code === UNDISPATCHED_ROW_SETTLED;
         if (r !== undefined && call?.op === "undispatched_changed") {

@@ -28,7 +28,7 @@ export const E2 = defineChecker({
         const graceMs = v.options?.graceMs ?? 600_000;
         // The projection may wait in the transition queue (E4: one in flight per endpoint), so the
         // close happened at its `ts`, not when it was posted. `ts` has millisecond resolution while
-        // virtual time need not be whole (grace swarm seed 79 closed at t=48328.5, ts …48.328Z): the
+        // virtual time need not be whole (a close at t=48328.5 carries ts …48.328Z): the
         // close happened within the millisecond `ts` names.
         const at = Date.parse(a.ts);
         const closedAt = Number.isFinite(at) ? Math.min(ev.t, at - SIM_EPOCH_MS + 1) : ev.t;

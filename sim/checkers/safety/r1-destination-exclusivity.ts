@@ -71,7 +71,7 @@ export const R1 = defineChecker({
             const ep = v.endpoints.get(op.endpointId);
             // Removed while the append was in flight: the broker retired the buffer, reports the
             // append not ok (buffers.ts point 4) and releases the seq; the record goes with the file.
-            // No destination: the redelivery is routed afresh (grace swarm seed 98).
+            // No destination: the redelivery is routed afresh.
             if (ep?.state === "closed") return undefined;
             const where = ep ? `plugin ${ep.pid}` : `endpoint ${op.endpointId}`;
             return record(v, env.sourceMessageId, where, ev, op.endpointId);

@@ -45,7 +45,7 @@ export const S7 = defineChecker({
       const ep = claimedTo.get(m);
       if (ep === undefined || v.endpoints.get(ep)?.state !== "closed") return false;
       // Each unanswered closed-endpoint lookup holds an inbox slot reservation (pipeline point 2):
-      // rows plus reservations may fill the inbox before the rows alone do (soak swarm seed 102).
+      // rows plus reservations may fill the inbox before the rows alone do.
       let reserved = 0;
       for (const c of v.apiCalls.values()) if (c.op === "closed_endpoint_lookup") reserved++;
       return inboxIds.size + reserved >= (v.options?.inboxCapacity ?? 256);

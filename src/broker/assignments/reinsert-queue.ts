@@ -9,7 +9,7 @@
  *    the freed slot at once through the inbox's reservation mechanism, one slot per waiting record,
  *    so new inbound rows and buffer surfacing cannot take it first. Without this, every record of
  *    an endpoint was re-armed to one instant, and an endpoint whose instant always came just after
- *    another endpoint's restores refilled the inbox never got a slot (soak seeds 1, 3, 5: L3).
+ *    another endpoint's restores refilled the inbox never got a slot (L3).
  * 3. The reserved slots are used from a zero-delay deadline, not inside `take`: the caller of
  *    `take` may put its row straight back (a failed dispatch), and `putBack` may reclaim a held slot
  *    for that so a bounce never loses a row to the queue.
