@@ -1,5 +1,5 @@
 /**
- * Memory soak (DESIGN §4): N targeted messages through the core's delivery path (CoreLoop), RSS
+ * Memory soak (a project performance target): N targeted messages through the core's delivery path (CoreLoop), RSS
  * and heap measured after a forced GC before and after. Growth must stay bounded by the configured
  * limits (route cache 4 096, seen ids 4 096, correlation rings, emitter queues…), target < 50 MB
  * for 1 000 000 messages. The sizes of the bounded structures at the end are reported too.

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the performance figures of DESIGN §4, as a table on stdout and JSON under
+ * `npm run bench`: the project's performance figures, as a table on stdout and JSON under
  * out/bench/ (`latest.json` plus a timestamped copy).
  *
  *   npm run bench                       quick run (about a minute)
@@ -220,7 +220,7 @@ if (only.has("sim")) {
   t.print();
   const previous = previousStandardRow(resolve(values.out ?? "out/bench", "latest.json"), rows[0]!);
   const f = new Table(
-    `3b. Standard seed (${rows[0]!.scenario}, swarm) against DESIGN §4's targets` +
+    `3b. Standard seed (${rows[0]!.scenario}, swarm) against the project's performance targets` +
       (previous
         ? `; "before" is the last bench run's JSON (${previous.when}, commit ${previous.commit ?? "?"})`
         : ""),

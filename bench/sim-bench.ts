@@ -1,5 +1,5 @@
 /**
- * Simulator speed (DESIGN §4): simulated events per second with every checker on, ms per
+ * Simulator speed (a project performance target): simulated events per second with every checker on, ms per
  * "standard seed", virtual-time compression, and checker overhead (the share of run time spent in
  * checkers: 1 − t(no checkers) / t(all checkers)). Folds in the former bench/sim-throughput.ts.
  *
@@ -90,7 +90,7 @@ export function simBench(seedsPerScenario: number, all: boolean): SimRow[] {
   return rows;
 }
 
-/** DESIGN §4's simulator targets. */
+/** The project's simulator targets (README, Benchmarks). */
 export const SIM_TARGETS = {
   eventsPerSec: 1_000_000,
   standardSeedMs: 10,
@@ -107,7 +107,7 @@ export interface SimFigure {
 }
 
 /**
- * The standard seed's figures beside DESIGN §4's targets, and beside `previous` (the standard-seed
+ * The standard seed's figures beside the project's performance targets, and beside `previous` (the standard-seed
  * row of the last bench run's JSON, when there is one) so a change shows its before and after.
  */
 export function simFigures(row: SimRow, previous: SimRow | undefined): SimFigure[] {
