@@ -1,6 +1,6 @@
 /**
  * The simulated disk: the persisted delivery cursor and the per-endpoint reconnecting buffers.
- * It is the only state that survives a simulated broker crash (issue 5 restarts the broker with
+ * It is the only state that survives a simulated broker crash (a restart starts the broker with
  * `cursor` as its initial cursor and the buffer files as its initial buffers, and may tear or fail
  * writes through `faults`).
  *

@@ -177,7 +177,7 @@ export class BrokerCore {
       connector: this._connector,
       correlations: this._correlations,
       // A remove announcing a row lost at capacity is pinned: evicting it would lose the row
-      // silently (A10; soak swarm seed 85).
+      // silently (A10).
       enqueueUndispatched: (event) => {
         this.emitters.undispatched.enqueue(event, undefined, event.action === "remove");
       },
