@@ -16,12 +16,12 @@
  * in-process serial runner the pool's results are fed through, so both print the same.
  */
 
-import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { NO_PLANTED_FAULTS, type PlantedFaults } from "../src/broker/options.ts";
 import { SweepSummary } from "./coverage/sweep.ts";
 import { type RunReport, runScenario } from "./run.ts";
+import { writeTraceFile } from "./export/files.ts";
 import { runAndExport } from "./export/run-export.ts";
 import { runCli } from "./pool/cli.ts";
 import { DEFAULT_SEED_BUDGET_MS } from "./pool/pool.ts";
@@ -387,7 +387,7 @@ export function main(argv: string[], io: Io = defaultIo(), pooled?: PooledRuns):
         if (again.traceHash !== report.traceHash || again.events !== report.events) mismatch = again;
       }
       if (opts.traceFile !== undefined && report.trace) {
-        writeFileSync(opts.traceFile, `${report.trace.join("\n")}\n`);
+        writeTraceFile(opts.traceFile, report.trace);
         delete report.trace;
       }
       if (report.violation?.kind === "liveness") liveness++;

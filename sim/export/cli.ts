@@ -16,7 +16,7 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { NO_PLANTED_FAULTS, type PlantedFaults } from "../../src/broker/options.ts";
 import { SCENARIOS, scenarioByName } from "../scenarios/index.ts";
-import { DEFAULT_OUT_DIR, type ExportPaths, metaFromReport, writeExports } from "./files.ts";
+import { DEFAULT_OUT_DIR, type ExportPaths, metaFromReport, readTraceFile, writeExports } from "./files.ts";
 import type { HtmlOptions } from "./html.ts";
 import type { RunMeta } from "./records.ts";
 import { runAndExport } from "./run-export.ts";
@@ -94,9 +94,7 @@ export function main(argv: string[], io: Io = defaultIo()): number {
   const file = parsed.positionals[0]!;
   let lines: string[];
   try {
-    lines = readFileSync(file, "utf8")
-      .split("\n")
-      .filter((l) => l.trim() !== "");
+    lines = readTraceFile(file);
   } catch (err) {
     return usage(io, `cannot read ${file}: ${(err as Error).message}`);
   }

@@ -1,13 +1,19 @@
 /**
  * Writing a run's trace, Perfetto JSON and HTML timeline to disk, shared by the export CLI and the
  * vitest helper. Everything goes under `out/` (gitignored) unless the caller names other paths.
+ *
+ * The JSONL trace and the Perfetto JSON are written piece by piece through a `ChunkSink` (a trace
+ * line, a trace event), never built as one string: a long run's files exceed the longest string
+ * V8 can hold. The HTML timeline embeds a bounded window of events (`HtmlOptions.maxEvents`) and
+ * says so in the page, so it is built in memory.
  */
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync, writeSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { dirname, join } from "node:path";
 import { Trace } from "../kernel/trace.ts";
 import { type HtmlOptions, toHtml } from "./html.ts";
-import { toPerfetto } from "./perfetto.ts";
+import { type PerfettoTrace, toPerfetto } from "./perfetto.ts";
 import { parseTraceLines, type RunMeta, type ViolationInfo } from "./records.ts";
 import { buildTimeline } from "./timeline.ts";
 
@@ -34,13 +40,13 @@ export function writeExports(req: ExportRequest): ExportPaths {
   const meta = { ...req.meta };
   if (meta.traceHash === undefined) meta.traceHash = hashOf(req.lines);
   if (req.paths.trace) {
-    write(req.paths.trace, `${req.lines.join("\n")}\n`);
+    writeTraceFile(req.paths.trace, req.lines);
     written.trace = req.paths.trace;
   }
   if (!req.paths.perfetto && !req.paths.html) return written;
   const timeline = buildTimeline(parseTraceLines(req.lines), meta);
   if (req.paths.perfetto) {
-    write(req.paths.perfetto, JSON.stringify(toPerfetto(timeline)));
+    withFile(req.paths.perfetto, (sink) => writePerfetto(toPerfetto(timeline), sink));
     written.perfetto = req.paths.perfetto;
   }
   if (req.paths.html) {
@@ -85,6 +91,88 @@ export function metaFromReport(report: Record<string, unknown>): RunMeta {
     meta.violation = info;
   }
   return meta;
+}
+
+/** Where an export writes its text, one piece at a time. */
+export interface ChunkSink {
+  write(piece: string): void;
+}
+
+/** The JSONL trace: each line followed by a newline, one line per write. */
+export function writeTraceLines(lines: readonly string[], sink: ChunkSink): void {
+  for (const l of lines) sink.write(`${l}\n`);
+}
+
+/** A Perfetto trace as JSON, the same text `JSON.stringify` gives, one trace event per write. */
+export function writePerfetto(trace: PerfettoTrace, sink: ChunkSink): void {
+  const { traceEvents, ...rest } = trace;
+  sink.write('{"traceEvents":[');
+  for (let k = 0; k < traceEvents.length; k++) {
+    const e = JSON.stringify(traceEvents[k]);
+    sink.write(k === 0 ? e : `,${e}`);
+  }
+  const tail = JSON.stringify(rest);
+  sink.write(tail === "{}" ? "]}" : `],${tail.slice(1)}`);
+}
+
+/** Write a JSONL trace file line by line. */
+export function writeTraceFile(path: string, lines: readonly string[]): void {
+  withFile(path, (sink) => writeTraceLines(lines, sink));
+}
+
+/** A JSONL trace file's non-blank lines, read in blocks (the file may exceed one string). */
+export function readTraceFile(path: string): string[] {
+  const fd = openSync(path, "r");
+  try {
+    const lines: string[] = [];
+    const block = Buffer.alloc(1 << 20);
+    const decoder = new StringDecoder("utf8");
+    let partial = "";
+    const take = (text: string) => {
+      const parts = text.split("\n");
+      parts[0] = partial + parts[0]!;
+      partial = parts.pop()!;
+      for (const l of parts) if (l.trim() !== "") lines.push(l);
+    };
+    for (;;) {
+      const n = readSync(fd, block, 0, block.length, null);
+      if (n === 0) break;
+      take(decoder.write(block.subarray(0, n)));
+    }
+    take(`${decoder.end()}\n`);
+    return lines;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Bytes buffered before a write to the file (pieces are joined only up to this size). */
+const FLUSH_CHARS = 1 << 20;
+
+/** Open `path` (creating its directory), hand `fill` a buffered sink onto it, and close it. */
+export function withFile(path: string, fill: (sink: ChunkSink) => void): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, "w");
+  try {
+    let buf: string[] = [];
+    let size = 0;
+    const flush = () => {
+      if (size === 0) return;
+      writeSync(fd, buf.join(""));
+      buf = [];
+      size = 0;
+    };
+    fill({
+      write(piece) {
+        buf.push(piece);
+        size += piece.length;
+        if (size >= FLUSH_CHARS) flush();
+      },
+    });
+    flush();
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function write(path: string, text: string): void {

@@ -4,9 +4,8 @@
  * runner). Wall-clock time is read only to report how long shrinking took.
  */
 
-import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { metaFromReport, writeExports } from "../export/files.ts";
+import { metaFromReport, writeExports, writeTraceFile } from "../export/files.ts";
 import type { RunReport } from "../run.ts";
 import { type ReproSize, UnknownScenarioError } from "./repro.ts";
 import {
@@ -139,7 +138,7 @@ export function replayCommand(
     throw err;
   }
   const r = outcome.report;
-  if (traceFile !== undefined) writeFileSync(traceFile, `${outcome.run.lines.join("\n")}\n`);
+  if (traceFile !== undefined) writeTraceFile(traceFile, outcome.run.lines);
   if (json) {
     io.out(
       JSON.stringify({ ...r, replay: path, asExpected: outcome.asExpected, sameHash: outcome.sameHash }),
