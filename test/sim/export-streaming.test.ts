@@ -13,6 +13,7 @@ import {
   type ChunkSink,
   hashOf,
   metaFromReport,
+  readTraceFile,
   withFile,
   writeExports,
   writePerfetto,
@@ -93,6 +94,17 @@ describe("streaming the export files", () => {
     const text = readFileSync(path, "utf8");
     expect(text.length).toBeGreaterThan(2 * (1 << 20));
     expect(JSON.parse(text)).toEqual(trace);
+  });
+
+  it("reads a multi-megabyte trace file back line by line, multi-byte characters across blocks included", () => {
+    const many = Array.from({ length: 30_000 }, (_, k) =>
+      JSON.stringify({ t: k, k: "note", v: "µs ".repeat(k % 50) }),
+    );
+    const path = join(dir, "many.jsonl");
+    withFile(path, (sink) => writeTraceLines(many, sink));
+    expect(readTraceFile(path)).toEqual(many);
+    withFile(path, (sink) => sink.write(`${many[0]}\n\n${many[1]}`));
+    expect(readTraceFile(path)).toEqual([many[0], many[1]]);
   });
 
   it("exports a run's trace and Perfetto file that parse back and keep the trace hash", () => {
