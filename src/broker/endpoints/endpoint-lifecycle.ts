@@ -39,6 +39,12 @@ export const heartbeatDeadline = (id: string) => `heartbeat:${id}`;
 
 export class EndpointLifecycle {
   private readonly heartbeatMs = new Map<string, number>();
+  /**
+   * Entries whose transition to `closed` has begun. They stay registered until the `remove` effect,
+   * and the effects before it (deleting or retiring the buffer) wake continuations synchronously, so
+   * a continuation that sees such an entry must treat it as gone.
+   */
+  private readonly closingEntries = new WeakSet<EndpointEntry>();
 
   constructor(
     private readonly env: Env,
@@ -77,6 +83,7 @@ export class EndpointLifecycle {
       });
       return;
     }
+    if (t.next === "closed") this.closingEntries.add(entry);
     if (t.next !== "closed" && t.next !== entry.state) {
       entry.state = t.next;
       entry.stateSinceMs = this.env.nowMs;
@@ -94,6 +101,11 @@ export class EndpointLifecycle {
     this.cancelGrace(entry);
     entry.state = "active";
     entry.stateSinceMs = this.env.nowMs;
+  }
+
+  /** Has `entry`'s transition to `closed` begun (it may still be registered while it runs)? */
+  closing(entry: EndpointEntry): boolean {
+    return this.closingEntries.has(entry);
   }
 
   reattached(entry: EndpointEntry): void {

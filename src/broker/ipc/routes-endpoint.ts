@@ -167,11 +167,13 @@ function reattach(ctx: IpcContext, id: string, rawBody: unknown, reply: Reply): 
   lifecycle.beginReattach(entry, channel);
   const pushed = new Set<string>();
   let count = 0;
-  const stillOurs = () =>
-    ctx.registry.get(id) === entry && entry.state === "active" && entry.channel === channel;
+  // A closing endpoint is not ours even while still registered: its close deletes the buffer,
+  // which wakes a drain waiting for appends before the entry is removed.
+  const live = () => ctx.registry.get(id) === entry && entry.state === "active" && !lifecycle.closing(entry);
+  const stillOurs = () => live() && entry.channel === channel;
   const fail = (why: string) => {
     env.log("warn", "reconnecting_buffer_drain_failed", { endpoint_id: id, why, pushed: count });
-    if (ctx.registry.get(id) === entry && entry.state === "active") {
+    if (live()) {
       lifecycle.apply(id, { type: "ipc_close", pluginAlive: true });
     }
     reply.fail(503, "reconnecting_buffer_drain_failed", `buffer drain failed: ${why}`, { retryable: true });

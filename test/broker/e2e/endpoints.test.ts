@@ -250,4 +250,28 @@ describe("a plugin that dies while its buffer is being drained", () => {
     expect(transitions(pair, ep).at(-1)).toBe("closed/plugin_exit");
     expect(pair.core.lifecycle.graceArmed(ep)).toBe(false);
   });
+
+  it("never projects active after closed when it dies while the drain waits for a buffer append", () => {
+    const pair = new BrokerPair();
+    pair.connect();
+    const ep = pair.register(100, 1).endpointId;
+    pair.closeChannel(1, true);
+    // The append of m1 stays in flight, so the reattach drain waits for it to settle.
+    pair.autoStorage = false;
+    pair.message({ seq: 1, messageId: "m1", metadata: { target_endpoint_id: ep } });
+    pair.answerOne("inbound_route_claim", ROUTE);
+    expect(pair.core.buffers.inflight(ep)).toBe(1);
+    pair.openChannel(2, 100);
+    const id = pair.request("POST", `/v1/endpoint/${ep}/reattach`, { plugin_pid: 100 });
+    expect(pair.response(id)).toBeUndefined();
+    pair.closeChannel(2, false);
+    expect(pair.response(id)).toMatchObject({
+      status: 503,
+      body: { error: "reconnecting_buffer_drain_failed" },
+    });
+    expect(pair.core.registry.get(ep)).toBeUndefined();
+    expect(transitions(pair, ep).slice(-2)).toEqual(["reconnecting/ipc_close", "closed/plugin_exit"]);
+    // The closed endpoint's file is deleted once, by the surfacer's path, not by the dead drain.
+    expect(pair.logCount("endpoint_reattached")).toBe(0);
+  });
 });
