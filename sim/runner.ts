@@ -510,10 +510,15 @@ function describeSeeds(seeds: number[]): string {
 }
 
 function defaultIo(): Io {
+  return processIo(process.stderr.isTTY === true);
+}
+
+/** Lines to stdout and stderr; a progress redraw (`\r…`) or a bare newline is written as it is. */
+export function processIo(progress: boolean): Io {
   return {
     out: (l) => process.stdout.write(`${l}\n`),
     err: (l) => process.stderr.write(l.startsWith("\r") || l === "\n" ? l : `${l}\n`),
-    progress: process.stderr.isTTY === true,
+    progress,
   };
 }
 

@@ -18,8 +18,8 @@
  * 2b. An event with no control ack after `redeliverAfterMs` is delivered again, every
  *    `redeliverAfterMs`, for as long as it is its row's live assignment: SSE redelivers what was
  *    never acknowledged (Last-Event-ID). Without this a dropped event or ack left its row
- *    `assigned` on the platform and in the broker's inbox forever (soak swarm seed 15: a full inbox
- *    of such rows wedged the cursor). The broker must absorb the repeat (A9).
+ *    `assigned` on the platform and in the broker's inbox forever (a full inbox of such rows
+ *    wedges the cursor). The broker must absorb the repeat (A9).
  * 3. Ack `failed` (before the adapter accepted) ⇒ the row is pending again and re-dispatched after
  *    a backoff that doubles with every consecutive unsuccessful dispatch of the row, from
  *    `retryDelayMs` up to `retryMaxMs`. A `target_lost_before_acceptance`, a retryable
@@ -193,7 +193,7 @@ export class Dispatcher implements PlatformListener {
       // Only the newest assignment of a row may send it back to pending, and only before the
       // adapter accepted it. A `failed` ack wins over an `assigned_to_runtime_target` the platform
       // did record: the broker posted it, the answer was lost, and it put the row back in its inbox
-      // (soak seed 56: ignoring such acks left rows in a full inbox that nobody would dispatch).
+      // (ignoring such acks leaves rows in a full inbox that nobody would dispatch).
       const accepted = a?.accepted.some((x) => x.state === "adapter_accepted") ?? true;
       if (row?.status !== "assigned" || !a || accepted || this.latestKey(row) !== key) return;
       if (this.acceptedRows.has(id)) return;

@@ -6,7 +6,7 @@
  * in a serial run). The progress line is drawn only on a terminal outside CI and never with --json.
  */
 
-import { main, parseCli, plantedFaults } from "../runner.ts";
+import { main, parseCli, plantedFaults, processIo } from "../runner.ts";
 import { runPool } from "./pool.ts";
 import { progressPrinter, showProgress } from "./progress.ts";
 import type { PoolTask } from "./protocol.ts";
@@ -54,12 +54,4 @@ export async function runCli(argv: string[], io?: CliIo): Promise<number> {
     onProgress: runIo.progress ? progressPrinter((s) => runIo.err(s)) : undefined,
   });
   return main(argv, runIo, { results, startedMs });
-}
-
-function processIo(progress: boolean): CliIo {
-  return {
-    out: (l) => process.stdout.write(`${l}\n`),
-    err: (l) => process.stderr.write(l.startsWith("\r") ? l : `${l}\n`),
-    progress,
-  };
 }

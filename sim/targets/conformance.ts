@@ -1,7 +1,7 @@
 /**
  * The invariant × target sweep behind docs/conformance.md:
  *
- *   npx tsx sim/targets/conformance.ts --target published --seeds 1..40 [--scenario NAME] [--swarm]
+ *   npx tsx sim/targets/conformance.ts --target published --seeds A..B [--scenario NAME] [--swarm]
  *
  * A run stops at its first finding, so one invariant that breaks early hides every later one. The
  * sweep therefore runs in rounds: each round runs every scenario × seed with the invariants found

@@ -97,27 +97,13 @@ async function serve(req: WorkerRequest): Promise<WorkerReply> {
     }
     case "crash": {
       if (proc && !proc.dead) proc.kill();
-      return {
-        outputs: [],
-        logs: [],
-        stopped: true,
-        internalErrors: 0,
-        deadline: undefined,
-        initialCursor: 0,
-      };
+      return stoppedReply();
     }
     case "close": {
       if (proc && !proc.dead) proc.kill();
       if (dir) rmSync(dir, { recursive: true, force: true });
       dir = undefined;
-      return {
-        outputs: [],
-        logs: [],
-        stopped: true,
-        internalErrors: 0,
-        deadline: undefined,
-        initialCursor: 0,
-      };
+      return stoppedReply();
     }
   }
 }
@@ -151,3 +137,8 @@ port.on("message", (req: WorkerRequest) => {
     },
   );
 });
+
+/** The reply to `crash` and `close`: the process is gone, nothing more comes from it. */
+function stoppedReply() {
+  return { outputs: [], logs: [], stopped: true, internalErrors: 0, deadline: undefined, initialCursor: 0 };
+}

@@ -193,7 +193,7 @@ export class BrokerCore {
       connector: this._connector,
       correlations: this._correlations,
       // A remove announcing a row lost at capacity is pinned: evicting it would lose the row
-      // silently (A10; soak swarm seed 85).
+      // silently (A10).
       // Once the platform has the remove, the row's removal is recorded in the inbox journal; a
       // crash before that restores the row, which the platform still holds.
       enqueueUndispatched: (event) => {

@@ -41,6 +41,7 @@ import {
 import { join } from "node:path";
 import type { BufferRecord, StorageOp } from "../broker/types.ts";
 import { InboxJournal, type InboxJournalContents } from "./inbox-journal.ts";
+import { processAlive } from "./ipc-server.ts";
 import type { Logger } from "./logger.ts";
 
 export interface CursorRecord {
@@ -99,7 +100,7 @@ export class FileStorage {
     }
     for (const name of names) {
       const m = /^(?:delivery-cursor|discovery)\.json\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
-      if (!m || pidAlive(Number(m[1]))) continue;
+      if (!m || processAlive(Number(m[1]))) continue;
       try {
         rmSync(join(this.dataDir, name), { force: true });
         this.logger?.info("stale_temp_file_removed", { name });
@@ -354,14 +355,4 @@ export function isDiscoveryRecord(v: unknown): v is DiscoveryRecord {
     typeof v.bearerToken === "string" &&
     typeof v.startedAt === "string"
   );
-}
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== "ESRCH";
-  }
 }

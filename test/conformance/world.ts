@@ -31,6 +31,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { BrokerClient } from "@masons/runtime-broker";
 import { ConnectorStub } from "../../sim/stub/connector-ws-server.ts";
 import { PlatformStub, type StubRequest } from "../../sim/stub/platform-http-server.ts";
+import { ipcRequest } from "../support/ipc-request.ts";
 
 export type Target = "ours" | "published";
 
@@ -232,24 +233,13 @@ export class ConformanceWorld {
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     const rec = this.discovery();
     if (!rec) throw new Error("no discovery record");
-    const res = await fetch(`${rec.ipcUrl}${path}`, {
+    return ipcRequest(
+      { ipcUrl: rec.ipcUrl, bearerToken: rec.bearerToken, pid: process.pid },
       method,
-      headers: {
-        authorization: `Bearer ${rec.bearerToken}`,
-        "x-plugin-pid": String(process.pid),
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      parsed = { raw: text };
-    }
-    return { status: res.status, body: parsed };
+      path,
+      body,
+      headers,
+    );
   }
 
   /** Frames the broker wrote to the connector, by event name. */

@@ -10,16 +10,7 @@ import { runPool } from "../../sim/pool/pool.ts";
 import { progressLine, progressPrinter, showProgress } from "../../sim/pool/progress.ts";
 import type { PoolResult, PoolTask } from "../../sim/pool/protocol.ts";
 import { EXIT_PASS, EXIT_RUNAWAY, EXIT_SAFETY, main } from "../../sim/runner.ts";
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), progress: false },
-  };
-}
+import { captureIo } from "../support/capture-io.ts";
 
 /** The output with the wall-clock part of the closing summary line (time taken, events/s) cut. */
 function timeless(lines: string[]): string[] {
@@ -27,13 +18,13 @@ function timeless(lines: string[]): string[] {
 }
 
 function serial(argv: string[]) {
-  const c = capture();
+  const c = captureIo();
   const code = main(argv, c.io);
   return { code, out: timeless(c.out), err: timeless(c.err) };
 }
 
 async function pooled(argv: string[]) {
-  const c = capture();
+  const c = captureIo();
   const code = await runCli(argv, c.io);
   return { code, out: timeless(c.out), err: timeless(c.err) };
 }
@@ -103,7 +94,7 @@ describe("worker pool", () => {
   });
 
   it("prints a runaway seed with its rerun line and exits 6", () => {
-    const c = capture();
+    const c = captureIo();
     const results: PoolResult[] = [{ kind: "runaway", scenario: "happy-path", seed: 7, budgetMs: 50 }];
     const code = main(["--scenario", "happy-path", "--seed", "7", "--swarm"], c.io, {
       results,

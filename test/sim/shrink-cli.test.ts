@@ -5,22 +5,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../sim/runner.ts";
 import { promoteCommand, shrinkCommand } from "../../sim/shrink/cli.ts";
 import { readReproFile } from "../../sim/shrink/repro-file.ts";
+import { captureIo } from "../support/capture-io.ts";
 
 const codes = { pass: 0, safety: 1, usage: 2, liveness: 3 };
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), progress: false },
-    out,
-    err,
-  };
-}
-
 describe("the runner's shrink, replay and promote modes", () => {
   const dir = mkdtempSync(join(tmpdir(), "shrink-cli-"));
-  const c = capture();
+  const c = captureIo();
   let shrinkExit = -1;
   beforeAll(() => {
     shrinkExit = shrinkCommand(
@@ -40,21 +31,21 @@ describe("the runner's shrink, replay and promote modes", () => {
   });
 
   it("--replay FILE fails with the recorded invariant and the safety exit code", () => {
-    const r = capture();
+    const r = captureIo();
     expect(main(["--replay", file], r.io)).toBe(1);
     expect(r.out[0]).toMatch(/^FAIL happy-path seed 3 \(replay\): S1 \(safety\)/);
     expect(r.out.join("\n")).toContain("reproduced: breaks S1, as recorded");
   });
 
   it("--replay of a missing file is a usage error", () => {
-    const r = capture();
+    const r = captureIo();
     expect(main(["--replay", join(dir, "nope.json")], r.io)).toBe(2);
     expect(r.err[0]).toMatch(/cannot read/);
   });
 
   it("promote copies a reproducing file into the regressions directory with its rerun line updated", () => {
     const dest = join(dir, "regressions");
-    const p = capture();
+    const p = captureIo();
     expect(promoteCommand(file, p.io, codes, dest)).toBe(0);
     const promoted = readReproFile(join(dest, "happy-path-ackBeforeHandoff-seed3-S1.json"));
     expect(promoted.rerun).toBe(
@@ -68,7 +59,7 @@ describe("the runner's shrink, replay and promote modes", () => {
     f.expect.invariant = "S9";
     const bad = join(dir, "wrong.json");
     writeFileSync(bad, JSON.stringify(f));
-    const p = capture();
+    const p = captureIo();
     expect(promoteCommand(bad, p.io, codes, join(dir, "never"))).toBe(2);
     expect(p.err[0]).toMatch(/NOT reproduced: the file records a break of S9/);
     expect(existsSync(join(dir, "never"))).toBe(false);

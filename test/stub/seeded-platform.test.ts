@@ -4,21 +4,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { routeOf } from "../../sim/stub/faults/api-faults.ts";
-import { StubFaultSchedule } from "../../sim/stub/faults/fault-schedule.ts";
+import { NO_STUB_FAULTS, StubFaultSchedule } from "../../sim/stub/faults/fault-schedule.ts";
 import { type SeededPlatform, STUB_SEED_ENV, startSeededPlatform } from "../../sim/stub/seeded-platform.ts";
 import { CONNECTOR_PROTOCOL_VERSION } from "../../src/broker/connector/frames.ts";
 import { createBroker } from "../../src/daemon/index.ts";
 import { MemoryLogWriter } from "../../src/daemon/logger.ts";
-
-const NO_FAULTS = {
-  duplicateMessageProbability: 0,
-  reorderMessageProbability: 0,
-  dropSendAckProbability: 0,
-  lateSendAckProbability: 0,
-  apiErrorProbability: 0,
-  apiTimeoutProbability: 0,
-  connectorRestartProbability: 0,
-};
 
 /** A bare connector client: registers, then records every frame it is sent, in order. */
 class WireClient {
@@ -62,7 +52,7 @@ async function wireSession(seed: number) {
   const p = await startSeededPlatform({
     seed,
     faults: {
-      ...NO_FAULTS,
+      ...NO_STUB_FAULTS,
       duplicateMessageProbability: 0.1,
       reorderMessageProbability: 0.1,
       dropSendAckProbability: 0.2,
@@ -158,7 +148,7 @@ describe("the seeded platform stub", () => {
   it("answers API requests 503 or never, by route, from the seed", async () => {
     const p = await startSeededPlatform({
       seed: 5,
-      faults: { ...NO_FAULTS, apiErrorProbability: 0.3, apiTimeoutProbability: 0.2, apiTimeoutMs: 50 },
+      faults: { ...NO_STUB_FAULTS, apiErrorProbability: 0.3, apiTimeoutProbability: 0.2, apiTimeoutMs: 50 },
       log: () => {},
     });
     try {
@@ -193,7 +183,7 @@ describe("the seeded platform stub", () => {
   it("restarts the connector after a seeded append, closing the socket with 1012", async () => {
     const p = await startSeededPlatform({
       seed: 2,
-      faults: { ...NO_FAULTS, connectorRestartProbability: 0.5 },
+      faults: { ...NO_STUB_FAULTS, connectorRestartProbability: 0.5 },
       log: () => {},
     });
     try {

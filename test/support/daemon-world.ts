@@ -12,6 +12,7 @@ import { ConnectorStub } from "../../sim/stub/connector-ws-server.ts";
 import { PlatformStub } from "../../sim/stub/platform-http-server.ts";
 import { type CreateBrokerOptions, createBroker, type RunningBroker } from "../../src/daemon/index.ts";
 import { MemoryLogWriter } from "../../src/daemon/logger.ts";
+import { type IpcAnswer, ipcRequest } from "./ipc-request.ts";
 
 export const CONNECTOR_TOKEN = "connector-token-for-tests";
 
@@ -66,10 +67,7 @@ export class DaemonWorld {
   }
 }
 
-export interface HttpAnswer {
-  status: number;
-  body: Record<string, unknown>;
-}
+export type HttpAnswer = IpcAnswer;
 
 /** A plugin process as the broker sees it: HTTP requests plus one `/v1/stream` socket. */
 export class PluginClient {
@@ -89,24 +87,13 @@ export class PluginClient {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<HttpAnswer> {
-    const res = await fetch(`${this.ipcUrl}${path}`, {
+    return ipcRequest(
+      { ipcUrl: this.ipcUrl, bearerToken: this.token, pid: this.pid },
       method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        "x-plugin-pid": String(this.pid),
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      parsed = { raw: text };
-    }
-    return { status: res.status, body: parsed };
+      path,
+      body,
+      headers,
+    );
   }
 
   /** Open `/v1/stream`; acks every push that carries a `push_id` (like the shipped SDK). */

@@ -11,16 +11,7 @@ import {
 } from "../../sim/targets/index.ts";
 import { PUBLISHED_TARGET } from "../../sim/targets/published.ts";
 import { REFERENCE_TARGET } from "../../sim/targets/reference.ts";
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), progress: false },
-    out,
-    err,
-  };
-}
+import { captureIo } from "../support/capture-io.ts";
 
 describe("targets", () => {
   it("runs the reference core by default, with every checker applicable", () => {
@@ -47,13 +38,13 @@ describe("targets", () => {
   it("names the known targets when asked for an unknown one", () => {
     expect(() => targetOrThrow("nope")).toThrow(UnknownTargetError);
     expect(() => targetOrThrow("nope")).toThrow(/reference, published/);
-    const c = capture();
+    const c = captureIo();
     expect(main(["--target", "nope", "--seed", "1"], c.io)).toBe(EXIT_USAGE);
     expect(c.err.join("\n")).toMatch(/unknown target "nope"/);
   });
 
   it("refuses planted faults for a target that has none", () => {
-    const c = capture();
+    const c = captureIo();
     expect(main(["--target", "published", "--seed", "1", "--plant", "ackBeforeHandoff"], c.io)).toBe(
       EXIT_USAGE,
     );
@@ -72,7 +63,7 @@ describe("targets", () => {
   });
 
   it("prints the target on a failing run's rerun line", () => {
-    const c = capture();
+    const c = captureIo();
     main(
       ["--target", "published", "--scenario", "happy-path", "--seed", "2", "--swarm", "--no-export"],
       c.io,

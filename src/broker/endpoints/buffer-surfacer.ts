@@ -23,8 +23,8 @@
  *    describe a row that is gone).
  * 4a. An add answered `undispatched_row_settled` (the record was surfaced, dispatched and handled
  *    before a crash left its file behind) takes the row out of the inbox again: the platform will
- *    never dispatch it, and rows do not expire, so it would hold a slot for good (soak seed 3: four
- *    such rows filled a 4-slot inbox and wedged the cursor, L1). The pipeline does the same for a
+ *    never dispatch it, and rows do not expire, so it would hold a slot for good (a few
+ *    such rows fill a small inbox and wedge the cursor, L1). The pipeline does the same for a
  *    redelivered message (`settledRow`).
  * 5. The file is deleted only when every record of the batch is in the inbox and its post settled,
  *    so a crash before that finds the file again at the next start (a record may then surface

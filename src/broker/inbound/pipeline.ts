@@ -157,7 +157,7 @@ export class InboundPipeline {
     // A message whose buffer record was surfaced into the inbox (its endpoint was removed, L5) has
     // the inbox as its one destination now, even though the route cache still names the endpoint
     // it was buffered for: re-posting that routed event would announce a destination that no longer
-    // holds it (grace swarm seed 93). So the surfaced check comes first.
+    // holds it. So the surfaced check comes first.
     if (task.messageId !== undefined && this.d.surfaced?.(task.messageId) === true) {
       this.alreadySurfaced(task, msg, task.messageId);
       return;
