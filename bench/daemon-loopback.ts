@@ -224,13 +224,7 @@ export async function runDaemon(
       intervalMs: sizes.latencyIntervalMs,
     });
     const run: DaemonRun = { throughput: tp, latency: lat };
-    if (sizes.burst > 0) {
-      try {
-        run.burst = await withRss(() => world.ask<BurstResult>({ cmd: "burst", count: sizes.burst }));
-      } catch (err) {
-        run.burstError = (err as Error).message;
-      }
-    }
+    // The soak before the burst: a burst that stalls the daemon must not decide the soak's figures.
     if (sizes.soak > 0) {
       try {
         run.soak = await withRss(() =>
@@ -238,6 +232,13 @@ export async function runDaemon(
         );
       } catch (err) {
         run.soakError = (err as Error).message;
+      }
+    }
+    if (sizes.burst > 0) {
+      try {
+        run.burst = await withRss(() => world.ask<BurstResult>({ cmd: "burst", count: sizes.burst }));
+      } catch (err) {
+        run.burstError = (err as Error).message;
       }
     }
     return run;
