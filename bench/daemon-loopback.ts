@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createBroker } from "../src/daemon/index.ts";
 import type { FromWorld, ToWorld } from "./loopback/protocol.ts";
-import type { BurstResult, LatencyResult, LoopbackThroughput } from "./loopback/world.ts";
+import type { BurstResult, LatencyResult, LoopbackThroughput, SoakResult } from "./loopback/world.ts";
 import { type ApiPort, loadReference, startReference } from "./reference/drive.ts";
 
 const TOKEN = "bench-connector-token";
@@ -151,12 +151,21 @@ export class WorldProcess {
   }
 }
 
+/** The daemon process's resident memory around a run: at its start, its peak, at its end. */
+export interface DaemonRss {
+  startMb: number;
+  peakMb: number;
+  endMb: number;
+}
+
 export interface DaemonRun {
   throughput: LoopbackThroughput & { daemonCpuMs?: number };
   latency: LatencyResult;
-  burst?: BurstResult;
+  burst?: BurstResult & { daemonRss: DaemonRss };
   /** The burst did not finish: the world process died or the run failed. */
   burstError?: string;
+  soak?: SoakResult & { daemonRss: DaemonRss };
+  soakError?: string;
 }
 
 export interface RunSizes {
@@ -168,6 +177,25 @@ export interface RunSizes {
   latencyBatch: number;
   latencyIntervalMs: number;
   burst: number;
+  /** Messages in the soak (0 = none), with `window` in flight. */
+  soak: number;
+}
+
+/** Run `f`, sampling this process's RSS (the daemon under test lives here) every 250 ms. */
+async function withRss<T>(f: () => Promise<T>): Promise<T & { daemonRss: DaemonRss }> {
+  const mb = () => process.memoryUsage.rss() / 1_048_576;
+  const startMb = mb();
+  let peakMb = startMb;
+  const timer = setInterval(() => {
+    peakMb = Math.max(peakMb, mb());
+  }, 250);
+  try {
+    const r = await f();
+    const endMb = mb();
+    return { ...r, daemonRss: { startMb, peakMb: Math.max(peakMb, endMb), endMb } };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** One daemon, one fresh world: warm-up, throughput, latency, and the burst when asked. */
@@ -196,9 +224,19 @@ export async function runDaemon(
       intervalMs: sizes.latencyIntervalMs,
     });
     const run: DaemonRun = { throughput: tp, latency: lat };
+    // The soak before the burst: a burst that stalls the daemon must not decide the soak's figures.
+    if (sizes.soak > 0) {
+      try {
+        run.soak = await withRss(() =>
+          world.ask<SoakResult>({ cmd: "soak", count: sizes.soak, window: sizes.window }),
+        );
+      } catch (err) {
+        run.soakError = (err as Error).message;
+      }
+    }
     if (sizes.burst > 0) {
       try {
-        run.burst = await world.ask<BurstResult>({ cmd: "burst", count: sizes.burst });
+        run.burst = await withRss(() => world.ask<BurstResult>({ cmd: "burst", count: sizes.burst }));
       } catch (err) {
         run.burstError = (err as Error).message;
       }

@@ -12,6 +12,8 @@ export class BenchPlugin {
   /** sourceMessageId → arrival time (performance.now()), only while `track` is on. */
   readonly arrivals = new Map<string, number>();
   track = false;
+  /** Called with each `message_received`'s source message id and arrival time. */
+  onArrival: ((sourceMessageId: string, atMs: number) => void) | undefined;
   private ws: WebSocket | undefined;
 
   constructor(
@@ -35,8 +37,9 @@ export class BenchPlugin {
       if (typeof f.push_id === "string") ws.send(`{"event":"push_ack","push_id":"${f.push_id}"}`);
       if (f.event !== "message_received") return;
       this.received++;
-      if (this.track && f.sourceMessageId !== undefined)
-        this.arrivals.set(f.sourceMessageId, performance.now());
+      if (f.sourceMessageId === undefined) return;
+      if (this.track) this.arrivals.set(f.sourceMessageId, performance.now());
+      this.onArrival?.(f.sourceMessageId, performance.now());
     });
     ws.on("error", () => {});
     return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@
  */
 
 import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 
 interface Node {
   id: number;
@@ -23,8 +24,9 @@ const parent = new Map<number, number>();
 for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const self = new Map<string, number>();
 const incl = new Map<string, number>();
+const root = pathToFileURL(`${process.cwd()}/`).href;
 const key = (n: Node) =>
-  `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.replace(/^.*\/work\/main\//, "")}:${n.callFrame.lineNumber + 1}`;
+  `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.replace(root, "")}:${n.callFrame.lineNumber + 1}`;
 const counts = new Map<number, number>();
 for (const s of prof.samples) counts.set(s, (counts.get(s) ?? 0) + 1);
 let total = 0;

@@ -6,6 +6,8 @@
  *   npm run bench -- --full             1M soak, 100k burst, every scenario
  *   npm run bench -- --only core,ref    sections: core, ref, daemon, sim, memory, targets
  *   npm run bench -- --burst 20000      burst size for the daemon comparison (0 = none)
+ *   npm run bench -- --soak 200000      daemon soak size (0 = none)
+ *   npm run bench -- --help             this text
  *
  * Figures are wall-clock and depend on the machine and its load (the load average is recorded with
  * them); they are reported, never asserted. Ratios compare runs of the same process.
@@ -28,24 +30,69 @@ import { targetsBench } from "./targets-bench.ts";
 const SECTIONS = ["core", "ref", "daemon", "sim", "memory", "targets"] as const;
 type Section = (typeof SECTIONS)[number];
 
+const USAGE = `usage: npm run bench -- [options]
+  --full            the large sizes: 100,000-message daemon burst, 1,000,000-message daemon soak and
+                    core memory soak, every scenario in the simulator section (default: quick, about
+                    a minute)
+  --only LIST       run only these sections (comma-separated): ${SECTIONS.join(", ")}
+  --burst N         messages appended at once in the daemon section (default 0, --full 100000)
+  --soak N          messages through each daemon with 256 in flight: msgs/s, hand-off p50/p99,
+                    daemon RSS (default 0, --full 1000000)
+  --daemons LIST    daemons of the daemon section: ours, reference (default both)
+  --out DIR         where the JSON results go (default out/bench)
+  --help            this text
+Figures are wall-clock on this machine under its current load (recorded with them); the simulator
+section prints the standard seed beside the project's targets and beside the previous run's JSON.`;
+
 const { values } = parseArgs({
   options: {
     full: { type: "boolean", default: false },
     burst: { type: "string" },
+    soak: { type: "string" },
+    daemons: { type: "string", default: "ours,reference" },
     only: { type: "string" },
     out: { type: "string", default: "out/bench" },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const full = values.full === true;
 const only = new Set<Section>(
   values.only ? (values.only.split(",").map((s) => s.trim()) as Section[]) : SECTIONS,
 );
-for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
+for (const s of only) if (!SECTIONS.includes(s)) usageError(`unknown section ${s}`);
+
+const daemons = new Set((values.daemons ?? "").split(",").map((d) => d.trim()));
+for (const d of daemons) if (d !== "ours" && d !== "reference") usageError(`unknown daemon ${d}`);
+
+function usageError(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function count(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text.replace(/_/g, ""));
+  if (!Number.isInteger(n) || n < 0) usageError(`--${flag} wants a whole number of messages, got ${text}`);
+  return n;
+}
 
 const sizes = full
-  ? { core: 200_000, coreRepeats: 5, ref: 20_000, daemon: 10_000, latency: 2_000, burst: 100_000 }
-  : { core: 50_000, coreRepeats: 3, ref: 5_000, daemon: 3_000, latency: 1_000, burst: 0 };
-if (values.burst !== undefined) sizes.burst = Number(values.burst);
+  ? {
+      core: 200_000,
+      coreRepeats: 5,
+      ref: 20_000,
+      daemon: 10_000,
+      latency: 2_000,
+      burst: 100_000,
+      soak: 1_000_000,
+    }
+  : { core: 50_000, coreRepeats: 3, ref: 5_000, daemon: 3_000, latency: 1_000, burst: 0, soak: 0 };
+sizes.burst = count("burst", values.burst, sizes.burst);
+sizes.soak = count("soak", values.soak, sizes.soak);
 const simSeeds = full ? 5 : 3;
 const soakMessages = full ? 1_000_000 : 200_000;
 /** Messages in flight for the windowed runs; the reference peaks around here (measured 1…1024). */
@@ -74,8 +121,9 @@ function repeat(n: number, f: () => ThroughputResult): { median: number; best: n
   return { median: median(runs), best: Math.max(...runs), runs };
 }
 
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || Number.isNaN(n)
+// A figure that crossed the world process's IPC as NaN arrives as null.
+const fmt = (n: number | undefined | null, digits = 0) =>
+  n === undefined || n === null || Number.isNaN(n)
     ? "—"
     : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(1)}×` : "—");
@@ -147,9 +195,11 @@ if (only.has("daemon")) {
     "cpu daemon / world",
     "burst",
   ]);
-  const starters: Array<[string, (urls: Urls) => Promise<DaemonHandle>]> = [["ours", startOurs]];
-  if (refDir) starters.push(["reference", (urls) => startTheirs(refDir!, urls)]);
+  const starters: Array<[string, (urls: Urls) => Promise<DaemonHandle>]> = [];
+  if (daemons.has("ours")) starters.push(["ours", startOurs]);
+  if (refDir && daemons.has("reference")) starters.push(["reference", (urls) => startTheirs(refDir!, urls)]);
   const got: Record<string, { tp: number; p50: number; p99: number; burst: string; cpu: string }> = {};
+  const soakRows: string[][] = [];
   for (const [name, start] of starters) {
     try {
       const r = await runDaemon(start, {
@@ -160,15 +210,29 @@ if (only.has("daemon")) {
         latencyBatch: 1,
         latencyIntervalMs: 4,
         burst: sizes.burst,
+        soak: sizes.soak,
       });
+      rows[name] = r;
       const b = r.burst;
+      const k = r.soak;
+      if (k)
+        soakRows.push([
+          name,
+          `${fmt(k.ackedUpTo)} of ${fmt(k.messages)}${k.stalled ? " STALLED" : ""}`,
+          fmt(k.msgsPerSec),
+          fmt(k.p50Ms, 1),
+          fmt(k.p99Ms, 1),
+          `${fmt(k.daemonRss.startMb)} → ${fmt(k.daemonRss.peakMb)} → ${fmt(k.daemonRss.endMb)}`,
+          fmt(k.worldRssPeakMb),
+        ]);
+      else if (r.soakError) soakRows.push([name, `FAILED: ${r.soakError}`, "", "", "", "", ""]);
       got[name] = {
         tp: r.throughput.msgsPerSec,
         p50: r.latency.p50Ms,
         p99: r.latency.p99Ms,
         cpu: `${fmt(((r.throughput.daemonCpuMs ?? 0) / r.throughput.ms) * 100)}% / ${fmt((r.throughput.worldCpuMs / r.throughput.ms) * 100)}%`,
         burst: b
-          ? `${fmt(b.ackedUpTo)} of ${fmt(b.messages)} in ${fmt(b.ms / 1000, 1)} s${b.stalled ? " STALLED" : ""}`
+          ? `${fmt(b.ackedUpTo)} of ${fmt(b.messages)} in ${fmt(b.ms / 1000, 1)} s (${fmt(b.msgsPerSec)}/s, RSS peak +${fmt(b.daemonRss.peakMb - b.daemonRss.startMb)} MB)${b.stalled ? " STALLED" : ""}`
           : r.burstError
             ? `FAILED: ${r.burstError}`
             : "— (--full)",
@@ -194,6 +258,22 @@ if (only.has("daemon")) {
   console.log(
     `   latency: ${fmt(sizes.latency)} msgs offered at 250 msgs/s (1 every 4 ms, below both daemons' capacity), stub write → plugin push`,
   );
+  if (soakRows.length > 0) {
+    const k = new Table(`2c. Daemon soak: ${fmt(sizes.soak)} messages, window ${WINDOW}, same stub`, [
+      "daemon",
+      "acked",
+      "msgs/s",
+      "p50 ms",
+      "p99 ms",
+      "daemon RSS MB start → peak → end",
+      "stub RSS peak MB",
+    ]);
+    for (const row of soakRows) k.row(...row);
+    k.print();
+    console.log(
+      "   latency: stub append → plugin push of every message; acked = final cumulative DELIVERY_ACK",
+    );
+  }
   results.daemon = rows;
 }
 

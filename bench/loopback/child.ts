@@ -5,7 +5,7 @@
 
 import { BenchPlugin } from "../plugin-client.ts";
 import type { FromWorld, ToWorld } from "./protocol.ts";
-import { burst, type LoopbackWorld, latency, startStubs, throughput } from "./world.ts";
+import { burst, type LoopbackWorld, latency, soak, startStubs, throughput } from "./world.ts";
 
 const send = (m: FromWorld) => process.send?.(m);
 const stubs = await startStubs();
@@ -26,6 +26,8 @@ async function handle(m: ToWorld): Promise<unknown> {
       return latency(need(), m.count, m.batch, m.intervalMs);
     case "burst":
       return burst(need(), m.count);
+    case "soak":
+      return soak(need(), m.count, m.window);
     case "close":
       world?.plugin.close();
       await Promise.all([stubs.connector.close(), stubs.api.close()]);

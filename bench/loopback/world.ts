@@ -10,7 +10,9 @@
  * - latency: a paced offered load (the same for every daemon); hand-off latency = stub writes the
  *   frame → plugin receives the push, p50/p99;
  * - burst: N messages appended at once, time to the final ack; "stall" = no ack progress for
- *   `stallMs`.
+ *   `stallMs`;
+ * - soak: N messages (up to a million) with a window in flight, msgs/s and the hand-off latency
+ *   (stub append → plugin push) of every message, p50/p99, and the world process's peak RSS.
  */
 
 import { ConnectorStub } from "../../sim/stub/connector-ws-server.ts";
@@ -196,6 +198,109 @@ export async function burst(d: LoopbackWorld, count: number, stallMs = 15_000): 
     msgsPerSec: ((acked.upTo - first + 1) / ms) * 1000,
     stalled,
     ackedUpTo: acked.upTo - first + 1,
+  };
+}
+
+export interface SoakResult {
+  messages: number;
+  ms: number;
+  msgsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  stalled: boolean;
+  ackedUpTo: number;
+  /** Peak RSS of the world process (stubs + plugin) during the soak. */
+  worldRssPeakMb: number;
+}
+
+/**
+ * `count` messages with at most `window` unacked, like `throughput`, timing every message from
+ * its append to its push at the plugin. Only the messages in flight are remembered.
+ */
+export async function soak(
+  d: LoopbackWorld,
+  count: number,
+  window: number,
+  stallMs = 30_000,
+): Promise<SoakResult> {
+  const { connector, acked, plugin } = d;
+  const first = connector.model.head + 1;
+  const last = first + count - 1;
+  const metadata = { target_endpoint_id: d.endpointId };
+  const sentAt = new Map<string, number>();
+  const lat = new Float64Array(count);
+  let measured = 0;
+  plugin.onArrival = (id, t) => {
+    const s = sentAt.get(id);
+    if (s === undefined) return;
+    sentAt.delete(id);
+    if (measured < count) lat[measured++] = t - s;
+  };
+  let rssPeak = process.memoryUsage.rss();
+  const rssTimer = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+  }, 250);
+  const t0 = performance.now();
+  let stalled = false;
+  try {
+    await new Promise<void>((resolve) => {
+      let appended = first - 1;
+      let lastProgress = performance.now();
+      let scheduled = false;
+      const top = () => {
+        scheduled = false;
+        const limit = Math.min(last, acked.upTo + window);
+        while (appended < limit) {
+          const t = performance.now();
+          const m = connector.append({ content: CONTENT, metadata });
+          sentAt.set(m.messageId, t);
+          appended++;
+        }
+      };
+      const timer = setInterval(() => {
+        if (performance.now() - lastProgress > stallMs) {
+          stalled = true;
+          done();
+          resolve();
+        }
+      }, 500);
+      const listener = (upTo: number) => {
+        lastProgress = performance.now();
+        if (upTo >= last) {
+          done();
+          resolve();
+        } else if (!scheduled) {
+          scheduled = true;
+          setImmediate(top);
+        }
+      };
+      const done = () => {
+        clearInterval(timer);
+        acked.listeners = acked.listeners.filter((l) => l !== listener);
+      };
+      acked.listeners.push(listener);
+      top();
+    });
+  } finally {
+    clearInterval(rssTimer);
+    plugin.onArrival = undefined;
+  }
+  const ms = performance.now() - t0;
+  const sorted = lat.subarray(0, measured).sort();
+  const q = (p: number) =>
+    measured === 0 ? Number.NaN : sorted[Math.min(measured - 1, Math.floor(p * measured))]!;
+  const ackedUpTo = Math.max(0, acked.upTo - first + 1);
+  return {
+    messages: count,
+    ms,
+    msgsPerSec: (ackedUpTo / ms) * 1000,
+    p50Ms: q(0.5),
+    p99Ms: q(0.99),
+    maxMs: measured === 0 ? Number.NaN : sorted[measured - 1]!,
+    stalled,
+    ackedUpTo,
+    worldRssPeakMb: rssPeak / 1_048_576,
   };
 }
 

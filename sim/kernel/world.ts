@@ -143,9 +143,7 @@ export class World {
     this.latency = { ...DEFAULT_LATENCY, ...config.latency };
     this.options = resolveOptions(config.brokerOptions);
     this.network = new Network(this.queue, this.clock, this.streams.get("network"), (link, what, label, at) =>
-      this.trace.add(
-        `{"t":${this.clock.elapsedMs},"k":"net","l":"${link}","w":"${what}","m":"${label}","at":${at - this.clock.startMs}}`,
-      ),
+      this.trace.net(this.clock.elapsedMs, link, what, label, at - this.clock.startMs),
     );
     this.server = new ConnectorServer({
       ...DEFAULT_CONNECTOR_SERVER_OPTIONS,
@@ -283,7 +281,7 @@ export class World {
     const broker = this.broker;
     if (!broker || this.violation) return;
     const t = this.elapsedMs;
-    this.emit({ k: "in", t, input }, `{"t":${t},"k":"in","v":${JSON.stringify(input)}}`);
+    this.emitValue({ k: "in", t, input }, input);
     if (this.violation) return;
     broker.handle(input, this.clock.nowMs);
     this.drain(broker);
@@ -292,7 +290,7 @@ export class World {
   /** Record a ground-truth fact. */
   fact(fact: Fact): void {
     const t = this.elapsedMs;
-    this.emit({ k: "truth", t, fact }, `{"t":${t},"k":"truth","v":${JSON.stringify(fact)}}`);
+    this.emitValue({ k: "truth", t, fact }, fact);
   }
 
   private startBroker(): void {
@@ -342,7 +340,7 @@ export class World {
     const t = this.elapsedMs;
     for (let i = 0; i < outs.length; i++) {
       const output = outs[i]!;
-      this.emit({ k: "out", t, output }, `{"t":${t},"k":"out","v":${JSON.stringify(output)}}`);
+      this.emitValue({ k: "out", t, output }, output);
       if (this.violation) return;
       this.perform(output);
     }
@@ -357,6 +355,18 @@ export class World {
   emit(ev: SimEvent, line: string | undefined): void {
     if (this.violation) return;
     if (line !== undefined) this.trace.add(line);
+    this.check(ev);
+  }
+
+  /** `emit` for an event whose trace line is `eventLine(t, k, value)`, hashed without building it. */
+  private emitValue(ev: SimEvent, value: unknown): void {
+    if (this.violation) return;
+    this.trace.event(ev.t, ev.k, value);
+    this.check(ev);
+  }
+
+  /** Show one event to the view and to the checkers that want its kind. */
+  private check(ev: SimEvent): void {
     this.events++;
     const view = this.view;
     view.observe(ev);

@@ -45,6 +45,20 @@ export interface ConnectorTap {
   out?(socket: number, frame: Record<string, unknown>): boolean | undefined;
 }
 
+/** Unsent bytes on a socket above which the stub queues frames instead of writing them. */
+const SOCKET_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** How often a queue waiting for its socket to drain is looked at. */
+const DRAIN_POLL_MS = 5;
+
+/** Frames waiting for their socket to drain, with the seqs of the messages among them. */
+interface SocketQueue {
+  frames: Array<Record<string, unknown>>;
+  head: number;
+  seqs: Set<number>;
+}
+
+const EMPTY: Record<string, unknown> = {};
+
 export class ConnectorStub {
   readonly model: ConnectorServer;
   /** Every DELIVERY_ACK `upToSeq` received, in order (cumulative acks as the platform saw them). */
@@ -54,6 +68,13 @@ export class ConnectorStub {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Map<number, WebSocket>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  /**
+   * Frames for sockets whose peer reads slower than the stub writes. A message frame whose seq is
+   * already queued is not queued again (a gap fill or re-registration replaying a range that has
+   * not even been written yet), so what the stub holds is bounded by the unacked messages.
+   */
+  private readonly queues = new Map<number, SocketQueue>();
+  private drainTimer: ReturnType<typeof setTimeout> | undefined;
   private nextSocket = 1;
 
   constructor(private readonly opts: ConnectorStubOptions = {}) {
@@ -109,6 +130,9 @@ export class ConnectorStub {
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.drainTimer !== undefined) clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    this.queues.clear();
     for (const ws of this.sockets.values()) ws.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));
   }
@@ -140,6 +164,7 @@ export class ConnectorStub {
     });
     ws.on("close", () => {
       this.sockets.delete(id);
+      this.queues.delete(id);
       this.model.onClose(id);
       this.flush();
     });
@@ -156,6 +181,57 @@ export class ConnectorStub {
     }
   }
 
+  /** Write `frame` on `ws`, or queue it behind earlier frames while the socket is backed up. */
+  private write(socket: number, ws: WebSocket, frame: Record<string, unknown>): void {
+    let q = this.queues.get(socket);
+    if (q === undefined) {
+      if (ws.bufferedAmount < SOCKET_HIGH_WATER_BYTES) {
+        ws.send(JSON.stringify(frame));
+        return;
+      }
+      q = { frames: [], head: 0, seqs: new Set() };
+      this.queues.set(socket, q);
+    }
+    const seq = frame.event === "MESSAGE_RECEIVED" || frame.event === "DELIVERY_SKIP" ? frame.seq : undefined;
+    if (typeof seq === "number") {
+      if (q.seqs.has(seq)) return;
+      q.seqs.add(seq);
+    }
+    q.frames.push(frame);
+    this.armDrain();
+  }
+
+  private armDrain(): void {
+    if (this.drainTimer !== undefined) return;
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      this.drain();
+    }, DRAIN_POLL_MS);
+  }
+
+  /** Write queued frames while their sockets have room. */
+  private drain(): void {
+    for (const [socket, q] of this.queues) {
+      const ws = this.sockets.get(socket);
+      if (ws?.readyState !== WebSocket.OPEN) {
+        this.queues.delete(socket);
+        continue;
+      }
+      while (q.head < q.frames.length && ws.bufferedAmount < SOCKET_HIGH_WATER_BYTES) {
+        const frame = q.frames[q.head]!;
+        q.frames[q.head++] = EMPTY;
+        if (typeof frame.seq === "number") q.seqs.delete(frame.seq);
+        ws.send(JSON.stringify(frame));
+      }
+      if (q.head === q.frames.length) this.queues.delete(socket);
+      else if (q.head >= 4_096 && q.head * 2 >= q.frames.length) {
+        q.frames.splice(0, q.head);
+        q.head = 0;
+      }
+    }
+    if (this.queues.size > 0) this.armDrain();
+  }
+
   private flush(): void {
     for (const out of this.model.takeOutputs()) {
       switch (out.kind) {
@@ -163,14 +239,15 @@ export class ConnectorStub {
           if (this.opts.tap?.out?.(out.socket, out.frame) === false) break;
           const ws = this.sockets.get(out.socket);
           if (ws?.readyState !== WebSocket.OPEN) break;
-          if (!this.opts.frameFilter) ws.send(JSON.stringify(out.frame));
+          const socket = out.socket;
+          if (!this.opts.frameFilter) this.write(socket, ws, out.frame);
           else
             this.opts.frameFilter(
               out.frame,
               (f) => {
-                if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(f));
+                if (ws.readyState === WebSocket.OPEN) this.write(socket, ws, f);
               },
-              out.socket,
+              socket,
             );
           break;
         }

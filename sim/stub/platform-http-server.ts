@@ -133,6 +133,9 @@ export interface ControlAckRecord {
   detail?: string;
 }
 
+/** How long the stub keeps an idle keep-alive connection open. */
+const STUB_KEEP_ALIVE_TIMEOUT_MS = 60_000;
+
 export class PlatformStub {
   readonly model = new PlatformApi();
   readonly controlAcks: ControlAckRecord[] = [];
@@ -148,6 +151,11 @@ export class PlatformStub {
         if (!res.headersSent) json(res, 500, { error: "internal_error", message: String(err) });
       });
     });
+    // Idle keep-alive connections stay open as long as behind a typical load balancer (60 s), not
+    // node's 5 s: a client reusing a connection the server is closing gets "socket hang up", and
+    // on a busy loop that race is lost often enough to fail route claims by the hundred.
+    this.server.keepAliveTimeout = STUB_KEEP_ALIVE_TIMEOUT_MS;
+    this.server.headersTimeout = STUB_KEEP_ALIVE_TIMEOUT_MS + 1_000;
     if (opts.autoDispatch ?? true) {
       this.model.listener = {
         onRowAdded: (row) => this.autoDispatch(row),

@@ -105,6 +105,16 @@ export class ConnectorWs {
     });
   }
 
+  /** Stop reading the socket (backpressure); frames already received are still delivered. */
+  pause(): void {
+    this.ws?.pause();
+  }
+
+  /** Read the socket again after `pause`. */
+  resume(): void {
+    this.ws?.resume();
+  }
+
   send(frame: OutboundFrame): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) {

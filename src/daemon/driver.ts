@@ -43,6 +43,8 @@ export interface DriverOptions {
   /** Wall clock in ms since the epoch. Default `Date.now`. */
   now?: () => number;
   logger?: Logger;
+  /** Called after every step of the core (its inputs handled, its outputs performed). */
+  afterStep?: () => void;
 }
 
 export class Driver {
@@ -54,6 +56,7 @@ export class Driver {
   private lastNow = 0;
   private readonly clock: () => number;
   private readonly logger: Logger | undefined;
+  private readonly afterStep: (() => void) | undefined;
   /** Counts of inputs fed and outputs performed, for tests and `/health`-style diagnostics. */
   readonly stats = { inputs: 0, outputs: 0, advances: 0, performErrors: 0 };
 
@@ -64,6 +67,7 @@ export class Driver {
   ) {
     this.clock = opts.now ?? Date.now;
     this.logger = opts.logger;
+    this.afterStep = opts.afterStep;
   }
 
   /** Current time as the core sees it (monotone). */
@@ -196,6 +200,7 @@ export class Driver {
       this.draining = false;
     }
     this.arm();
+    if (!this.disposed) this.afterStep?.();
   }
 
   private clearTimer(): void {

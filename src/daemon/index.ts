@@ -23,6 +23,7 @@ import { BrokerCore } from "../broker/broker.ts";
 import type { BrokerOptions } from "../broker/options.ts";
 import type { Input, LogLevel, Random } from "../broker/types.ts";
 import { ConnectorWs } from "./connector-ws.ts";
+import { InboundGate } from "./inbound-gate.ts";
 import { ControlEventStream } from "./control-events.ts";
 import { CursorWrites } from "./cursor-writes.ts";
 import { Driver } from "./driver.ts";
@@ -62,6 +63,11 @@ export interface CreateBrokerOptions {
   connectorHandshakeTimeoutMs?: number;
   /** Largest connector frame accepted (larger ⇒ close 1009). Default 16 777 216 bytes. */
   connectorMaxPayloadBytes?: number;
+  /**
+   * Unfinished inbound tasks above which further connector frames wait in the daemon (and the
+   * socket stops being read while many wait). Default 256 tasks.
+   */
+  maxInboundTasksInFlight?: number;
   /** Platform API request timeout. Default 15 000 ms. */
   apiRequestTimeoutMs?: number;
   /** Control-event stream reconnect delay: first and ceiling. Defaults 1 000 / 30 000 ms. */
@@ -151,11 +157,21 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
     driver?.feed(input);
     onStartInput?.(input);
   };
+  // Connector frames reach the core through the gate: at most so many inbound tasks at once.
+  const gate = new InboundGate(
+    {
+      inflight: () => core.inflightTasks.size,
+      feed,
+      pause: () => connector.pause(),
+      resume: () => connector.resume(),
+    },
+    { maxInboundTasksInFlight: options.maxInboundTasksInFlight },
+  );
   const connector = new ConnectorWs({
     url: options.connectorUrl,
     handshakeTimeoutMs: options.connectorHandshakeTimeoutMs,
     maxPayloadBytes: options.connectorMaxPayloadBytes,
-    onInput: feed,
+    onInput: (input) => gate.input(input),
     logger,
   });
   const ipc = new IpcServer({
@@ -235,7 +251,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Runnin
         }
       },
     },
-    { logger },
+    { logger, afterStep: () => gate.pump() },
   );
   driver = d;
 

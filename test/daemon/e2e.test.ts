@@ -51,6 +51,29 @@ describe("the daemon end to end over real sockets", () => {
     expect(broker.core.internalErrors).toBe(0);
   });
 
+  it("takes a burst at most maxInboundTasksInFlight tasks at a time and still delivers and acks all of it in order", async () => {
+    world = await new DaemonWorld().listen();
+    const broker = await world.startBroker({ maxInboundTasksInFlight: 2 });
+    await until(() => world.connector.model.registeredSocket !== undefined, "the broker to register");
+    const p = world.plugin(broker);
+    const owner = await registerEndpoint(p);
+    let most = 0;
+    const sample = setInterval(() => {
+      most = Math.max(most, broker.core.inflightTasks.size);
+    }, 0);
+    try {
+      for (let i = 1; i <= 40; i++)
+        world.connector.append({ content: `b${i}`, metadata: { target_endpoint_id: owner.endpoint_id } });
+      await until(() => world.connector.ackedSeq === 40, "the ack to reach seq 40");
+    } finally {
+      clearInterval(sample);
+    }
+    expect(p.messages().map((m) => m.content)).toEqual(Array.from({ length: 40 }, (_, i) => `b${i + 1}`));
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
+    expect(broker.core.internalErrors).toBe(0);
+  });
+
   it("delivers an unaddressed message as an assignment the plugin accepts and answers exactly once", async () => {
     world = await new DaemonWorld().listen();
     const broker = await world.startBroker();

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../sim/kernel/clock.ts";
 import { EventQueue } from "../../sim/kernel/event-queue.ts";
 import { deriveSeed, SeededRandom, Stream, Streams } from "../../sim/kernel/prng.ts";
-import { Trace } from "../../sim/kernel/trace.ts";
+import { eventLine, netLine, Trace } from "../../sim/kernel/trace.ts";
 import { Network } from "../../sim/network/network.ts";
 
 describe("event queue", () => {
@@ -114,6 +114,53 @@ describe("trace hash", () => {
     const r = new Trace(true);
     r.add("x");
     expect(r.lines).toEqual(["x"]);
+  });
+
+  it("hashes an event's value exactly as the JSON line it would write, without building it", () => {
+    const value = fc.oneof(
+      fc.jsonValue(),
+      fc.object({
+        values: [fc.string({ unit: "binary" }), fc.constant(undefined), fc.double(), fc.integer()],
+      }),
+      fc.array(fc.oneof(fc.constant(undefined), fc.string({ unit: "binary" }), fc.double())),
+      fc.constant(undefined),
+    );
+    const int = fc.integer({ min: -1e6, max: Number.MAX_SAFE_INTEGER });
+    const step = fc.oneof(
+      fc.tuple(fc.constant("event" as const), int, fc.constantFrom("in", "out", "truth"), value),
+      fc.tuple(
+        fc.constant("net" as const),
+        int,
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        fc.oneof(int, fc.double()),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
+        const fast = new Trace(false);
+        const lines = new Trace(true);
+        const reference = new Trace(false);
+        for (const s of steps) {
+          if (s[0] === "event") {
+            fast.event(s[1], s[2], s[3]);
+            lines.event(s[1], s[2], s[3]);
+            reference.add(eventLine(s[1], s[2], s[3]));
+          } else {
+            fast.net(s[1], s[2], s[3], s[4], s[5]);
+            lines.net(s[1], s[2], s[3], s[4], s[5]);
+            reference.add(netLine(s[1], s[2], s[3], s[4], s[5]));
+          }
+        }
+        expect(fast.hash).toBe(reference.hash);
+        expect(lines.hash).toBe(reference.hash);
+        expect(fast.count).toBe(steps.length);
+        expect(fast.last()).toEqual(reference.last());
+        expect(lines.lines).toEqual(reference.last(steps.length));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
