@@ -45,7 +45,7 @@ export const CASES: Case[] = [
   published("happy-path", 2, "R5"),
   published("ack-timeouts", 1, "L2"),
   published("out-of-order", 34, "A1"),
-  published("stale-sequences", 1, "L6"),
+  published("stale-sequences", 3, "L6"),
 ];
 
 function main(argv: string[]): number {
