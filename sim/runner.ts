@@ -28,6 +28,7 @@ import { DEFAULT_SEED_BUDGET_MS } from "./pool/pool.ts";
 import type { PoolResult } from "./pool/protocol.ts";
 import { parseShard, type Shard, shardSeeds } from "./pool/shard.ts";
 import { promoteCommand, replayCommand, shrinkCommand } from "./shrink/cli.ts";
+import { onlyCheckers } from "./shrink/repro.ts";
 import { RUNNER_COMMAND } from "./rerun.ts";
 import { SCENARIOS, scenarioByName } from "./scenarios/index.ts";
 import type { Scenario } from "./scenarios/scenario.ts";
@@ -77,6 +78,10 @@ const USAGE = `usage: ${RUNNER_COMMAND} [options]
   --shrink               shrink the first failing run (same invariant) and write a replay file
                          under out/repros/ (see sim/shrink/)
   --shrink-budget MS     wall-time budget for --shrink (default 20000)
+  --shrink-for ID        shrink for invariant ID alone: every run of the sweep checks only ID (so
+                         another invariant that breaks first cannot hide it), the first run that
+                         breaks it is shrunk, and the replay file records that it checks ID alone
+                         (implies --shrink)
   --replay FILE          run a replay file exactly (exit code as for a normal failure)
   --promote FILE         check a replay file reproduces, then copy it into test/regressions/
   --help                 show this help
@@ -109,6 +114,8 @@ export interface CliOptions {
   /** Issue 6 (sim/shrink/): shrink the first failing run; replay or promote a replay file. */
   shrink: boolean;
   shrinkBudgetMs: number | undefined;
+  /** `--shrink-for ID`: the runs check only this invariant, and the shrinker shrinks for it. */
+  shrinkFor: string | undefined;
   replay: string | undefined;
   promote: string | undefined;
 }
@@ -197,7 +204,8 @@ export function parseCli(argv: string[]): CliOptions {
     shard,
     seedBudgetMs,
     help: v.help === true,
-    shrink: v.shrink === true,
+    shrink: v.shrink === true || v["shrink-for"] !== undefined,
+    shrinkFor: parseInvariant(v["shrink-for"]),
     shrinkBudgetMs:
       v["shrink-budget"] === undefined ? undefined : parseSeed(v["shrink-budget"], "--shrink-budget"),
     replay: v.replay,
@@ -231,10 +239,20 @@ function parse(argv: string[]) {
       help: { type: "boolean", short: "h" },
       shrink: { type: "boolean" },
       "shrink-budget": { type: "string" },
+      "shrink-for": { type: "string" },
       replay: { type: "string" },
       promote: { type: "string" },
     },
   });
+}
+
+function parseInvariant(id: string | undefined): string | undefined {
+  if (id === undefined) return undefined;
+  if (!ALL_CHECKERS.some((c) => c.id === id))
+    throw new UsageError(
+      `--shrink-for: unknown invariant "${id}"; known invariants: ${ALL_CHECKERS.map((c) => c.id).join(", ")}`,
+    );
+  return id;
 }
 
 function parseSeed(s: string, flag: string): number {
@@ -350,6 +368,7 @@ export function main(argv: string[], io: Io = defaultIo(), pooled?: PooledRuns):
   const total = opts.scenarios.length * opts.seeds.length;
   const showDrawn = !opts.json && (total === 1 || opts.verbose);
   const planted = plantedFaults(opts.planted);
+  const only = opts.shrinkFor === undefined ? undefined : onlyCheckers(ALL_CHECKERS, [opts.shrinkFor]);
   for (const scenario of opts.scenarios) {
     for (const seed of opts.seeds) {
       const fromPool = pooled?.results[task++];
@@ -372,6 +391,7 @@ export function main(argv: string[], io: Io = defaultIo(), pooled?: PooledRuns):
           swarm: opts.swarm,
           plantedFaults: planted,
           target: opts.target,
+          ...(only ? { checkers: only } : {}),
           recordTrace: opts.traceFile !== undefined,
           onDrawn: showDrawn ? (d) => io.out(drawnLine(scenario.name, seed, d)) : undefined,
         });
@@ -383,7 +403,12 @@ export function main(argv: string[], io: Io = defaultIo(), pooled?: PooledRuns):
       if (opts.checkDeterminism) {
         const again =
           fromPool?.again ??
-          runScenario(scenario, seed, { swarm: opts.swarm, plantedFaults: planted, target: opts.target });
+          runScenario(scenario, seed, {
+            swarm: opts.swarm,
+            plantedFaults: planted,
+            target: opts.target,
+            ...(only ? { checkers: only } : {}),
+          });
         if (again.traceHash !== report.traceHash || again.events !== report.events) mismatch = again;
       }
       if (opts.traceFile !== undefined && report.trace) {
@@ -406,7 +431,7 @@ export function main(argv: string[], io: Io = defaultIo(), pooled?: PooledRuns):
             swarm: opts.swarm,
             plantedFaults: planted,
             outDir: FAILURES_OUT_DIR,
-            runOptions: { target: opts.target },
+            runOptions: { target: opts.target, ...(only ? { checkers: only } : {}) },
           });
           if (paths.html) io.out(`  timeline: ${paths.html}`);
           if (paths.perfetto) io.out(`  perfetto: ${paths.perfetto} (open in https://ui.perfetto.dev)`);
@@ -421,7 +446,15 @@ export function main(argv: string[], io: Io = defaultIo(), pooled?: PooledRuns):
             planted: opts.planted,
             ...(opts.target === DEFAULT_TARGET ? {} : { target: opts.target.name }),
           };
-          shrinkCommand({ ...cmd, timeBudgetMs: opts.shrinkBudgetMs }, io, codes);
+          shrinkCommand(
+            {
+              ...cmd,
+              timeBudgetMs: opts.shrinkBudgetMs,
+              ...(opts.shrinkFor === undefined ? {} : { invariant: opts.shrinkFor }),
+            },
+            io,
+            codes,
+          );
         }
         if (mismatch) {
           io.out(

@@ -256,7 +256,7 @@ function shrinkFailure(
     if (err instanceof NotFailingError) return undefined;
     throw err;
   }
-  const path = `${spec.outDir ?? SIM_TEST_OUT_DIR}/repros/${reproFileName(result.spec, result.invariant)}`;
+  const path = `${spec.outDir ?? SIM_TEST_OUT_DIR}/repros/${reproFileName(result.spec, result.invariant, result.shrunk.report.traceHash)}`;
   const file = reproFileFrom(result, path);
   const replay = context ? vitestRerunLine(context, { [REPLAY_ENV]: path }) : undefined;
   writeReproFile(path, replay ? { ...file, rerun: replay } : file);

@@ -11,16 +11,25 @@ export interface QueueEntry {
   readonly order: number;
   /** What to run; `undefined` once cancelled. */
   fn: (() => void) | undefined;
+  /** The queue's `cause` when the entry was scheduled (see `EventQueue.cause`). */
+  readonly cause: number;
 }
 
 export class EventQueue {
   private heap: QueueEntry[] = [];
   private order = 0;
   private live = 0;
+  /**
+   * The workload item (1-based) the running event serves, 0 for none. Whoever runs an entry sets
+   * this to the entry's `cause`, and every entry scheduled meanwhile inherits it, so everything
+   * an item sets in motion (its frames, the platform's answers, the plugin's reactions) carries its
+   * number. Bookkeeping for the decision log only: it never changes what runs or when.
+   */
+  cause = 0;
 
   /** Schedule `fn` at virtual time `at`. The returned entry can be passed to `cancel`. */
   schedule(at: number, fn: () => void): QueueEntry {
-    const e: QueueEntry = { at, order: this.order++, fn };
+    const e: QueueEntry = { at, order: this.order++, fn, cause: this.cause };
     this.live++;
     const h = this.heap;
     h.push(e);

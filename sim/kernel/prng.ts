@@ -68,6 +68,8 @@ export function seededSource(seed: number): IntSource {
 /** Makes the streams of a run when draws are recorded or replayed (the decision-log hook). */
 export interface StreamFactory {
   open(label: string, seed: number): Stream;
+  /** Optional: where to read which workload item each draw serves (the world's `EventQueue.cause`). */
+  bindCause?(cause: () => number): void;
 }
 
 /** One labelled random stream with the derived draws the simulator needs. */

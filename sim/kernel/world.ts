@@ -89,6 +89,12 @@ export interface WorldConfig {
    * shrinker's way to leave a message out without moving any later draw.
    */
   workloadOmit?: readonly number[];
+  /**
+   * Workload items (1-based, in arrival order) that are neither drawn nor sent: the shrinker's way
+   * to leave a message out together with every draw it made (the decision log's draws are tagged
+   * with the item they served, `EventQueue.cause`).
+   */
+  workloadDrop?: readonly number[];
   /** The broker implementation under test (default: the reference core). */
   target?: TargetKind;
 }
@@ -139,6 +145,7 @@ export class World {
     this.targetRun = (config.target ?? REFERENCE_TARGET).open();
     this.api = new PlatformApi(config.platform);
     this.streams = new Streams(config.seed, config.decisions);
+    config.decisions?.bindCause?.(() => this.queue.cause);
     this.trace = new Trace(config.recordTrace === true);
     this.latency = { ...DEFAULT_LATENCY, ...config.latency };
     this.options = resolveOptions(config.brokerOptions);
@@ -247,14 +254,18 @@ export class World {
         const at = Math.max(td, this.clock.nowMs);
         if (at > endMs) break;
         this.clock.advanceTo(at);
+        // A broker timer serves no one workload item.
+        this.queue.cause = 0;
         this.advanceBroker();
         continue;
       }
       if (tq === undefined || tq > endMs) break;
       const e = this.queue.pop()!;
       this.clock.advanceTo(e.at);
+      this.queue.cause = e.cause;
       e.fn!();
     }
+    this.queue.cause = 0;
     if (this.violation === undefined) this.clock.advanceTo(endMs);
   }
 

@@ -43,6 +43,7 @@ export async function runCli(argv: string[], io?: CliIo): Promise<number> {
         seed,
         target: opts.target.name,
         options: { swarm: opts.swarm, plantedFaults: planted },
+        ...(opts.shrinkFor === undefined ? {} : { checkers: [opts.shrinkFor] }),
         checkDeterminism: opts.checkDeterminism,
       });
     }

@@ -15,6 +15,8 @@ export interface PoolTask {
   /** The registered target to run against, by name (sim/targets/). */
   target: string;
   options: PoolRunOptions;
+  /** Run only these checkers (invariant ids, `--shrink-for`); absent = every checker. */
+  checkers?: string[];
   /** Run the seed a second time and hand back the second run's hash and event count. */
   checkDeterminism: boolean;
 }

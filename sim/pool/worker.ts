@@ -6,7 +6,9 @@
  */
 
 import { parentPort } from "node:worker_threads";
+import { ALL_CHECKERS } from "../checkers/index.ts";
 import { runScenario } from "../run.ts";
+import { onlyCheckers } from "../shrink/repro.ts";
 import { scenarioByName } from "../scenarios/index.ts";
 import { targetOrThrow } from "../targets/index.ts";
 import type { TaskMessage, WorkerMessage } from "./protocol.ts";
@@ -20,7 +22,11 @@ port.on("message", ({ id, task }: TaskMessage) => {
   try {
     const scenario = scenarioByName(task.scenario);
     if (!scenario) throw new Error(`unknown scenario "${task.scenario}"`);
-    const options = { ...task.options, target: targetOrThrow(task.target) };
+    const options = {
+      ...task.options,
+      target: targetOrThrow(task.target),
+      ...(task.checkers === undefined ? {} : { checkers: onlyCheckers(ALL_CHECKERS, task.checkers) }),
+    };
     const report = runScenario(scenario, task.seed, options);
     if (task.checkDeterminism) {
       const again = runScenario(scenario, task.seed, options);

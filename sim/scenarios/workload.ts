@@ -39,6 +39,10 @@ export function scheduleWorkload(world: World, rng: Stream, opts: WorkloadOption
   for (let n = 1; n <= opts.messages; n++) {
     const at = Math.round(t);
     world.at(at, () => {
+      // A dropped item draws nothing (the shrinker removes its draws from the log with it).
+      if (world.config.workloadDrop?.includes(n)) return;
+      // Everything this arrival sets in motion serves item n (decision-log bookkeeping only).
+      world.queue.cause = n;
       // Drawn even when omitted, so a left-out item moves no later draw.
       const m = nextMessage(world, rng, opts, n);
       if (world.config.workloadOmit?.includes(n)) return;

@@ -7,7 +7,7 @@
 import { basename } from "node:path";
 import { metaFromReport, writeExports, writeTraceFile } from "../export/files.ts";
 import type { RunReport } from "../run.ts";
-import { type ReproSize, UnknownScenarioError } from "./repro.ts";
+import { type ReproSize, UnknownInvariantError, UnknownScenarioError } from "./repro.ts";
 import {
   describeReplay,
   promoteReproFile,
@@ -49,6 +49,8 @@ export interface ShrinkCommand {
   /** Directory for the replay file (default `out/repros`). */
   outDir?: string;
   timeBudgetMs?: number;
+  /** Shrink for this invariant alone (`--shrink-for`); absent = the run's first violation. */
+  invariant?: string;
 }
 
 /** Shrink one failing run, write its replay file, print sizes; returns the failure's exit code. */
@@ -64,20 +66,23 @@ export function shrinkCommand(cmd: ShrinkCommand, io: ShrinkIo, codes: ExitCodes
         edits: {},
         ...(cmd.target === undefined ? {} : { target: cmd.target }),
       },
-      cmd.timeBudgetMs === undefined ? {} : { timeBudgetMs: cmd.timeBudgetMs },
+      {
+        ...(cmd.timeBudgetMs === undefined ? {} : { timeBudgetMs: cmd.timeBudgetMs }),
+        ...(cmd.invariant === undefined ? {} : { invariant: cmd.invariant }),
+      },
     );
   } catch (err) {
     if (err instanceof NotFailingError) {
       io.out(`shrink: ${err.message}`);
       return codes.pass;
     }
-    if (err instanceof UnknownScenarioError) {
+    if (err instanceof UnknownScenarioError || err instanceof UnknownInvariantError) {
       io.err(`error: ${err.message}`);
       return codes.usage;
     }
     throw err;
   }
-  const path = `${cmd.outDir ?? REPRO_OUT_DIR}/${reproFileName(result.spec, result.invariant)}`;
+  const path = `${cmd.outDir ?? REPRO_OUT_DIR}/${reproFileName(result.spec, result.invariant, result.shrunk.report.traceHash)}`;
   const file = reproFileFrom(result, path);
   writeReproFile(path, file);
   const v = result.shrunk.report.violation!;

@@ -16,7 +16,10 @@
  *    know what "simpler" means for a draw; they are derived from the run, not part of the log.
  * 4. Only runs that ask for a decision log pay for it: `Streams` without a factory builds plain
  *    `Stream`s, and this file is not on that path at all.
- * 5. Two `Streams` of one run (the scenario's build streams and the world's) may open the same label;
+ * 5. Each draw is also tagged with the workload item it served (the world's `EventQueue.cause`, 0 for
+ *    none), so the shrinker can leave an item out together with its draws: the items after it then
+ *    find their own draws where they were.
+ * 6. Two `Streams` of one run (the scenario's build streams and the world's) may open the same label;
  *    the second gets the key `label#2`, so their draws stay apart in the log.
  */
 
@@ -66,6 +69,8 @@ class LoggedSource implements IntSource {
   kind: DrawKind = DRAW_INT;
   readonly drawn: number[] = [];
   readonly kinds: DrawKind[] = [];
+  /** The workload item each draw served (0 for none). */
+  readonly causes: number[] = [];
   /** Draws served after the replayed list ran out. */
   fallbacks = 0;
   private pos = 0;
@@ -74,6 +79,7 @@ class LoggedSource implements IntSource {
     readonly key: string,
     private readonly gen: IntSource | undefined,
     private readonly replay: readonly number[],
+    private readonly cause: () => number,
   ) {}
 
   next(): number {
@@ -86,6 +92,7 @@ class LoggedSource implements IntSource {
     }
     this.drawn.push(v);
     this.kinds.push(this.kind);
+    this.causes.push(this.cause());
     return v | 0;
   }
 }
@@ -129,14 +136,24 @@ class LoggedStream extends Stream {
  */
 export class Decisions implements StreamFactory {
   private readonly sources = new Map<string, LoggedSource>();
+  private causeOf: () => number = () => 0;
 
   constructor(private readonly replay?: DecisionLog) {}
+
+  bindCause(cause: () => number): void {
+    this.causeOf = cause;
+  }
 
   open(label: string, seed: number): Stream {
     let key = label;
     for (let i = 2; this.sources.has(key); i++) key = `${label}#${i}`;
     const replayed = this.replay !== undefined && Object.hasOwn(this.replay, key) ? this.replay[key]! : [];
-    const src = new LoggedSource(key, this.replay === undefined ? seededSource(seed) : undefined, replayed);
+    const src = new LoggedSource(
+      key,
+      this.replay === undefined ? seededSource(seed) : undefined,
+      replayed,
+      () => this.causeOf(),
+    );
     this.sources.set(key, src);
     return new LoggedStream(label, src);
   }
@@ -152,6 +169,13 @@ export class Decisions implements StreamFactory {
   kinds(): Record<string, DrawKind[]> {
     const out: Record<string, DrawKind[]> = {};
     for (const [key, s] of this.sources) out[key] = s.kinds.slice();
+    return out;
+  }
+
+  /** The workload item each draw of `log()` served (0 for none), per stream key. */
+  causes(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [key, s] of this.sources) out[key] = s.causes.slice();
     return out;
   }
 

@@ -17,6 +17,7 @@
  *    a change of draw order can make an old repro stop failing. Re-shrink from its seed then.
  */
 
+import { ALL_CHECKERS } from "../checkers/index.ts";
 import { DEFAULT_TARGET, TARGETS, targetByName } from "../targets/index.ts";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -53,6 +54,12 @@ export interface ReproFile {
   edits: SetupEdits;
   /** The target the run was made against (absent = the reference core). */
   target?: string;
+  /**
+   * The only checkers the run has on (invariant ids; absent = every checker): a repro shrunk for
+   * one invariant (`--shrink-for`) checks that invariant alone, so another that breaks first
+   * cannot hide it.
+   */
+  checkers?: string[];
   expect: ReproExpectation;
   /** How the repro was made (sizes before and after shrinking, time taken). */
   shrink?: { before: ReproSize; after: ReproSize; runs: number; wallMs: number; outOfTime: boolean };
@@ -73,7 +80,7 @@ export function reproFileFrom(result: ShrinkResult, path: string): ReproFile {
   const v = run.report.violation!;
   return {
     format: REPRO_FORMAT,
-    title: `${result.spec.scenario} seed ${result.spec.seed}${plantedSuffix(result.spec.planted)}${targetSuffix(result.spec.target)} breaks ${v.invariant}`,
+    title: `${result.spec.scenario} seed ${result.spec.seed}${plantedSuffix(result.spec.planted)}${targetSuffix(result.spec.target)} breaks ${v.invariant}${result.spec.checkers === undefined ? "" : ` (checked alone: ${result.spec.checkers.join(", ")})`}`,
     scenario: result.spec.scenario,
     seed: result.spec.seed,
     swarm: result.spec.swarm,
@@ -82,6 +89,7 @@ export function reproFileFrom(result: ShrinkResult, path: string): ReproFile {
     ...(result.spec.target === undefined || result.spec.target === DEFAULT_TARGET.name
       ? {}
       : { target: result.spec.target }),
+    ...(result.spec.checkers === undefined ? {} : { checkers: [...result.spec.checkers] }),
     expect: {
       outcome: "fail",
       invariant: v.invariant,
@@ -157,6 +165,13 @@ export function parseReproFile(text: string, path: string): ReproFile {
   if (typeof f.edits !== "object" || f.edits === null) throw fail("edits must be an object");
   if (f.target !== undefined && (typeof f.target !== "string" || targetByName(f.target) === undefined))
     throw fail(`target must name a target (${TARGETS.map((t) => t.name).join(", ")})`);
+  if (
+    f.checkers !== undefined &&
+    (!Array.isArray(f.checkers) ||
+      f.checkers.length === 0 ||
+      !f.checkers.every((c) => typeof c === "string" && ALL_CHECKERS.some((d) => d.id === c)))
+  )
+    throw fail(`checkers must list invariant ids (${ALL_CHECKERS.map((c) => c.id).join(", ")})`);
   const e = f.expect as Record<string, unknown> | undefined;
   if (typeof e !== "object" || e === null) throw fail("expect must be an object");
   if (e.outcome === "fail") {
@@ -204,6 +219,7 @@ export function replayReproFile(f: ReproFile): ReplayOutcome {
     edits: f.edits,
     target: f.target,
     decisions: f.decisions,
+    ...(f.checkers === undefined ? {} : { checkers: f.checkers }),
   });
   const report = run.report;
   const asExpected =
@@ -240,12 +256,17 @@ export function promoteReproFile(src: string, dir = REGRESSIONS_DIR): string {
   return dest;
 }
 
-/** The file name of a repro: scenario, planted faults, seed, invariant. */
+/**
+ * The file name of a repro: target, scenario, planted faults, seed, invariant, and the first 8 hex
+ * digits of the shrunk run's trace hash, so two different failures of one seed (another invariant,
+ * or the same one reached another way) never overwrite each other.
+ */
 export function reproFileName(
   spec: { scenario: string; seed: number; planted: readonly string[]; target?: string },
   invariant: string,
+  traceHash: string,
 ): string {
   const planted = spec.planted.length === 0 ? "" : `-${[...spec.planted].sort().join("+")}`;
   const target = spec.target === undefined || spec.target === DEFAULT_TARGET.name ? "" : `${spec.target}-`;
-  return `${target}${spec.scenario}${planted}-seed${spec.seed}-${invariant}.json`;
+  return `${target}${spec.scenario}${planted}-seed${spec.seed}-${invariant}-${traceHash.slice(0, 8)}.json`;
 }

@@ -39,6 +39,11 @@ export interface ReproSpec {
   target?: string;
   /** Replay these draws; absent = draw from the seeded generators (and record them). */
   decisions?: DecisionLog;
+  /**
+   * Run only these checkers (invariant ids); absent = every checker. A repro shrunk for one
+   * invariant (`--shrink-for`) records it, so other invariants' violations cannot stop its replay.
+   */
+  checkers?: string[];
 }
 
 export interface ReproSize {
@@ -57,6 +62,8 @@ export interface ReproRun {
   /** Every draw the run consumed: a complete log that replays this run exactly. */
   log: DecisionLog;
   kinds: Record<string, DrawKind[]>;
+  /** The workload item each draw of `log` served (0 for none). */
+  causes: Record<string, number[]>;
   /** Draws served past the end of the replayed log. */
   fallbacks: number;
   size: ReproSize;
@@ -80,6 +87,7 @@ export type ReproRunOptions = Omit<
 >;
 
 export class UnknownScenarioError extends Error {}
+export class UnknownInvariantError extends Error {}
 
 export function findScenario(name: string): Scenario {
   const s = scenarioByName(name);
@@ -103,7 +111,7 @@ export function runRepro(
   const decisions = new Decisions(spec.decisions);
   const built: BuiltSetup = { plugins: [], brokerOptions: {} };
   const sc = editedScenario(scenario, spec.planted, spec.edits, built);
-  const base = runOptions.checkers ?? ALL_CHECKERS;
+  const base = onlyCheckers(runOptions.checkers ?? ALL_CHECKERS, spec.checkers);
   const checkers = eventsMax === undefined ? base : [...base, eventsCap(eventsMax)];
   const report = runScenario(sc, spec.seed, {
     ...runOptions,
@@ -126,6 +134,7 @@ export function runRepro(
     report,
     log,
     kinds,
+    causes: decisions.causes(),
     fallbacks: decisions.fallbacks,
     size: measure(lines, logLength(log)),
     cost: logCost(log, kinds),
@@ -133,6 +142,18 @@ export function runRepro(
     options: resolveOptions({ ...built.brokerOptions, ...spec.edits.brokerOptions }),
     lines,
   };
+}
+
+/** The checkers named by `ids` (all of `base` when absent); an unknown id is an error. */
+export function onlyCheckers(base: readonly CheckerDef[], ids: readonly string[] | undefined): CheckerDef[] {
+  if (ids === undefined) return [...base];
+  for (const id of ids) {
+    if (!base.some((c) => c.id === id))
+      throw new UnknownInvariantError(
+        `unknown invariant "${id}"; known invariants: ${base.map((c) => c.id).join(", ")}`,
+      );
+  }
+  return base.filter((c) => ids.includes(c.id));
 }
 
 function eventsCap(max: number): CheckerDef {

@@ -22,6 +22,11 @@ export interface SetupEdits {
   noReconnect?: number[];
   /** Workload items (1-based arrival order) drawn as usual but never sent to the broker. */
   omitMessages?: number[];
+  /**
+   * Workload items (1-based arrival order) left out together with their draws: never drawn, never
+   * sent; the shrinker deletes the draws the item served from the decision log at the same time.
+   */
+  dropItems?: number[];
   /** Stop the run at this virtual time (ms since start) instead of the scenario's end. */
   durationMs?: number;
   /**
@@ -95,6 +100,7 @@ export function editedScenario(
           plugins,
           plantedFaults: faults,
           ...(edits.omitMessages?.length ? { workloadOmit: edits.omitMessages } : {}),
+          ...(edits.dropItems?.length ? { workloadDrop: edits.dropItems } : {}),
           brokerOptions: { ...setup.world.brokerOptions, ...edits.brokerOptions },
         },
         drive: (w) => setup.drive(w),
@@ -134,6 +140,7 @@ export function noEdits(e: SetupEdits): boolean {
     (e.dropEndpoints?.length ?? 0) === 0 &&
     (e.noReconnect?.length ?? 0) === 0 &&
     (e.omitMessages?.length ?? 0) === 0 &&
+    (e.dropItems?.length ?? 0) === 0 &&
     e.durationMs === undefined &&
     e.livenessBudgetMs === undefined &&
     Object.keys(e.brokerOptions ?? {}).length === 0

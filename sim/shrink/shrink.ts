@@ -12,19 +12,25 @@
  *    (`durationMs`): a candidate that does not fail then costs no more than the failing run did.
  *    A liveness violation is judged at the end of the run; there the shrinker tries earlier stops,
  *    and first a shorter liveness phase with a smaller graceMs (the phase lasts at least graceMs +
- *    2 s, 602 s by default) and smaller broker timeouts and inbox capacity (`timingPass`).
+ *    2 s, 602 s by default) and smaller broker timeouts and inbox capacity (`timingPass`). For a
+ *    liveness violation these edits never go below the fairness floors of floors.ts (a correct
+ *    broker's worst-case convergence), so the repro cannot fail for want of time.
  * 3. Passes, repeated while any of them makes progress: leave out plugins, endpoints and planned
- *    reconnects; leave out workload items (drawn but not sent, so no later draw moves); per stream,
+ *    reconnects; leave out workload items together with the draws they served (every draw is
+ *    tagged with its item, so later items keep theirs), else drawn but not sent; per stream,
  *    set every draw to its simplest value at once, delete chunks of draws (halving chunk sizes,
  *    from the end — delta debugging), then simplify single draws (simplest value, else halfway
  *    there). A replayed stream that runs out serves simplest values, so deleting
- *    draws also simplifies whatever follows them.
- * 4. Wall-clock time is read only to stop at the time budget (this is a tool, not the simulated
+ *    draws also simplifies whatever follows them. Once the passes stop, a repro still above
+ *    `GOAL_EVENTS` gets exhaustive rounds (fine deletion on every stream) while the budget lasts.
+ * 4. With `invariant` (`--shrink-for`), every run checks that invariant alone, so another that
+ *    breaks first cannot stop the run or count as "still failing".
+ * 5. Wall-clock time is read only to stop at the time budget (this is a tool, not the simulated
  *    world); the result is deterministic for a given budget that is not hit.
  */
 
 import type { Violation } from "../checkers/checker.ts";
-import { GRACE_SLACK_MS } from "../checkers/liveness/l4-grace-closure.ts";
+import type { BrokerOptions } from "../../src/broker/options.ts";
 import type { Scenario } from "../scenarios/scenario.ts";
 import { type DecisionLog, DRAW_ID, simplestDraw } from "./decision-log.ts";
 import {
@@ -35,7 +41,8 @@ import {
   runRepro,
   smaller,
 } from "./repro.ts";
-import { SHRINKABLE_OPTIONS, type SetupEdits } from "./setup.ts";
+import { type Floors, LIVENESS_FLOORS, SAFETY_FLOORS } from "./floors.ts";
+import { SHRINKABLE_OPTIONS, type SetupEdits, type ShrinkableOption } from "./setup.ts";
 
 export interface ShrinkOptions {
   /** Stop trying candidates after this much wall time (default 20 s). */
@@ -48,6 +55,14 @@ export interface ShrinkOptions {
   scenario?: Scenario;
   /** Passed to every candidate run (a caller's own checkers, broker log, ...). */
   runOptions?: ReproRunOptions;
+  /**
+   * Shrink for this invariant alone (`--shrink-for`): every run checks only it, so another
+   * invariant that breaks first neither stops the run nor counts as "still failing". The spec (and
+   * the replay file) records it.
+   */
+  invariant?: string;
+  /** A repro above this many events gets exhaustive rounds while the budget lasts (default 25). */
+  goalEvents?: number;
 }
 
 export interface ShrinkResult {
@@ -66,13 +81,17 @@ export interface ShrinkResult {
 export class NotFailingError extends Error {}
 
 export const DEFAULT_SHRINK_BUDGET_MS = 20_000;
+/** The size a repro should reach (issue bar: a reader follows at most this many events). */
+export const GOAL_EVENTS = 25;
 
-export function shrinkRun(start: ReproSpec, opts: ShrinkOptions = {}): ShrinkResult {
+export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkResult {
+  let start = first;
   const now = opts.now ?? Date.now;
   const began = now();
   const budget = opts.timeBudgetMs ?? DEFAULT_SHRINK_BUDGET_MS;
   const scenario: Scenario = opts.scenario ?? findScenario(start.scenario);
   const extra = opts.runOptions ?? {};
+  if (opts.invariant !== undefined) start = { ...start, checkers: [opts.invariant] };
   const original = runRepro(start, scenario, undefined, extra);
   const target = original.report.violation;
   if (!target)
@@ -81,6 +100,7 @@ export function shrinkRun(start: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   // A violation found after the safety phase (liveness, or a safety check at the end of the run)
   // is not cut off where it happens; there the shrinker tries stopping the safety phase earlier.
   const atEnd = target.kind === "liveness" || target.atMs >= original.report.phases.safetyMs;
+  const floors = target.kind === "liveness" ? LIVENESS_FLOORS : SAFETY_FLOORS;
   let runs = 1;
   let outOfTime = false;
   let best = original;
@@ -117,30 +137,32 @@ export function shrinkRun(start: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     }
   }
 
+  // Rounds of every pass while they make the run smaller. Once they stop, a repro still above the
+  // goal gets exhaustive rounds (fine deletion and single draws on every stream, however long)
+  // while the budget lasts; the budget running out there is not "out of time" (the ordinary search
+  // had converged).
+  const goal = opts.goalEvents ?? GOAL_EVENTS;
+  let exhaustive = false;
   for (let round = 0; round < 50 && !outOfTime; round++) {
     const before = best.size;
     let progress = false;
-    if (atEnd) progress = timingPass(best, () => edits, attempt) || progress;
+    if (atEnd) progress = timingPass(best, () => edits, attempt, floors) || progress;
     if (atEnd) progress = durationPass(best, () => edits, attempt) || progress;
     progress = setupPass(best, () => edits, attempt) || progress;
-    progress =
-      workloadPass(
-        () => best,
-        () => edits,
-        attempt,
-        () => outOfTime,
-      ) || progress;
-    progress =
-      logPass(
-        () => best,
-        () => edits,
-        attempt,
-        () => outOfTime,
-      ) || progress;
+    const current = () => best;
+    const currentEdits = () => edits;
+    const late = () => outOfTime;
+    progress = dropItemsPass(current, currentEdits, attempt, late) || progress;
+    progress = workloadPass(current, currentEdits, attempt, late) || progress;
+    progress = logPass(current, currentEdits, attempt, late, exhaustive) || progress;
     // Another round only for a smaller run or log; simpler draw values alone do not pay for one.
     const sizeShrank = best.size.traceLines < before.traceLines || best.size.draws < before.draws;
-    if (!progress || !sizeShrank) break;
+    if (!progress || !sizeShrank) {
+      if (exhaustive || best.size.events <= goal) break;
+      exhaustive = true;
+    }
   }
+  if (exhaustive) outOfTime = false;
 
   const spec: ReproSpec = { ...start, edits, decisions: best.log };
   return {
@@ -209,9 +231,41 @@ function workloadPass(
   return progress;
 }
 
+/**
+ * Leave workload items out together with the draws they served (delta debugging, largest chunks
+ * first, from the end): the items after them find their own network, platform and plugin draws
+ * where they were, which leaving an item out while keeping its draws (`workloadPass`) cannot give
+ * when those streams are shared. Draws that served no item are kept.
+ */
+function dropItemsPass(
+  best: () => ReproRun,
+  edits: () => SetupEdits,
+  attempt: Attempt,
+  outOfTime: () => boolean,
+): boolean {
+  let progress = false;
+  for (let size = highestPowerOfTwo(sentItems(best(), edits()).length); size >= 1; size >>= 1) {
+    for (let i = sentItems(best(), edits()).length - size; i >= 0 && !outOfTime(); i -= size) {
+      const items = sentItems(best(), edits());
+      if (i + size > items.length) continue;
+      const chunk = new Set(items.slice(i, i + size));
+      const e = edits();
+      const drop = [...(e.dropItems ?? []), ...chunk].sort((a, b) => a - b);
+      const log: DecisionLog = {};
+      const run = best();
+      for (const key of Object.keys(run.log)) {
+        const causes = run.causes[key] ?? [];
+        log[key] = run.log[key]!.filter((_, j) => !chunk.has(causes[j] ?? 0));
+      }
+      if (attempt({ ...e, dropItems: drop }, log)) progress = true;
+    }
+  }
+  return progress;
+}
+
 /** The workload items (1-based arrival numbers) the run sent, in order. */
 function sentItems(run: ReproRun, edits: SetupEdits): number[] {
-  const omitted = new Set(edits.omitMessages ?? []);
+  const omitted = new Set([...(edits.omitMessages ?? []), ...(edits.dropItems ?? [])]);
   const sent = sentCount(run);
   const out: number[] = [];
   for (let n = 1; out.length < sent; n++) if (!omitted.has(n)) out.push(n);
@@ -237,20 +291,24 @@ function sentCount(run: ReproRun): number {
  * smaller grace with the shortest budget it allows, a shorter budget alone, then smaller broker
  * timeouts and inbox capacity — smallest value first, the first that still fails wins.
  */
-function timingPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): boolean {
+function timingPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt, floors: Floors): boolean {
   let progress = false;
   const withOption = (e: SetupEdits, k: string, v: number): SetupEdits => ({
     ...e,
     brokerOptions: { ...e.brokerOptions, [k]: v },
   });
-  for (const g of lowerValues(best.options.graceMs)) {
+  // Never below the fairness floors (floors.ts): a correct broker must still converge.
+  const budgetFor = (o: BrokerOptions) => floors.livenessBudgetMs(o);
+  const optionFloor = (k: ShrinkableOption) => floors.option(k, best.options);
+  for (const g of lowerValues(best.options.graceMs, optionFloor("graceMs"))) {
     const e = withOption(edits(), "graceMs", g);
-    if (attempt({ ...e, livenessBudgetMs: g + 2 * GRACE_SLACK_MS }, best.log)) {
+    const budget = budgetFor({ ...best.options, graceMs: g });
+    if (attempt({ ...e, livenessBudgetMs: budget }, best.log)) {
       progress = true;
       break;
     }
   }
-  for (const b of lowerValues(best.report.phases.livenessBudgetMs)) {
+  for (const b of lowerValues(best.report.phases.livenessBudgetMs, budgetFor(best.options))) {
     if (attempt({ ...edits(), livenessBudgetMs: b }, best.log)) {
       progress = true;
       break;
@@ -259,7 +317,8 @@ function timingPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): 
   for (const k of SHRINKABLE_OPTIONS) {
     if (k === "graceMs") continue;
     const v0 = best.options[k];
-    for (const v of k.endsWith("Ms") ? lowerValues(v0) : lowerCounts(v0)) {
+    const floor = optionFloor(k);
+    for (const v of k.endsWith("Ms") ? lowerValues(v0, floor) : lowerCounts(v0, floor)) {
       if (attempt(withOption(edits(), k, v), best.log)) {
         progress = true;
         break;
@@ -270,7 +329,7 @@ function timingPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): 
   // which neither edit finds alone (tried only once few items are left).
   const items = sentItems(best, edits());
   const cap = best.options.inboxCapacity;
-  if (cap > 1 && items.length <= PAIR_ITEMS_MAX) {
+  if (cap > optionFloor("inboxCapacity") && items.length <= PAIR_ITEMS_MAX) {
     for (const n of items.slice().reverse()) {
       const e = withOption(edits(), "inboxCapacity", cap - 1);
       if (attempt({ ...e, omitMessages: [...(e.omitMessages ?? []), n].sort((a, b) => a - b) }, best.log)) {
@@ -285,20 +344,20 @@ function timingPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): 
 /** The capacity-and-item pair edit is tried only for runs sending at most this many items. */
 const PAIR_ITEMS_MAX = 16;
 
-/** Candidate values below `v`, smallest first: 1 s, then 1/16, 1/4 and 1/2 of `v`. */
-function lowerValues(v: number): number[] {
+/** Candidate values below `v` and at least `floor`, smallest first: the floor, then 1/16, 1/4 and 1/2 of `v`. */
+function lowerValues(v: number, floor: number): number[] {
   const out: number[] = [];
-  for (const x of [1_000, v / 16, v / 4, v / 2]) {
+  for (const x of [floor, v / 16, v / 4, v / 2]) {
     const n = Math.floor(x);
-    if (n >= 100 && n < v && !out.includes(n)) out.push(n);
+    if (n >= floor && n >= 100 && n < v && !out.includes(n)) out.push(n);
   }
   return out.sort((a, b) => a - b);
 }
 
-/** Counts below `n`, smallest first: 1, 2, then half of `n`. */
-function lowerCounts(n: number): number[] {
+/** Counts below `n` and at least `floor`, smallest first: the floor, 2, then half of `n`. */
+function lowerCounts(n: number, floor: number): number[] {
   const out: number[] = [];
-  for (const x of [1, 2, Math.floor(n / 2)]) if (x >= 1 && x < n && !out.includes(x)) out.push(x);
+  for (const x of [floor, 2, Math.floor(n / 2)]) if (x >= floor && x < n && !out.includes(x)) out.push(x);
   return out;
 }
 
@@ -334,6 +393,7 @@ function logPass(
   edits: () => SetupEdits,
   attempt: Attempt,
   outOfTime: () => boolean,
+  exhaustive: boolean,
 ): boolean {
   const ctx: LogCtx = { best, edits, attempt, outOfTime };
   const keys = () => Object.keys(best().log).sort((a, b) => best().log[b]!.length - best().log[a]!.length);
@@ -341,7 +401,7 @@ function logPass(
   for (const key of keys()) if (!outOfTime()) progress = wholeStream(ctx, key) || progress;
   for (const key of keys()) if (!outOfTime()) progress = deleteChunks(ctx, key, true) || progress;
   for (const key of keys()) {
-    if (outOfTime() || len(ctx, key) > FINE_DRAWS_MAX) continue;
+    if (outOfTime() || (!exhaustive && len(ctx, key) > FINE_DRAWS_MAX)) continue;
     progress = deleteChunks(ctx, key, false) || progress;
     progress = singleDraws(ctx, key) || progress;
   }

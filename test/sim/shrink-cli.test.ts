@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../sim/runner.ts";
 import { promoteCommand, shrinkCommand } from "../../sim/shrink/cli.ts";
@@ -13,17 +13,20 @@ describe("the runner's shrink, replay and promote modes", () => {
   const dir = mkdtempSync(join(tmpdir(), "shrink-cli-"));
   const c = captureIo();
   let shrinkExit = -1;
+  let file = "";
   beforeAll(() => {
     shrinkExit = shrinkCommand(
       { scenario: "happy-path", seed: 3, swarm: false, planted: ["ackBeforeHandoff"], outDir: dir },
       c.io,
       codes,
     );
+    file = /repro: (\S+)/.exec(c.out.join("\n"))?.[1] ?? "";
   });
-  const file = join(dir, "happy-path-ackBeforeHandoff-seed3-S1.json");
 
-  it("--shrink reports sizes before and after and writes the repro file", () => {
+  it("--shrink reports sizes before and after and writes the repro file, named by invariant and trace hash", () => {
     expect(shrinkExit).toBe(1);
+    const hash = readReproFile(file).expect.traceHash?.slice(0, 8);
+    expect(file).toBe(join(dir, `happy-path-ackBeforeHandoff-seed3-S1-${hash}.json`));
     expect(c.out.join("\n")).toMatch(/before: \d+ events .* trace lines/);
     expect(c.out.join("\n")).toMatch(/after: {2}\d+ events/);
     expect(c.out.join("\n")).toContain(`rerun: npx tsx sim/runner.ts --replay ${file}`);
@@ -47,10 +50,8 @@ describe("the runner's shrink, replay and promote modes", () => {
     const dest = join(dir, "regressions");
     const p = captureIo();
     expect(promoteCommand(file, p.io, codes, dest)).toBe(0);
-    const promoted = readReproFile(join(dest, "happy-path-ackBeforeHandoff-seed3-S1.json"));
-    expect(promoted.rerun).toBe(
-      `npx tsx sim/runner.ts --replay ${join(dest, "happy-path-ackBeforeHandoff-seed3-S1.json")}`,
-    );
+    const promoted = readReproFile(join(dest, basename(file)));
+    expect(promoted.rerun).toBe(`npx tsx sim/runner.ts --replay ${join(dest, basename(file))}`);
     expect(promoted.decisions).toEqual(readReproFile(file).decisions);
   });
 
@@ -63,5 +64,38 @@ describe("the runner's shrink, replay and promote modes", () => {
     expect(promoteCommand(bad, p.io, codes, join(dir, "never"))).toBe(2);
     expect(p.err[0]).toMatch(/NOT reproduced: the file records a break of S9/);
     expect(existsSync(join(dir, "never"))).toBe(false);
+  });
+});
+
+describe("--shrink-for", () => {
+  it("shrinks for the one invariant, and the replay file checks it alone", () => {
+    const dir = mkdtempSync(join(tmpdir(), "shrink-for-"));
+    const c = captureIo();
+    const exit = shrinkCommand(
+      {
+        scenario: "happy-path",
+        seed: 3,
+        swarm: false,
+        planted: ["ackBeforeHandoff"],
+        outDir: dir,
+        invariant: "S1",
+      },
+      c.io,
+      codes,
+    );
+    expect(exit).toBe(1);
+    const file = /repro: (\S+)/.exec(c.out.join("\n"))?.[1] ?? "";
+    const repro = readReproFile(file);
+    expect(repro.checkers).toEqual(["S1"]);
+    expect(repro.title).toContain("checked alone: S1");
+    const r = captureIo();
+    expect(main(["--replay", file, "--json"], r.io)).toBe(1);
+    expect(JSON.parse(r.out[0]!).checkers).toBe(1);
+  });
+
+  it("refuses an unknown invariant with a usage error", () => {
+    const r = captureIo();
+    expect(main(["--scenario", "happy-path", "--seed", "1", "--shrink-for", "Z9"], r.io)).toBe(2);
+    expect(r.err.join("\n")).toContain('unknown invariant "Z9"');
   });
 });

@@ -2,6 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { resolveOptions } from "../../src/broker/options.ts";
+import { livenessFloorMs, optionFloor } from "../../sim/shrink/floors.ts";
 import { runRepro } from "../../sim/shrink/repro.ts";
 import {
   readReproFile,
@@ -62,18 +64,22 @@ describe("leaving workload items out", () => {
 
 describe("shrinking a violation judged at the end of the run", () => {
   it("shrinks a planted silentInboxLoss run to a few dozen events that replay from the file with A10", () => {
-    const result = shrinkRun({
-      scenario: "capacity-reinsertion",
-      seed: 1,
-      swarm: false,
-      planted: ["silentInboxLoss"],
-      edits: {},
-    });
+    const result = shrinkRun(
+      {
+        scenario: "capacity-reinsertion",
+        seed: 1,
+        swarm: false,
+        planted: ["silentInboxLoss"],
+        edits: {},
+      },
+      { timeBudgetMs: 60_000 },
+    );
     expect(result.invariant).toBe("A10");
     // Measured: 22 events (88 trace lines, 5 s); 28 before workload items could be left out, 705
     // before the liveness-phase edits existed. Issue 6 asks for at most 25.
     expect(result.shrunk.size.events).toBeLessThanOrEqual(25);
-    expect(result.spec.edits.omitMessages?.length).toBeGreaterThan(0);
+    const left = (result.spec.edits.omitMessages?.length ?? 0) + (result.spec.edits.dropItems?.length ?? 0);
+    expect(left).toBeGreaterThan(0);
     expect(result.spec.edits.brokerOptions?.graceMs).toBeLessThan(600_000);
     expect(result.spec.edits.livenessBudgetMs).toBeDefined();
 
@@ -87,4 +93,39 @@ describe("shrinking a violation judged at the end of the run", () => {
     expect(replay.sameHash).toBe(true);
     expect(replay.run.size.events).toBe(result.shrunk.size.events);
   }, 90_000);
+});
+
+describe("dropping workload items with their draws", () => {
+  it("tags each draw with the item it served, so a dropped item takes its draws along and later items keep theirs", () => {
+    const spec = { scenario: "happy-path", seed: 1, swarm: false, planted: [], edits: { durationMs: 6_000 } };
+    const plain = runRepro(spec);
+    const tagged = plain.causes.network ?? [];
+    expect(tagged.some((c) => c === 2)).toBe(true);
+    const log: Record<string, number[]> = {};
+    for (const key of Object.keys(plain.log))
+      log[key] = plain.log[key]!.filter((_, i) => (plain.causes[key]?.[i] ?? 0) !== 2);
+    const dropped = runRepro({ ...spec, edits: { ...spec.edits, dropItems: [2] }, decisions: log });
+    const frameOf = (lines: string[], n: number) =>
+      lines
+        .find((l) => l.includes('"k":"in"') && l.includes(`message ${n}\\"`))
+        ?.replace(/\\"seq\\":\d+|\\"messageId\\":\\"msg-\d+\\"/g, "");
+    expect(frameOf(dropped.lines, 2)).toBeUndefined();
+    // Item 3's own draws (its traceparent, sender, target) are where they were.
+    expect(frameOf(dropped.lines, 3)).toBeDefined();
+    expect(frameOf(dropped.lines, 3)).toBe(frameOf(plain.lines, 3));
+    expect(dropped.log.workload!.length).toBeLessThan(plain.log.workload!.length);
+  });
+});
+
+describe("fairness floors", () => {
+  it("derive a correct broker's worst-case convergence from the protocol's defaults", () => {
+    const o = resolveOptions({});
+    expect(optionFloor("graceMs", o)).toBe(54_000);
+    expect(optionFloor("acceptanceTimeoutMs", o)).toBe(2_000);
+    // The default grace needs its own budget: grace plus the slack on both sides.
+    expect(livenessFloorMs(o)).toBe(602_000);
+    // Grace at its floor: reconnect 30 s × 1.3 + REGISTER_ACK 15 s, then acceptance 30 s + push
+    // receipt 2 s, plus 2 s slack.
+    expect(livenessFloorMs({ ...o, graceMs: 54_000 })).toBe(39_000 + 15_000 + 32_000 + 2_000);
+  });
 });
