@@ -28,11 +28,9 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { runScenario } from "../../sim/run.ts";
-import { SCENARIOS } from "../../sim/scenarios/index.ts";
 
-/** Runs per mutant when no `--max-runs` is given: seed 1 of every scenario. */
-export const DEFAULT_MAX_RUNS = SCENARIOS.length;
+/** Runs per mutant when no `--max-runs` is given: seed 1 of every scenario (14 of them). */
+export const DEFAULT_MAX_RUNS = 14;
 /** Checker-visible events per mutant when no `--max-events` is given. */
 export const DEFAULT_MAX_EVENTS = 1_000_000;
 /**
@@ -55,6 +53,13 @@ interface KillRecord {
   invariant?: string;
   runs: number;
   events: number;
+  /**
+   * Digest of the runs' trace hashes, in order. A survivor whose digest equals the unmutated
+   * broker's (Stryker's dry run, `mutant: null`) did not change a single traced event: its code
+   * was not reached, or changed nothing the world can see. A different digest means the broker
+   * behaved differently and no invariant noticed: a gap in the checkers or the scenarios.
+   */
+  traceDigest: string;
   cpuMs: number;
   stoppedBy: "kill" | "cpu-budget" | "max-runs" | "max-events";
 }
@@ -65,12 +70,16 @@ interface SweepConfig {
   skip: string[];
 }
 
+/** What the sweeping thread reports first: the scenarios it will sweep, or why it cannot. */
+type StartMessage = { start: string[] } | { usage: string };
+
 /** What the sweeping thread reports after each run. */
 interface RunMessage {
   scenario: string;
   seed: number;
   ok: boolean;
   events: number;
+  traceHash: string;
   invariant?: string;
 }
 
@@ -80,9 +89,18 @@ function positiveInt(flag: string, raw: string | undefined, fallback: number): n
   return Number(raw);
 }
 
-/** The sweep itself (in the worker thread): seed-major, stop at the first failure or budget. */
-function sweep(config: SweepConfig, report: (m: RunMessage) => void): void {
+/**
+ * The sweep itself (in the worker thread): seed-major, stop at the first failure or budget. The
+ * simulator is loaded here only, so the watching thread stays light.
+ */
+async function sweep(config: SweepConfig, report: (m: StartMessage | RunMessage) => void): Promise<void> {
+  const { runScenario } = await import("../../sim/run.ts");
+  const { SCENARIOS } = await import("../../sim/scenarios/index.ts");
+  const unknown = config.skip.filter((name) => !SCENARIOS.some((s) => s.name === name));
+  if (unknown.length > 0) return report({ usage: `--skip: unknown scenario "${unknown[0]}"` });
   const scenarios = SCENARIOS.filter((s) => !config.skip.includes(s.name));
+  if (scenarios.length === 0) return report({ usage: "--skip: every scenario is skipped" });
+  report({ start: scenarios.map((s) => s.name) });
   let runs = 0;
   let events = 0;
   for (let seed = 1; ; seed++) {
@@ -96,11 +114,19 @@ function sweep(config: SweepConfig, report: (m: RunMessage) => void): void {
         seed,
         ok: r.ok,
         events: r.events,
+        traceHash: r.traceHash,
         invariant: r.violation?.invariant,
       });
       if (!r.ok) return;
     }
   }
+}
+
+/** FNV-1a, 32 bits, as 8 hex digits. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
 }
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {
@@ -139,10 +165,6 @@ async function main(argv: string[]): Promise<number> {
       allowPositionals: false,
     });
     const skip = (values.skip ?? "").split(",").filter((s) => s !== "");
-    for (const name of skip) {
-      if (!SCENARIOS.some((s) => s.name === name)) throw new Error(`--skip: unknown scenario "${name}"`);
-    }
-    if (skip.length === SCENARIOS.length) throw new Error("--skip: every scenario is skipped");
     config = {
       maxRuns: positiveInt("--max-runs", values["max-runs"], DEFAULT_MAX_RUNS),
       maxEvents: positiveInt("--max-events", values["max-events"], DEFAULT_MAX_EVENTS),
@@ -155,6 +177,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const cpuStart = process.cpuUsage();
+  let usage: string | undefined;
+  const hashes: string[] = [];
   const record: KillRecord = {
     mutant: process.env.__STRYKER_ACTIVE_MUTANT__ ?? null,
     killed: false,
@@ -162,6 +186,7 @@ async function main(argv: string[]): Promise<number> {
     runsToKill: null,
     runs: 0,
     events: 0,
+    traceDigest: "",
     cpuMs: 0,
     stoppedBy: "max-runs",
   };
@@ -171,7 +196,7 @@ async function main(argv: string[]): Promise<number> {
   const tsxApi = import.meta.resolve("tsx/esm/api");
   const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); });`;
   const worker = new Worker(boot, { eval: true, workerData: config });
-  await new Promise<void>((resolve, reject) => {
+  await new Promise<void>((resolve) => {
     const poll = setInterval(() => {
       if (cpuMsSince(cpuStart) <= cpuBudgetMs) return;
       clearInterval(poll);
@@ -183,9 +208,12 @@ async function main(argv: string[]): Promise<number> {
       });
       void worker.terminate().then(() => resolve());
     }, CPU_POLL_MS);
-    worker.on("message", (m: RunMessage) => {
+    worker.on("message", (m: StartMessage | RunMessage) => {
+      if ("usage" in m) usage = m.usage;
+      if ("usage" in m || "start" in m) return;
       record.runs++;
       record.events += m.events;
+      hashes.push(m.traceHash);
       if (!m.ok) {
         Object.assign(record, {
           killed: true,
@@ -197,17 +225,29 @@ async function main(argv: string[]): Promise<number> {
         });
       }
     });
+    // An exception escaping the simulation (not the core's, which is X1) also fails the run.
     worker.on("error", (err) => {
       clearInterval(poll);
-      reject(err);
+      Object.assign(record, {
+        killed: true,
+        runsToKill: record.runs + 1,
+        invariant: `exception: ${err.message.split("\n")[0]}`,
+        stoppedBy: "kill",
+      });
+      resolve();
     });
     worker.on("exit", () => {
       clearInterval(poll);
       resolve();
     });
   });
+  if (usage !== undefined) {
+    process.stderr.write(`kill-sweep: ${usage}\n`);
+    return 2;
+  }
   if (!record.killed && record.runs < config.maxRuns) record.stoppedBy = "max-events";
   record.cpuMs = Math.round(cpuMsSince(cpuStart));
+  record.traceDigest = fnv1a(hashes.join(","));
   return finish(record);
 }
 
@@ -222,5 +262,5 @@ if (isMainThread) {
     },
   );
 } else {
-  sweep(workerData as SweepConfig, (m) => parentPort?.postMessage(m));
+  void sweep(workerData as SweepConfig, (m) => parentPort?.postMessage(m));
 }

@@ -35,6 +35,7 @@ interface KillLine {
   mutant: string | null;
   killed: boolean;
   timeout?: boolean;
+  traceDigest?: string;
   runsToKill: number | null;
   scenario?: string;
   seed?: number;
@@ -57,6 +58,8 @@ export interface Row {
   /** Killed by the sweep's CPU budget (counted as a timeout). */
   cpuTimeout: boolean;
   killedBy?: string;
+  /** For a survivor: did its runs trace exactly what the unmutated broker's did? */
+  trace?: "unchanged" | "changed";
   sourceLine: string;
 }
 
@@ -69,13 +72,14 @@ export function percentile(sorted: number[], p: number): number | undefined {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
+/** The kill records by mutant id; the dry run's (the unmutated broker's) under "". */
 function readKills(path: string): Map<string, KillLine> {
   const byId = new Map<string, KillLine>();
   if (!existsSync(path)) return byId;
   for (const line of readFileSync(path, "utf8").split("\n")) {
     if (line.trim() === "") continue;
     const rec = JSON.parse(line) as KillLine;
-    if (rec.mutant !== null) byId.set(rec.mutant, rec); // the last line of a mutant wins
+    byId.set(rec.mutant ?? "", rec); // the last line of a mutant wins
   }
   return byId;
 }
@@ -98,6 +102,7 @@ export function collectRows(dir: string): Row[] {
     ? (JSON.parse(readFileSync(EQUIVALENT_FILE, "utf8")) as Record<string, string>)
     : {};
   const kills = readKills(join(dir, "kills.jsonl"));
+  const baseline = kills.get("")?.traceDigest;
   const rows: Row[] = [];
   for (const [file, { source, mutants }] of Object.entries(report.files)) {
     const lines = source.split("\n");
@@ -125,6 +130,12 @@ export function collectRows(dir: string): Row[] {
         runsToKill: kill?.killed === true && kill.runsToKill !== null ? kill.runsToKill : undefined,
         cpuTimeout: kill?.timeout === true,
         killedBy: kill?.killed === true ? `${kill.scenario} seed ${kill.seed}: ${kill.invariant}` : undefined,
+        trace:
+          kill?.killed === false && kill.traceDigest !== undefined && baseline !== undefined
+            ? kill.traceDigest === baseline
+              ? "unchanged"
+              : "changed"
+            : undefined,
         sourceLine: (lines[m.location.start.line - 1] ?? "").trim(),
       });
     }
@@ -220,11 +231,15 @@ function main(argv: string[]): number {
     ...table("The seeded sample alone", strict),
     "### Survivors and uncovered mutants",
     "",
-    "| Batch/mutant | Where | Mutator | Replacement | Source line | Equivalent |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "Trace: `unchanged` = every run traced exactly what the unmutated broker's did (the mutated code",
+    "was not reached or changed nothing visible); `changed` = the broker behaved differently and no",
+    "invariant failed.",
+    "",
+    "| Batch/mutant | Where | Mutator | Replacement | Source line | Trace | Equivalent |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
     ...undetected.map(
       (r) =>
-        `| ${r.batch.split("/").at(-1)}/${r.id} | ${r.file}:${r.line} | ${r.mutatorName} | \`${r.replacement.replace(/\s+/g, " ").slice(0, 60)}\` | \`${r.sourceLine.slice(0, 80)}\` | ${r.equivalent ?? ""} |`,
+        `| ${r.batch.split("/").at(-1)}/${r.id} | ${r.file}:${r.line} | ${r.mutatorName} | \`${r.replacement.replace(/\s+/g, " ").slice(0, 60)}\` | \`${r.sourceLine.slice(0, 80)}\` | ${r.trace ?? "?"} | ${r.equivalent ?? ""} |`,
     ),
     "",
   ];
