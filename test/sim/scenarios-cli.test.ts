@@ -55,7 +55,7 @@ describe("two phases per run", () => {
     expect(r.phases.liveness).toBe(true);
     expect(r.phases.livenessBudgetMs).toBeGreaterThanOrEqual(600_000);
     expect(r.virtualMs).toBeGreaterThanOrEqual(r.phases.safetyMs + r.phases.livenessBudgetMs);
-    expect(r.checkers).toBe(37);
+    expect(r.checkers).toBe(38);
   });
 
   it("fails L1 and exits 3 naming what did not converge when the cursor is wedged", () => {
