@@ -19,7 +19,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_SIZE } from "./sample.ts";
@@ -31,6 +31,17 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
   const r = spawnSync(cmd, args, { stdio: "inherit", env });
   if (r.error !== undefined) throw r.error;
   return r.status ?? 1;
+}
+
+/** A batch already run with the same slice of the same sample (a resumed run skips it). */
+function finished(dir: string, size: number, offset: number, seed: number): boolean {
+  if (!existsSync(`${dir}/report.json`) || !existsSync(`${dir}/sample.json`)) return false;
+  const s = JSON.parse(readFileSync(`${dir}/sample.json`, "utf8")) as {
+    size?: number;
+    offset?: number;
+    seed?: number;
+  };
+  return s.size === size && s.offset === offset && s.seed === seed;
 }
 
 function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
@@ -73,11 +84,11 @@ function main(argv: string[]): number {
   const batches = Math.ceil(size / batchSize);
   for (let k = 1; k <= batches; k++) {
     const dir = `${OUT_DIR}/batch-${String(k).padStart(2, "0")}`;
-    if (resume && existsSync(`${dir}/report.json`)) continue;
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
     const offset = (k - 1) * batchSize;
     const n = Math.min(batchSize, size - offset);
+    if (resume && finished(dir, n, offset, seed)) continue;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
     const args = [
       "--size",
       String(n),
