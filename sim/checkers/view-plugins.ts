@@ -16,9 +16,9 @@ import type { ChannelInfo, EndpointModel, IpcRequestRecord } from "./view-types.
 export class PluginModel {
   readonly channels = new Map<number, ChannelInfo>();
   readonly currentChannel = new Map<number, number>();
-  endpoints = new Map<string, EndpointModel>();
+  readonly endpoints = new Map<string, EndpointModel>();
   /** Endpoints the model closed during the current step, with the state they were in. */
-  closedInStep: Array<{ id: string; prevState: "active" | "reconnecting"; prevSinceT: number }> = [];
+  readonly closedInStep: Array<{ id: string; prevState: "active" | "reconnecting"; prevSinceT: number }> = [];
   readonly ipcRequests = new Map<number, IpcRequestRecord>();
   /** Reattach request id → when its endpoint became reconnecting (restored if the reattach fails). */
   private readonly reattachFrom = new Map<number, number>();
@@ -30,13 +30,13 @@ export class PluginModel {
     this.options = options;
     this.channels.clear();
     this.currentChannel.clear();
-    this.endpoints = new Map();
+    this.endpoints.clear();
     this.ipcRequests.clear();
     this.reattachFrom.clear();
   }
 
   beginStep(): void {
-    if (this.closedInStep.length > 0) this.closedInStep = [];
+    if (this.closedInStep.length > 0) this.closedInStep.length = 0;
   }
 
   /** Endpoints (model) bound to `channel` that are not closed. */

@@ -58,7 +58,6 @@ export class View {
   /** Parsed connector frame of the current step, when the step input is a connector frame. */
   stepFrame: Record<string, unknown> | undefined;
 
-  // connector (this process)
   socketOpen = false;
   /** Last DELIVERY_ACK written while the socket was open. */
   ackedOnOpen = 0;
@@ -93,11 +92,9 @@ export class View {
   /** Time of the last `advance` step of this process: the only step in which deadlines run. */
   private lastAdvanceT = Number.NEGATIVE_INFINITY;
 
-  // global message identity
   readonly messages = new Map<string, MessageInfo>();
   readonly idOfSeq = new Map<number, string>();
 
-  // pending requests (this process)
   readonly apiCalls = new Map<number, ApiCallRecord>();
   readonly storageOps = new Map<number, StorageOp>();
   /** Set while the current event is an api_result / storage_result / ipc_response. */
@@ -105,27 +102,16 @@ export class View {
   lastStorageOp: StorageOp | undefined;
   lastIpcRequest: IpcRequestRecord | undefined;
 
-  // plugins
   readonly plugins = new PluginModel();
   readonly pushes = new Map<string, PushRecord>();
   /** Set while the current event is a push_ack input that matched a push. */
   lastAckedPush: PushRecord | undefined;
 
-  get channels(): Map<number, ChannelInfo> {
-    return this.plugins.channels;
-  }
-  get currentChannel(): Map<number, number> {
-    return this.plugins.currentChannel;
-  }
-  get endpoints(): Map<string, EndpointModel> {
-    return this.plugins.endpoints;
-  }
-  get closedInStep(): PluginModel["closedInStep"] {
-    return this.plugins.closedInStep;
-  }
-  get ipcRequests(): Map<number, IpcRequestRecord> {
-    return this.plugins.ipcRequests;
-  }
+  readonly channels: Map<number, ChannelInfo> = this.plugins.channels;
+  readonly currentChannel: Map<number, number> = this.plugins.currentChannel;
+  readonly endpoints: Map<string, EndpointModel> = this.plugins.endpoints;
+  readonly closedInStep: PluginModel["closedInStep"] = this.plugins.closedInStep;
+  readonly ipcRequests: Map<number, IpcRequestRecord> = this.plugins.ipcRequests;
 
   /** Committed cursor C as the outside world can know it. */
   get committed(): number {
@@ -185,13 +171,10 @@ export class View {
   }
 
   /**
-   * Has the broker stopped waiting for this push's receipt? Its receipt deadline is due
-   * `pushReceiptTimeoutMs` after the push and runs in the first `advance` step at or after that
-   * time; the kernel runs a due deadline before any event of the same instant, so an ack arriving
-   * then finds the push already settled as not received (PROTOCOL §3.4) and is ignored. After a
-   * forward clock jump, though, events queued before the jump are handled before the overdue
-   * deadlines run: until that `advance` the broker still waits for the receipt (the task is running,
-   * its payload id pending) and a receipt arriving meanwhile still counts.
+   * Has the broker stopped waiting for this push's receipt? Its deadline (`pushReceiptTimeoutMs`
+   * after the push) runs in the first `advance` at or after that time, before any event of the same
+   * instant, so an ack then is ignored (PROTOCOL §3.4). After a forward clock jump, events queued
+   * before the jump come before the overdue deadlines: until that `advance` a receipt still counts.
    */
   receiptExpired(p: PushRecord): boolean {
     return this.lastAdvanceT >= p.t + (this.options?.pushReceiptTimeoutMs ?? 2_000);

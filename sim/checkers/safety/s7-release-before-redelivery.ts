@@ -1,5 +1,5 @@
 import { defineChecker } from "../checker.ts";
-import { describe, pipelineMessageOf } from "../util.ts";
+import { describe, taskMessageOf } from "../util.ts";
 import type { View } from "../view.ts";
 
 /** S7 Release before redelivery (PROTOCOL §7.1). */
@@ -95,7 +95,7 @@ export const S7 = defineChecker({
               claimedTo.set(o.args.source_message_id, o.args.routed_to_endpoint_id);
             if (o.kind === "api_call" && o.op === "undispatched_changed" && o.args.action === "add")
               inboxIds.add(o.args.undispatched_id);
-            if (fresh && pipelineMessageOf(ev.output) === fresh.messageId) {
+            if (fresh && taskMessageOf(ev.output) === fresh.messageId) {
               if (!fresh.produced && ev.output.kind === "api_call" && ev.output.op === "undispatched_changed")
                 fresh.inbox = true;
               fresh.produced = true;

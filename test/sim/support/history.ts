@@ -246,3 +246,10 @@ export function check(def: CheckerDef, history: History): Finding | undefined {
   }
   return undefined;
 }
+
+/** The checkers' view after it has seen all of `history`. */
+export function viewAfter(history: History): View {
+  const view = new View();
+  for (const ev of history.events) view.observe(ev);
+  return view;
+}
