@@ -17,6 +17,9 @@
  * 4. `onSuccess` of an item runs when its post returned ok, never otherwise.
  * 5. `shutdown()` stops at once: queued items are dropped, the backoff deadline is cancelled, and
  *    results that arrive later are ignored.
+ * 6. Each post, and whatever its answer leads to (`onSuccess`, the next post), runs under a `queue`
+ *    cause: the emitter's name, the attempt (1-based), the id of the post a retry repeats and the
+ *    ids the item concerns.
  */
 
 import type { ApiArgs } from "../api.ts";
