@@ -225,7 +225,7 @@ describe("shutdown", () => {
       }),
     );
     expect(out.some((o) => o.kind === "connector_close")).toBe(true);
-    expect(out.at(-1)).toEqual({ kind: "stopped" });
+    expect(out.at(-1)).toMatchObject({ kind: "stopped" });
     expect(pair.response(pending)?.status).toBe(503);
     expect(pair.core.nextDeadline()).toBeUndefined();
     const late = pair.request("GET", "/health");
