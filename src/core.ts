@@ -16,11 +16,13 @@ export {
 } from "./broker/options.ts";
 export type {
   BufferRecord,
+  Cause,
   HttpMethod,
   Input,
   LogLevel,
   LogSink,
   Output,
+  OutputBody,
   PushEnvelope,
   PushFrame,
   Random,

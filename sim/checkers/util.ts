@@ -28,6 +28,11 @@ export function pipelineMessageOf(o: Output): string | undefined {
   }
 }
 
+/** The message of the pipeline task an output's cause names (targets with the `causes` capability). */
+export function taskMessageOf(o: Output): string | undefined {
+  return o.cause?.kind === "task" ? o.cause.messageId : undefined;
+}
+
 /** A hand-off (push or buffer append) of an inbound message, with where it went. */
 export function handoffOf(
   o: Output,

@@ -1,14 +1,16 @@
 /** Record types of the checkers' `View`, and two small helpers checkers share. */
 
 import type { ApiArgs, ApiOp } from "../../src/broker/api.ts";
-import type { Input, PushEnvelope, RuntimeAssignmentRef } from "../../src/broker/types.ts";
+import type { Cause, PushEnvelope, RuntimeAssignmentRef } from "../../src/broker/types.ts";
 
 export interface ApiCallRecord {
   id: number;
   op: ApiOp;
   args: ApiArgs[ApiOp];
-  /** The input of the step that produced the call (`undefined` for an `advance`). */
-  cause: Input | undefined;
+  /** Why the target made the call (absent for a target that exposes no causes). */
+  cause: Cause | undefined;
+  /** The message of the pipeline task that made the call; undefined for work of no task. */
+  task: string | undefined;
   t: number;
 }
 
@@ -31,8 +33,8 @@ export interface PushRecord {
   channel: number;
   envelope: PushEnvelope;
   t: number;
-  /** A reconnecting-buffer drain push (reattach), owned by no pipeline task. */
-  drain?: boolean;
+  /** The message of the pipeline task that pushed; undefined for a reattach drain's push. */
+  task: string | undefined;
 }
 
 export interface EndpointModel {

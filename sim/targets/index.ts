@@ -38,10 +38,15 @@ export function targetOrThrow(name: string | undefined): TargetKind {
  * - `storage`: `storage` outputs and their results (cursor writes, reconnecting-buffer appends and
  *   deletes are destinations and durability points);
  * - `snapshot`: the end-of-run `BrokerSnapshot` (inbox rows, assignment records, endpoints);
- * - `internal_errors`: the target's count of its own internal errors.
+ * - `internal_errors`: the target's count of its own internal errors;
+ * - `causes`: each output's cause. The checkers that judge a task's payload-id bookkeeping need it:
+ *   from the wire alone a retry queue's post or a reattach drain's push looks like the message's
+ *   own task at work, and a guess would turn legal histories into findings (or hide real ones).
  */
 export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   X1: ["internal_errors"],
+  S5: ["causes"],
+  S7: ["causes"],
   R2: ["storage"],
   S2: ["storage"],
   S3: ["storage"],

@@ -32,13 +32,19 @@ export type Capability =
   /** It can count its own internal errors (X1: the core never throws). */
   | "internal_errors"
   /** It accepts the test-only planted faults of `PlantedFaults`. */
-  | "planted_faults";
+  | "planted_faults"
+  /**
+   * Its outputs carry their `cause` (src/broker/types.ts): which pipeline task, retry queue, timer
+   * or request produced each one.
+   */
+  | "causes";
 
 export const ALL_CAPABILITIES: readonly Capability[] = [
   "storage",
   "snapshot",
   "internal_errors",
   "planted_faults",
+  "causes",
 ];
 
 /** What the world hands a target when a broker process starts. */

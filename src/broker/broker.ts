@@ -25,7 +25,7 @@ import { EndpointRegistry } from "./endpoints/registry.ts";
 import { Presence } from "./emitters/presence.ts";
 import { RetryEmitter } from "./emitters/retry-emitter.ts";
 import { TransitionQueue } from "./emitters/transition-queue.ts";
-import { Env } from "./env.ts";
+import { Env, timerCause } from "./env.ts";
 import { UndispatchedInbox } from "./inbound/inbox.ts";
 import { InboundPipeline, type InboundTask } from "./inbound/pipeline.ts";
 import { RouteCache } from "./inbound/route-cache.ts";
@@ -40,7 +40,7 @@ import type { AssignmentsComponent } from "./model.ts";
 import { NO_PLANTED_FAULTS, type BrokerOptions, type PlantedFaults, resolveOptions } from "./options.ts";
 import type { BrokerSnapshot } from "./snapshot.ts";
 import type { InboxRow } from "./model.ts";
-import type { BufferRecord, Input, LogSink, Output, Random } from "./types.ts";
+import type { BufferRecord, Cause, Input, LogSink, Output, Random } from "./types.ts";
 
 export interface BrokerCoreConfig {
   /** Overrides of the PROTOCOL §6 defaults. */
@@ -227,6 +227,7 @@ export class BrokerCore {
 
   handle(input: Input, nowMs: number): void {
     this.setNow(nowMs);
+    this.env.cause = inputCause(input);
     try {
       this.dispatch(input);
     } catch (err) {
@@ -317,6 +318,11 @@ export class BrokerCore {
       inbox: { size: this._inbox.size, capacity: this._inbox.capacity, ids: this._inbox.ids() },
       assignments: [...this._assignments.records()],
       deadlines: this.env.deadlines.names(),
+      timers: this.env.deadlines.names().map((name) => {
+        const c = timerCause(name) as Extract<Cause, { kind: "timer" }>;
+        return { timer: c.timer, ids: c.ids, atMs: this.env.deadlines.at(name)! };
+      }),
+      pendingRequests: this.env.pendingRequests(),
       pendingApiCalls: this.env.pendingApiCalls,
       pendingStorageOps: this.env.pendingStorageOps,
       inflightInboundTasks: this._pipeline.inflight.size,
@@ -441,5 +447,23 @@ export class BrokerCore {
     this.internalErrors++;
     const e = err instanceof Error ? err : new Error(String(err));
     this.env.log("error", "core_internal_error", { where, message: e.message, stack: e.stack });
+  }
+}
+
+/**
+ * The cause of the work an input starts directly. Answers to the core's own calls (API and storage
+ * results) run under the cause of the call instead (see `Env`), and a pipeline task or a retry
+ * emitter sets its own.
+ */
+function inputCause(input: Input): Cause {
+  switch (input.kind) {
+    case "ipc_request":
+      return { kind: "request", request: input.id, method: input.method, path: input.path };
+    case "ipc_channel_open":
+    case "ipc_channel_message":
+    case "ipc_channel_closed":
+      return { kind: "input", input: input.kind, channel: input.channel };
+    default:
+      return { kind: "input", input: input.kind };
   }
 }

@@ -6,12 +6,17 @@
  * Continuations are plain callbacks stored by request id. They run synchronously inside
  * `BrokerCore.handle` when the driver delivers the result, so the core stays synchronous and
  * deterministic: the order of callbacks is exactly the order of inputs.
+ *
+ * Causes: `cause` is the `Cause` of the work running now, and every output is stamped with it. A
+ * platform call or storage op remembers the cause that made it, and its continuation runs under
+ * that cause again; a deadline runs under a `timer` cause naming it; `bind` carries the current
+ * cause over to a callback another step will run (a wait at a gate, say).
  */
 
 import type { ApiArgs, ApiOp, ApiResult } from "./api.ts";
 import { Deadlines } from "./deadlines.ts";
 import type { BrokerOptions, PlantedFaults } from "./options.ts";
-import type { LogLevel, LogSink, Output, Random, StorageOp } from "./types.ts";
+import type { Cause, LogLevel, LogSink, Output, OutputBody, Random, StorageOp } from "./types.ts";
 
 export type ApiCallback<K extends ApiOp> = (result: ApiResult<K>) => void;
 
@@ -22,8 +27,10 @@ export class Env {
   /** Virtual or real time of the input being handled, in ms since the epoch. */
   nowMs = 0;
   private nextId = 1;
-  private apiPending = new Map<number, (r: ApiResult<ApiOp>) => void>();
-  private storagePending = new Map<number, (ok: boolean, error?: string) => void>();
+  private apiPending = new Map<number, PendingApi>();
+  private storagePending = new Map<number, PendingStorage>();
+  /** The cause of the work running now (see the module comment). */
+  cause: Cause = { kind: "input", input: "start" };
   /** Counts of log events, cheap enough to keep always (coverage and tests read them). */
   readonly logCounts = new Map<string, number>();
   /** Set once shutdown completed: results arriving later are ignored. */
@@ -36,8 +43,27 @@ export class Env {
     private readonly sink: LogSink | undefined,
   ) {}
 
-  emit(out: Output): void {
-    this.outputs.push(out);
+  emit(out: OutputBody): void {
+    const o = out as Output;
+    o.cause = this.cause;
+    this.outputs.push(o);
+  }
+
+  /** Run `fn` under `cause`, then restore the cause that was current. */
+  withCause<T>(cause: Cause, fn: () => T): T {
+    const prev = this.cause;
+    this.cause = cause;
+    try {
+      return fn();
+    } finally {
+      this.cause = prev;
+    }
+  }
+
+  /** `fn`, to run later under the cause current now. */
+  bind<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+    const cause = this.cause;
+    return (...args: A) => this.withCause(cause, () => fn(...args));
   }
 
   log(level: LogLevel, event: string, fields?: Record<string, unknown>): void {
@@ -48,39 +74,40 @@ export class Env {
   /** Ask the platform API; `cb` runs when the driver delivers the `api_result`. */
   api<K extends ApiOp>(op: K, args: ApiArgs[K], cb?: ApiCallback<K>): number {
     const id = this.nextId++;
-    if (cb) this.apiPending.set(id, cb as (r: ApiResult<ApiOp>) => void);
-    else this.apiPending.set(id, noop);
-    this.outputs.push({ kind: "api_call", id, op, args } as Output);
+    const cause = this.cause;
+    this.apiPending.set(id, { op, cause, cb: (cb as ((r: ApiResult<ApiOp>) => void) | undefined) ?? noop });
+    this.outputs.push({ kind: "api_call", id, op, args, cause } as Output);
     return id;
   }
 
   /** Ask storage; `cb` runs with the outcome when the driver delivers the `storage_result`. */
   storage(op: StorageOp, cb?: (ok: boolean, error?: string) => void): number {
     const id = this.nextId++;
-    this.storagePending.set(id, cb ?? noop);
-    this.outputs.push({ kind: "storage", id, op });
+    const cause = this.cause;
+    this.storagePending.set(id, { op: op.op, cause, cb: cb ?? noop });
+    this.outputs.push({ kind: "storage", id, op, cause });
     return id;
   }
 
   /** Deliver an API result. Unknown ids are logged and ignored (a driver bug, never a crash). */
   completeApi(id: number, result: ApiResult<ApiOp>): void {
-    const cb = this.apiPending.get(id);
-    if (!cb) {
+    const p = this.apiPending.get(id);
+    if (!p) {
       this.log("warn", "api_result_unknown_id", { id });
       return;
     }
     this.apiPending.delete(id);
-    cb(result);
+    this.withCause(p.cause, () => p.cb(result));
   }
 
   completeStorage(id: number, ok: boolean, error?: string): void {
-    const cb = this.storagePending.get(id);
-    if (!cb) {
+    const p = this.storagePending.get(id);
+    if (!p) {
       this.log("warn", "storage_result_unknown_id", { id });
       return;
     }
     this.storagePending.delete(id);
-    cb(ok, error);
+    this.withCause(p.cause, () => p.cb(ok, error));
   }
 
   get pendingApiCalls(): number {
@@ -91,15 +118,28 @@ export class Env {
     return this.storagePending.size;
   }
 
+  /** The platform calls and storage ops still unanswered, as data, in request order. */
+  pendingRequests(): PendingRequest[] {
+    const out: PendingRequest[] = [];
+    for (const [id, p] of this.apiPending) out.push({ id, kind: "api_call", op: p.op, cause: p.cause });
+    for (const [id, p] of this.storagePending) out.push({ id, kind: "storage", op: p.op, cause: p.cause });
+    return out.sort((a, b) => a.id - b.id);
+  }
+
   /** Drop every pending continuation (shutdown). */
   abandonPending(): void {
     this.apiPending.clear();
     this.storagePending.clear();
   }
 
-  /** Arm a named deadline `delayMs` from now. */
+  /** Arm a named deadline `delayMs` from now; `fn` runs under the deadline's `timer` cause. */
   after(name: string, delayMs: number, fn: () => void): void {
-    this.deadlines.set(name, this.nowMs + delayMs, fn);
+    this.at(name, this.nowMs + delayMs, fn);
+  }
+
+  /** Arm a named deadline at `atMs`; `fn` runs under the deadline's `timer` cause. */
+  at(name: string, atMs: number, fn: () => void): void {
+    this.deadlines.set(name, atMs, () => this.withCause(timerCause(name), fn));
   }
 
   iso(ms: number = this.nowMs): string {
@@ -108,6 +148,37 @@ export class Env {
 }
 
 function noop(): void {}
+
+interface PendingApi {
+  op: ApiOp;
+  cause: Cause;
+  cb: (r: ApiResult<ApiOp>) => void;
+}
+
+interface PendingStorage {
+  op: StorageOp["op"];
+  cause: Cause;
+  cb: (ok: boolean, error?: string) => void;
+}
+
+/** A platform call or storage op the core still waits for, with the cause that made it. */
+export interface PendingRequest {
+  id: number;
+  kind: "api_call" | "storage";
+  op: string;
+  cause: Cause;
+}
+
+/**
+ * The `timer` cause of a deadline. Deadline names are `<kind>` or `<kind>:<id>` (`grace:<endpoint>`,
+ * `receipt:<push id>`, `emitter:<queue>`), so the name is its data: a kind and the id it concerns.
+ */
+export function timerCause(name: string): Cause {
+  const i = name.indexOf(":");
+  return i < 0
+    ? { kind: "timer", timer: name, ids: [] }
+    : { kind: "timer", timer: name.slice(0, i), ids: [name.slice(i + 1)] };
+}
 
 /** ISO-8601 UTC rendering of epoch ms without touching `Date` (the core may not use it). */
 export function isoFromMs(ms: number): string {

@@ -107,7 +107,33 @@ export type Input =
   | { kind: "control_event"; event: unknown }
   | { kind: "shutdown" };
 
-export type Output =
+/**
+ * Why the core produced an output, as plain data. Every output of the core carries one:
+ * - `task`: an inbound pipeline task (PROTOCOL §1.8) working on one message, in any of its steps
+ *   (the frame itself, the answers to its calls, its push receipt, its turn at the hand-off gate);
+ * - `queue`: a retry emitter (§1.9) posting an item, or acting on the answer to that post;
+ *   `attempt` counts from 1 and `repeats` is the id of the post this attempt repeats;
+ * - `timer`: a named deadline that fired (`timer` is its kind, `ids` what it concerns);
+ * - `request`: an IPC HTTP request and whatever waits on its behalf (a reattach drain, say);
+ * - `input`: any other input, handled directly.
+ * A continuation keeps the cause of the work that asked for it: the answer to a platform call or a
+ * storage op, a push receipt and a gate turn act under the cause that made the call, the push or
+ * the wait.
+ */
+export type Cause =
+  | { kind: "task"; task: number; messageId?: string; seq?: number }
+  | { kind: "queue"; queue: string; attempt: number; repeats?: number; ids: string[] }
+  | { kind: "timer"; timer: string; ids: string[] }
+  | { kind: "request"; request: number; method: HttpMethod; path: string }
+  | { kind: "input"; input: Input["kind"]; channel?: number };
+
+/**
+ * Outputs carry their `cause` (see `Cause`). It is optional in the type because other brokers
+ * behind the same boundary (sim/targets) expose none; the core always sets it.
+ */
+export type Output = OutputBody & { cause?: Cause };
+
+export type OutputBody =
   | { kind: "connector_connect" }
   | { kind: "connector_send"; frame: OutboundFrame }
   | { kind: "connector_close"; code: number; reason: string }

@@ -14,7 +14,7 @@ interface Buffered {
  * The reference broker loses buffered messages on two documented paths: removing an endpoint
  * deletes its buffer file (§1.4: grace timeout, plugin exit, unregister) and buffers are not scanned
  * at start-up (§1.5), so a restart orphans them. Our broker surfaces both into the inbox
- * (`src/broker/endpoints/buffer-surfacer.ts`, docs/deviations.md), so `L5` holds it to the full
+ * (a deviation, docs/deviations.md), so `L5` holds it to the full
  * statement. `L5_LENIENT` accepts those two paths (and names them in its statement): it is what the
  * reference's behaviour passes.
  *

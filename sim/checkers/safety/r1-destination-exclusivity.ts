@@ -70,7 +70,7 @@ export const R1 = defineChecker({
             if (env.runtimeAssignment || env.sourceMessageId === undefined) return undefined;
             const ep = v.endpoints.get(op.endpointId);
             // Removed while the append was in flight: the broker retired the buffer, reports the
-            // append not ok (buffers.ts point 4) and releases the seq; the record goes with the file.
+            // append not ok and releases the seq; the record goes with the file.
             // No destination: the redelivery is routed afresh.
             if (ep?.state === "closed") return undefined;
             const where = ep ? `plugin ${ep.pid}` : `endpoint ${op.endpointId}`;

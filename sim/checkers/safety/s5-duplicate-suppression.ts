@@ -1,5 +1,5 @@
 import { defineChecker } from "../checker.ts";
-import { describe, pipelineMessageOf } from "../util.ts";
+import { describe, taskMessageOf } from "../util.ts";
 
 /** S5 Duplicate suppression (PROTOCOL §7.1). */
 export const S5 = defineChecker({
@@ -28,7 +28,7 @@ export const S5 = defineChecker({
           if (why) dup = { messageId: m, why, frame: describe(ev) };
           return undefined;
         }
-        if (ev.k === "out" && dup !== undefined && pipelineMessageOf(ev.output) === dup.messageId) {
+        if (ev.k === "out" && dup !== undefined && taskMessageOf(ev.output) === dup.messageId) {
           return {
             message: `a duplicate MESSAGE_RECEIVED for ${dup.messageId} started pipeline work although ${dup.why}.`,
             involved: [dup.frame, describe(ev)],

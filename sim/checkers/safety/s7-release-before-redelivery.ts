@@ -1,5 +1,5 @@
 import { defineChecker } from "../checker.ts";
-import { describe, pipelineMessageOf } from "../util.ts";
+import { describe, taskMessageOf } from "../util.ts";
 import type { View } from "../view.ts";
 
 /** S7 Release before redelivery (PROTOCOL §7.1). */
@@ -44,8 +44,8 @@ export const S7 = defineChecker({
     const rerouteMayBeRefused = (m: string, v: View): boolean => {
       const ep = claimedTo.get(m);
       if (ep === undefined || v.endpoints.get(ep)?.state !== "closed") return false;
-      // Each unanswered closed-endpoint lookup holds an inbox slot reservation (pipeline point 2):
-      // rows plus reservations may fill the inbox before the rows alone do.
+      // A task waiting on a closed-endpoint lookup holds an inbox slot (an L1 deviation,
+      // docs/deviations.md): rows plus unanswered lookups may fill the inbox before the rows alone do.
       let reserved = 0;
       for (const c of v.apiCalls.values()) if (c.op === "closed_endpoint_lookup") reserved++;
       return inboxIds.size + reserved >= (v.options?.inboxCapacity ?? 256);
@@ -95,7 +95,7 @@ export const S7 = defineChecker({
               claimedTo.set(o.args.source_message_id, o.args.routed_to_endpoint_id);
             if (o.kind === "api_call" && o.op === "undispatched_changed" && o.args.action === "add")
               inboxIds.add(o.args.undispatched_id);
-            if (fresh && pipelineMessageOf(ev.output) === fresh.messageId) {
+            if (fresh && taskMessageOf(ev.output) === fresh.messageId) {
               if (!fresh.produced && ev.output.kind === "api_call" && ev.output.op === "undispatched_changed")
                 fresh.inbox = true;
               fresh.produced = true;
@@ -136,9 +136,9 @@ export const S7 = defineChecker({
 
 /**
  * Does the frame name a target endpoint that is gone (or was never registered here)? Such a message
- * needs the closed-endpoint lookup before it can go to the inbox, and the pipeline reserves an
- * inbox slot first: with the inbox full it ends right there, released and silent (pipeline point
- * 8, an L1 deviation), which is legal and looks exactly like a suppressed duplicate.
+ * needs the closed-endpoint lookup before it can go to the inbox, and the broker reserves an inbox
+ * slot first: with the inbox full it ends right there, released and silent (an L1 deviation,
+ * docs/deviations.md), which is legal and looks exactly like a suppressed duplicate.
  */
 function retiredTarget(f: Record<string, unknown>, v: View): boolean {
   const md = f.metadata as Record<string, unknown> | undefined;

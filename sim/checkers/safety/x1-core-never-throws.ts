@@ -1,6 +1,6 @@
 import { defineChecker } from "../checker.ts";
 
-/** X1: the core's own contract (src/broker/broker.ts rule 3). */
+/** X1: the core never lets an error escape `handle` or `advance` (it counts them instead). */
 export const X1 = defineChecker({
   id: "X1",
   kind: "safety",

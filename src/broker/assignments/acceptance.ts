@@ -142,7 +142,7 @@ export class Acceptance {
 
   /** Run `fn` once no target_lost post is in flight for `rec` (now, or when it settles). */
   afterRestore(rec: AssignmentRecord, fn: () => void): void {
-    if (rec.restoring) rec.restoreWaiters.push(fn);
+    if (rec.restoring) rec.restoreWaiters.push(this.ctx.env.bind(fn));
     else fn();
   }
 

@@ -250,7 +250,7 @@ export class Connector implements ConnectorPort {
     };
     if (msg.metadata !== undefined) frame.metadata = msg.metadata;
     this.write(frame);
-    this.pending.set(id, cb);
+    this.pending.set(id, this.env.bind(cb));
     this.env.after(sendAckDeadline(id), this.env.opts.sendAckTimeoutMs, () => {
       this.env.log("warn", "connector_send_ack_timeout", { messageId: id });
       this.settle(id, { ok: false, error: "outcome_unknown", messageId: id, detail: "SEND_ACK timeout" });

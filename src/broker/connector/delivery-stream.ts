@@ -176,7 +176,7 @@ export class DeliveryStream {
     this.env.log("debug", "gap_fill_requested", { sinceSeq: l, trigger });
     this.lastGapSince = l;
     this.gapQuietUntilMs = this.env.nowMs + this.gapRetryDelayMs;
-    this.env.deadlines.set(GAP_RETRY_DEADLINE, this.gapQuietUntilMs, () => this.onGapRetry());
+    this.env.at(GAP_RETRY_DEADLINE, this.gapQuietUntilMs, () => this.onGapRetry());
     this.gapRetryDelayMs = Math.min(this.gapRetryDelayMs * 2, this.env.opts.gapFillRetryMaxMs);
   }
 
@@ -188,7 +188,7 @@ export class DeliveryStream {
   private review(): void {
     if (!this.wire.writable() || !this.cursor.stuck() || this.env.deadlines.has(GAP_RETRY_DEADLINE)) return;
     const at = Math.max(this.gapQuietUntilMs, this.env.nowMs + this.gapRetryDelayMs);
-    this.env.deadlines.set(GAP_RETRY_DEADLINE, at, () => this.onGapRetry());
+    this.env.at(GAP_RETRY_DEADLINE, at, () => this.onGapRetry());
     // The wait just armed is one backoff step: the next request waits twice as long.
     this.gapRetryDelayMs = Math.min(this.gapRetryDelayMs * 2, this.env.opts.gapFillRetryMaxMs);
   }

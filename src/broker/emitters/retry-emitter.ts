@@ -17,10 +17,14 @@
  * 4. `onSuccess` of an item runs when its post returned ok, never otherwise.
  * 5. `shutdown()` stops at once: queued items are dropped, the backoff deadline is cancelled, and
  *    results that arrive later are ignored.
+ * 6. Each post, and whatever its answer leads to (`onSuccess`, the next post), runs under a `queue`
+ *    cause: the emitter's name, the attempt (1-based), the id of the post a retry repeats and the
+ *    ids the item concerns.
  */
 
 import type { ApiArgs } from "../api.ts";
 import type { Env } from "../env.ts";
+import type { Cause } from "../types.ts";
 
 export type EmitterOp = "undispatched_changed" | "inbound_routed" | "presence_changed";
 
@@ -33,6 +37,8 @@ export interface RetryEmitterOptions {
 
 interface Item<K extends EmitterOp> {
   args: ApiArgs[K];
+  /** Id of the item's last post (the attempt a retry repeats). */
+  lastCall: number | undefined;
   onSuccess: (() => void) | undefined;
   failures: number;
   dropped: boolean;
@@ -63,7 +69,7 @@ export class RetryEmitter<K extends EmitterOp> {
   enqueue(args: ApiArgs[K], onSuccess?: () => void, pinned = false): boolean {
     if (this.stopped) return false;
     let fit = true;
-    this.queue.push({ args, onSuccess, failures: 0, dropped: false, pinned });
+    this.queue.push({ args, onSuccess, lastCall: undefined, failures: 0, dropped: false, pinned });
     while (this.queue.length > this.opts.capacity) {
       const i = this.queue.findIndex((it) => !it.pinned);
       if (i < 0) {
@@ -104,40 +110,52 @@ export class RetryEmitter<K extends EmitterOp> {
     const head = this.queue[0];
     if (!head) return;
     this.inflight = head;
-    this.env.api(this.op, head.args, (result) => {
-      this.inflight = undefined;
-      if (this.stopped) return;
-      if (head.dropped) {
-        this.pump();
-        return;
-      }
-      if (result.ok) {
-        this.removeHead(head);
-        head.onSuccess?.();
-      } else if (result.terminal) {
-        this.removeHead(head);
-        this.env.log("warn", `${this.name}_drop_terminal`, { status: result.status, detail: result.detail });
-      } else {
-        head.failures++;
-        if (head.failures >= this.opts.retriesMax && !head.pinned) {
-          this.removeHead(head);
-          this.env.log("warn", `${this.name}_drop_max_retries`, { failures: head.failures });
-        } else {
-          const delay = Math.min(
-            this.opts.backoffInitialMs * 2 ** (head.failures - 1),
-            this.opts.backoffMaxMs,
-          );
-          this.env.log("debug", `${this.name}_retry`, { attempt: head.failures, delay_ms: delay });
-          this.waiting = true;
-          this.env.after(this.deadlineName, delay, () => {
-            this.waiting = false;
-            this.pump();
-          });
+    const cause: Cause = {
+      kind: "queue",
+      queue: this.name,
+      attempt: head.failures + 1,
+      ids: itemIds(head.args),
+    };
+    if (head.lastCall !== undefined) cause.repeats = head.lastCall;
+    head.lastCall = this.env.withCause(cause, () =>
+      this.env.api(this.op, head.args, (result) => {
+        this.inflight = undefined;
+        if (this.stopped) return;
+        if (head.dropped) {
+          this.pump();
           return;
         }
-      }
-      this.pump();
-    });
+        if (result.ok) {
+          this.removeHead(head);
+          head.onSuccess?.();
+        } else if (result.terminal) {
+          this.removeHead(head);
+          this.env.log("warn", `${this.name}_drop_terminal`, {
+            status: result.status,
+            detail: result.detail,
+          });
+        } else {
+          head.failures++;
+          if (head.failures >= this.opts.retriesMax && !head.pinned) {
+            this.removeHead(head);
+            this.env.log("warn", `${this.name}_drop_max_retries`, { failures: head.failures });
+          } else {
+            const delay = Math.min(
+              this.opts.backoffInitialMs * 2 ** (head.failures - 1),
+              this.opts.backoffMaxMs,
+            );
+            this.env.log("debug", `${this.name}_retry`, { attempt: head.failures, delay_ms: delay });
+            this.waiting = true;
+            this.env.after(this.deadlineName, delay, () => {
+              this.waiting = false;
+              this.pump();
+            });
+            return;
+          }
+        }
+        this.pump();
+      }),
+    );
   }
 
   private removeHead(item: Item<K>): void {
@@ -147,4 +165,15 @@ export class RetryEmitter<K extends EmitterOp> {
       if (i >= 0) this.queue.splice(i, 1);
     }
   }
+}
+
+/** The ids an emitter item concerns: its message, row or endpoint, as its event names them. */
+function itemIds(args: object): string[] {
+  const a = args as { source_message_id?: unknown; undispatched_id?: unknown; endpoint_id?: unknown };
+  const ids: string[] = [];
+  if (typeof a.source_message_id === "string") ids.push(a.source_message_id);
+  if (typeof a.undispatched_id === "string" && a.undispatched_id !== a.source_message_id)
+    ids.push(a.undispatched_id);
+  if (typeof a.endpoint_id === "string") ids.push(a.endpoint_id);
+  return ids;
 }

@@ -76,7 +76,7 @@ export class ReconnectingBuffers implements Buffers {
       cb();
       return;
     }
-    buf.waiters.push(cb);
+    buf.waiters.push(this.env.bind(cb));
   }
 
   /** Does `endpointId` have a buffer in this process (records or appends in flight)? */

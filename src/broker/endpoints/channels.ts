@@ -34,6 +34,7 @@ interface Channel {
 interface PendingReceipt {
   channel: number;
   pid: number;
+  /** Runs under the cause of the push (a task's, or the reattach request's for a drain). */
   cb: PushCallback;
 }
 
@@ -124,7 +125,7 @@ export class IpcChannels implements Channels {
       return;
     }
     const pushId = `push_${this.env.random.uuid()}`;
-    this.receipts.set(pushId, { channel, pid: ch.pid, cb });
+    this.receipts.set(pushId, { channel, pid: ch.pid, cb: this.env.bind(cb) });
     ch.pending.add(pushId);
     this.env.emit({
       kind: "ipc_push",

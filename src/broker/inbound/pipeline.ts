@@ -56,7 +56,7 @@ import type { CorrelationCache } from "../endpoints/correlation-cache.ts";
 import type { RetryEmitter } from "../emitters/retry-emitter.ts";
 import type { Env } from "../env.ts";
 import type { EndpointEntry, InboxRow, MessageReceivedFrame, Registry } from "../model.ts";
-import type { PushEnvelope } from "../types.ts";
+import type { Cause, PushEnvelope } from "../types.ts";
 import { type GateTicket, HandoffGate } from "./handoff-gate.ts";
 import type { InboxReservation, UndispatchedInbox } from "./inbox.ts";
 import type { RouteCache } from "./route-cache.ts";
@@ -530,9 +530,13 @@ export class InboundPipeline {
     return (v: T) => this.guard(task, () => fn(v));
   }
 
+  /** Run a step of `task` under its `task` cause; an exception ends the task not accepted. */
   private guard(task: InboundTask, fn: () => void): void {
+    const cause: Cause = { kind: "task", task: task.id };
+    if (task.messageId !== undefined) cause.messageId = task.messageId;
+    if (task.seq !== undefined) cause.seq = task.seq;
     try {
-      fn();
+      this.d.env.withCause(cause, fn);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       this.d.env.log("error", "inbound_message_handling_failed", { seq: task.seq, message: e.message });

@@ -36,7 +36,7 @@ describe("assignments through BrokerCore", () => {
       channel: 1,
       text: JSON.stringify({ event: "push_ack", push_id: push!.push_id }),
     });
-    expect(acks.filter((o) => o.kind === "control_ack")).toEqual([
+    expect(acks.filter((o) => o.kind === "control_ack")).toMatchObject([
       { kind: "control_ack", idempotency_key: "asg-1", status: "applied" },
     ]);
     expect(pair.core.snapshot().inbox.ids).toEqual([]);

@@ -45,7 +45,7 @@ describe("dispatch_undispatched", () => {
     });
     expect(w.acks()).toHaveLength(0);
     w.pushAck(ch, push!.pushId!);
-    expect(w.acks()).toEqual([{ kind: "control_ack", idempotency_key: "a1", status: "applied" }]);
+    expect(w.acks()).toMatchObject([{ kind: "control_ack", idempotency_key: "a1", status: "applied" }]);
     expect(w.component.liveUndispatchedIds()).toEqual(["u1"]);
     expect(w.correlations.ownerOf("corr-1")).toBe("ep1");
   });

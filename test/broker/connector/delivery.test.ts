@@ -155,7 +155,9 @@ describe("server cursor frames (§2.6)", () => {
     const out = p.take();
     expect(p.connector.committedSeq).toBe(5);
     expect(cursorWrites(out)).toEqual([]);
-    expect(out).toEqual([{ kind: "connector_send", frame: { event: "REQUEST_GAP_FILL", sinceSeq: 5 } }]);
+    expect(out).toMatchObject([
+      { kind: "connector_send", frame: { event: "REQUEST_GAP_FILL", sinceSeq: 5 } },
+    ]);
     expect(p.connector.pendingCount).toBe(0);
   });
 

@@ -64,7 +64,7 @@ describe("network presence", () => {
     const pair = new BrokerPair();
     pair.connect();
     const out = pair.input({ kind: "connector_closed", code: 4001, reason: "Replaced by new Runtime" });
-    expect(out.at(-1)).toEqual({ kind: "stopped" });
+    expect(out.at(-1)).toMatchObject({ kind: "stopped" });
     expect(pair.logCount("broker_superseded_self_terminating")).toBe(1);
   });
 });

@@ -2,18 +2,54 @@
 
 import { type BrokerOptions, resolveOptions } from "../../../src/broker/options.ts";
 import type { BrokerSnapshot } from "../../../src/broker/snapshot.ts";
-import type { Input, Output } from "../../../src/broker/types.ts";
+import type { Cause, Input, Output } from "../../../src/broker/types.ts";
 import { type CheckerDef, type Finding, wants } from "../../../sim/checkers/checker.ts";
 import { View } from "../../../sim/checkers/view.ts";
 import type { SimEvent } from "../../../sim/kernel/events.ts";
 
+/** A retry queue's post of the item about `ids` (attempt 1 unless it repeats an earlier post). */
+export function queueCause(ids: string[], attempt = 1, repeats?: number, queue = "routed_emitter"): Cause {
+  return repeats === undefined
+    ? { kind: "queue", queue, attempt, ids }
+    : { kind: "queue", queue, attempt, repeats, ids };
+}
+
+/**
+ * Builds a history the way the core's driver records one. With `causes` (the default) every output
+ * carries the cause the core would give it: a MESSAGE_RECEIVED step starts a task, the answer to a
+ * call or storage op and a push receipt continue the cause that made it, an IPC request is its own
+ * cause, an `advance` runs a timer; `by` sets another cause for the rest of the step (a retry
+ * queue's post, say). Without `causes` the outputs carry none, as from a target that exposes none.
+ */
 export class History {
   readonly events: SimEvent[] = [];
   t = 0;
   private nextId = 1000;
+  private nextTask = 1;
+  private cause: Cause | undefined;
+  private readonly causeOfCall = new Map<number, Cause>();
+  private readonly causeOfPush = new Map<string, Cause>();
+  private readonly taskCauses = new Map<string, Cause>();
 
-  constructor(options: Partial<BrokerOptions> = {}, initialCursor = 0) {
+  constructor(
+    options: Partial<BrokerOptions> = {},
+    initialCursor = 0,
+    readonly causes = true,
+  ) {
     this.start(options, initialCursor);
+  }
+
+  /** The outputs that follow in this step belong to the latest task of `messageId`. */
+  asTask(messageId: string): this {
+    const c = this.taskCauses.get(messageId);
+    if (!c) throw new Error(`no task of ${messageId} in this history`);
+    return this.by(c);
+  }
+
+  /** The outputs that follow in this step have `cause`. */
+  by(cause: Cause): this {
+    this.cause = cause;
+    return this;
   }
 
   start(options: Partial<BrokerOptions> = {}, initialCursor = 0, incarnation = 1): this {
@@ -27,13 +63,51 @@ export class History {
   }
 
   in(input: Input): this {
+    this.cause = this.causeOfInput(input);
     this.events.push({ k: "in", t: this.t, input });
     return this;
   }
 
   out(...outputs: Output[]): this {
-    for (const output of outputs) this.events.push({ k: "out", t: this.t, output });
+    for (const o of outputs) {
+      const output = this.causes && o.cause === undefined && this.cause ? { ...o, cause: this.cause } : o;
+      if (output.cause && (output.kind === "api_call" || output.kind === "storage"))
+        this.causeOfCall.set(output.id, output.cause);
+      if (output.cause && output.kind === "ipc_push" && output.frame.event === "message_received") {
+        const pushId = output.frame.push_id;
+        if (pushId !== undefined) this.causeOfPush.set(pushId, output.cause);
+      }
+      this.events.push({ k: "out", t: this.t, output });
+    }
     return this;
+  }
+
+  private causeOfInput(input: Input): Cause {
+    switch (input.kind) {
+      case "api_result":
+      case "storage_result":
+        return this.causeOfCall.get(input.id) ?? { kind: "input", input: input.kind };
+      case "connector_frame": {
+        const f = JSON.parse(input.text) as Record<string, unknown>;
+        if (f.event !== "MESSAGE_RECEIVED") return { kind: "input", input: input.kind };
+        const c: Cause = { kind: "task", task: this.nextTask++ };
+        if (typeof f.messageId === "string") {
+          c.messageId = f.messageId;
+          this.taskCauses.set(f.messageId, c);
+        }
+        if (typeof f.seq === "number") c.seq = f.seq;
+        return c;
+      }
+      case "ipc_channel_message": {
+        const m = JSON.parse(input.text) as { push_id?: unknown };
+        const pushed = typeof m.push_id === "string" ? this.causeOfPush.get(m.push_id) : undefined;
+        return pushed ?? { kind: "input", input: input.kind, channel: input.channel };
+      }
+      case "ipc_request":
+        return { kind: "request", request: input.id, method: input.method, path: input.path };
+      default:
+        return { kind: "input", input: input.kind };
+    }
   }
 
   end(internalErrors = 0): this {
@@ -42,6 +116,7 @@ export class History {
   }
 
   advance(): this {
+    this.cause = { kind: "timer", timer: "deadline", ids: [] };
     this.events.push({ k: "advance", t: this.t });
     return this;
   }
@@ -170,4 +245,11 @@ export function check(def: CheckerDef, history: History): Finding | undefined {
     if (f) return f;
   }
   return undefined;
+}
+
+/** The checkers' view after it has seen all of `history`. */
+export function viewAfter(history: History): View {
+  const view = new View();
+  for (const ev of history.events) view.observe(ev);
+  return view;
 }
