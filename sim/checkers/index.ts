@@ -17,6 +17,9 @@ import { A9 } from "./safety/a9-dispatch-idempotency.ts";
 import { E1 } from "./safety/e1-state-machine.ts";
 import { E2 } from "./safety/e2-grace-timer.ts";
 import { E3 } from "./safety/e3-after-removal.ts";
+import { E4 } from "./safety/e4-transition-order.ts";
+import { I2 } from "./safety/i2-ownership.ts";
+import { I3 } from "./safety/i3-push-receipts.ts";
 import { R1 } from "./safety/r1-destination-exclusivity.ts";
 import { R2 } from "./safety/r2-claim-before-push.ts";
 import { R3 } from "./safety/r3-state-appropriate-delivery.ts";
@@ -50,6 +53,9 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   E1,
   E2,
   E3,
+  E4,
+  I2,
+  I3,
   A1,
   A2,
   A3,

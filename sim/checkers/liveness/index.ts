@@ -12,6 +12,8 @@ import { L3 } from "./l3-assignment-resolution.ts";
 import { L4 } from "./l4-grace-closure.ts";
 import { L5 } from "./l5-no-stranded-buffer.ts";
 import { L6 } from "./l6-reply-emitted.ts";
+import { L7 } from "./l7-presence-convergence.ts";
+import { L8 } from "./l8-shutdown-completes.ts";
 import { L9 } from "./l9-end-to-end-delivery.ts";
 
-export const LIVENESS_CHECKERS: CheckerDef[] = [L1, L2, L3, L4, L5, L6, L9, L10];
+export const LIVENESS_CHECKERS: CheckerDef[] = [L1, L2, L3, L4, L5, L6, L7, L8, L9, L10];
