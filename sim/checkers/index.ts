@@ -33,6 +33,7 @@ import { S5 } from "./safety/s5-duplicate-suppression.ts";
 import { S6 } from "./safety/s6-scope-isolation.ts";
 import { S7 } from "./safety/s7-release-before-redelivery.ts";
 import { S8 } from "./safety/s8-gap-fill-argument.ts";
+import { T1 } from "./safety/t1-send-ack-wait.ts";
 import { X1 } from "./safety/x1-core-never-throws.ts";
 
 export const SAFETY_CHECKERS: CheckerDef[] = [
@@ -68,6 +69,7 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A9,
   A10,
   A11,
+  T1,
 ];
 
 export const ALL_CHECKERS: CheckerDef[] = [...SAFETY_CHECKERS, ...LIVENESS_CHECKERS];

@@ -1,14 +1,18 @@
 /**
- * The checkers for E4, I2, I3, L7 and L8, each with a hand-made history that violates its
+ * The checkers for E4, I2, I3, L7 and L8 and the timers' upper bounds (E2, L3, L4, T1), each with a hand-made history that violates its
  * invariant and the legal twin that differs in the one fact that makes it legal.
  */
 
 import { describe, expect, it } from "vitest";
+import { ACCEPTANCE_SLACK_MS, L3 } from "../../sim/checkers/liveness/l3-assignment-resolution.ts";
+import { L4 } from "../../sim/checkers/liveness/l4-grace-closure.ts";
 import { L7 } from "../../sim/checkers/liveness/l7-presence-convergence.ts";
 import { L8, SHUTDOWN_WATCHDOG_MS } from "../../sim/checkers/liveness/l8-shutdown-completes.ts";
+import { E2 } from "../../sim/checkers/safety/e2-grace-timer.ts";
 import { E4 } from "../../sim/checkers/safety/e4-transition-order.ts";
 import { I2 } from "../../sim/checkers/safety/i2-ownership.ts";
 import { I3 } from "../../sim/checkers/safety/i3-push-receipts.ts";
+import { T1 } from "../../sim/checkers/safety/t1-send-ack-wait.ts";
 import { SIM_EPOCH_MS } from "../../sim/kernel/clock.ts";
 import { check, History } from "./support/history.ts";
 
@@ -224,5 +228,119 @@ describe("L8 shutdown completes", () => {
       .advance()
       .end();
     expect(check(L8, h)?.message).toMatch(/had not completed 5000 ms later/);
+  });
+});
+
+describe("timer upper bounds", () => {
+  const healedAt = (h: History, t: number) => {
+    h.at(t).events.push({ k: "truth", t, fact: { f: "liveness_begin", budgetMs: 1_000_000 } });
+    return h;
+  };
+  const reconnecting = (graceMs = 10_000) => {
+    const h = new History({ graceMs }).channel(1, 10).registered("ep-1", 10).open();
+    return h.at(100).in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+  };
+
+  it("E2 reports an endpoint still reconnecting when a deadline run passes graceMs plus the tolerance", () => {
+    const h = reconnecting().at(11_200).advance().end();
+    expect(check(E2, h)?.message).toMatch(/still reconnecting at t=11200, 11100 ms after/);
+  });
+
+  it("E2 passes when the grace close comes at graceMs, and ignores late ordinary steps after a clock jump", () => {
+    const onTime = reconnecting().at(10_100).advance();
+    onTime.call("unregister", { endpoint_id: "ep-1" }).end().at(20_000).advance().end();
+    expect(check(E2, onTime)).toBeUndefined();
+    // Events queued before a clock jump run before the overdue deadlines: not a timer verdict.
+    const jumped = reconnecting().at(50_000).in({ kind: "connector_open" }).end();
+    expect(check(E2, jumped)).toBeUndefined();
+  });
+
+  it("L4 reports, at the deadline, an endpoint still reconnecting in the liveness phase", () => {
+    const h = healedAt(reconnecting(), 200).at(11_200).advance().end();
+    expect(check(L4, h)?.message).toMatch(/ep-1 \(since t=100, due t=10100\)/);
+  });
+
+  it("L4 passes an endpoint reattached before its deadline", () => {
+    const h = healedAt(reconnecting(), 200).channel(2, 10);
+    h.at(5_000)
+      .request(77, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 })
+      .respond(77, 200, {})
+      .end();
+    h.at(11_200).advance().end();
+    expect(check(L4, h)).toBeUndefined();
+  });
+
+  const assignedOk = (h: History, id: string) => {
+    h.call("processing_state", { assignment_id: id, state: "assigned_to_runtime_target", state_sequence: 1 });
+    const c = h.lastId;
+    return h.end().result(c).end();
+  };
+
+  it("L3 reports, at the deadline, an assignment with no resolution past the timeout plus slack", () => {
+    const h = assignedOk(healedAt(new History({ acceptanceTimeoutMs: 30_000 }).open(), 0).at(1_000), "asg-1");
+    h.at(1_000 + 30_000 + ACCEPTANCE_SLACK_MS + 1)
+      .advance()
+      .end();
+    expect(check(L3, h)?.message).toMatch(/asg-1 \(timer armed t=1000\)/);
+  });
+
+  it("L3 passes an assignment restored at its timeout, and re-arms after a failed restore", () => {
+    const h = assignedOk(healedAt(new History({ acceptanceTimeoutMs: 30_000 }).open(), 0).at(1_000), "asg-1");
+    h.at(31_000)
+      .advance()
+      .call("processing_state", { assignment_id: "asg-1", state: "target_lost_before_acceptance" });
+    const lost = h.lastId;
+    h.end().at(31_500).result(lost, { ok: false, terminal: false }).end();
+    // The failed restore re-armed the timer at t=31500: not late at the old deadline.
+    h.at(1_000 + 30_000 + ACCEPTANCE_SLACK_MS + 1)
+      .advance()
+      .end();
+    expect(check(L3, h)).toBeUndefined();
+  });
+
+  const sent = (h: History) => {
+    h.request(40, "POST", "/v1/send", { to: "agent://x", content: "c" });
+    return h
+      .send({ event: "SEND_MESSAGE", messageId: "w-1", to: "agent://x", content: "c", contentType: "text" })
+      .end();
+  };
+  const unknownBody = {
+    error: "connector_send_outcome_unknown",
+    message: "SEND_ACK timeout",
+    outcome_unknown: true,
+  };
+
+  it("T1 passes a send settled outcome-unknown at the SEND_ACK timeout", () => {
+    const h = sent(new History({ sendAckTimeoutMs: 5_000 }).open().at(100));
+    h.at(5_100).advance().respond(40, 503, unknownBody).end().at(9_000).advance().end();
+    expect(check(T1, h)).toBeUndefined();
+  });
+
+  it("T1 reports a send still waiting after the SEND_ACK timeout plus the tolerance", () => {
+    const h = sent(new History({ sendAckTimeoutMs: 5_000 }).open().at(100));
+    h.at(6_200).advance().end();
+    expect(check(T1, h)?.message).toMatch(/SEND_MESSAGE w-1 written at t=100 got no SEND_ACK, yet at t=6200/);
+  });
+
+  it("T1 reports a send given up before the SEND_ACK timeout with the socket open", () => {
+    const h = sent(new History({ sendAckTimeoutMs: 5_000 }).open().at(100));
+    h.at(2_000).advance().respond(40, 503, unknownBody).end();
+    expect(check(T1, h)?.message).toMatch(
+      /1900 ms after SEND_MESSAGE w-1 was written, before the SEND_ACK timeout/,
+    );
+  });
+
+  it("T1 passes a send acked in time and one settled early by a socket close", () => {
+    const acked = sent(new History({ sendAckTimeoutMs: 5_000 }).open().at(100));
+    acked.at(300).frame({ event: "SEND_ACK", messageId: "w-1", status: "sent" }).respond(40, 200, {}).end();
+    acked.at(9_000).advance().end();
+    expect(check(T1, acked)).toBeUndefined();
+    const closed = sent(new History({ sendAckTimeoutMs: 5_000 }).open().at(100));
+    closed
+      .at(300)
+      .in({ kind: "connector_closed", code: 1006, reason: "" })
+      .respond(40, 503, unknownBody)
+      .end();
+    expect(check(T1, closed)).toBeUndefined();
   });
 });

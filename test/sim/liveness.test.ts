@@ -43,7 +43,18 @@ function converge(h: History, head: number, endT: number, snap = snapshot(), hea
 
 describe("liveness checkers", () => {
   it("each has an id, a one-sentence statement and the liveness kind", () => {
-    expect(LIVENESS_CHECKERS.map((c) => c.id)).toEqual(["L1", "L2", "L3", "L4", "L5", "L6", "L9", "L10"]);
+    expect(LIVENESS_CHECKERS.map((c) => c.id)).toEqual([
+      "L1",
+      "L2",
+      "L3",
+      "L4",
+      "L5",
+      "L6",
+      "L7",
+      "L8",
+      "L9",
+      "L10",
+    ]);
     for (const c of LIVENESS_CHECKERS) {
       expect(c.kind).toBe("liveness");
       expect(c.statement).toMatch(/^[A-Z].*\.$/);
