@@ -74,7 +74,10 @@ export function mustBeActive(entry: EndpointEntry, action: string): void {
   );
 }
 
-/** Wrap a handler: `BrokerHttpError` ⇒ its envelope; anything else ⇒ 500 `internal_error`. */
+/**
+ * Wrap a handler: `BrokerHttpError` ⇒ its envelope; anything else is a bug in the core ⇒ 500
+ * `internal_error`, counted as an internal error.
+ */
 export function guarded(env: Env, handler: RouteHandler): RouteHandler {
   return (req: IpcRequest, reply: Reply) => {
     try {
@@ -82,6 +85,7 @@ export function guarded(env: Env, handler: RouteHandler): RouteHandler {
     } catch (err) {
       if (reply.answered) {
         env.log("error", "ipc_route_error_after_reply", { path: req.path, message: String(err) });
+        env.internalError(err, "ipc_route_after_reply");
         return;
       }
       if (err instanceof BrokerHttpError) {
@@ -94,6 +98,7 @@ export function guarded(env: Env, handler: RouteHandler): RouteHandler {
         message: err instanceof Error ? err.message : String(err),
       });
       reply.fail(500, "internal_error", "internal error");
+      env.internalError(err, "ipc_route");
     }
   };
 }
