@@ -1,4 +1,11 @@
-/** Every checker, in the order they run on each event. */
+/**
+ * Every checker, in the order they run on each event: one per invariant of PROTOCOL §7 (docs/protocol.md)
+ * plus X1 (the core never throws), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
+ *
+ * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
+ * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
+ * covers it over real sockets, and test/conformance/ for the published daemon.
+ */
 
 import type { CheckerDef } from "./checker.ts";
 import { LIVENESS_CHECKERS } from "./liveness/index.ts";
