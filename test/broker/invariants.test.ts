@@ -65,6 +65,15 @@ describe("route guards", () => {
     expect(e.outputs).toEqual([expect.objectContaining({ kind: "ipc_response", id: 8, status: 400 })]);
     expect(errors).toEqual([]);
   });
+
+  it("answer a platform failure a route reports by throwing 500 without counting it", () => {
+    const { env: e, errors } = env();
+    guardReply(e, new Reply(e, 9), () => {
+      throw new Error("register failed: 503");
+    });
+    expect(e.outputs).toEqual([expect.objectContaining({ kind: "ipc_response", id: 9, status: 500 })]);
+    expect(errors).toEqual([]);
+  });
 });
 
 describe("inbound task guard", () => {
