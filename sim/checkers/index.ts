@@ -1,4 +1,11 @@
-/** Every checker, in the order they run on each event. */
+/**
+ * Every checker, in the order they run on each event: one per invariant of PROTOCOL §7 (docs/protocol.md)
+ * plus X1 (the core never throws), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
+ *
+ * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
+ * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
+ * covers it over real sockets, and test/conformance/ for the published daemon.
+ */
 
 import type { CheckerDef } from "./checker.ts";
 import { LIVENESS_CHECKERS } from "./liveness/index.ts";
@@ -17,6 +24,9 @@ import { A9 } from "./safety/a9-dispatch-idempotency.ts";
 import { E1 } from "./safety/e1-state-machine.ts";
 import { E2 } from "./safety/e2-grace-timer.ts";
 import { E3 } from "./safety/e3-after-removal.ts";
+import { E4 } from "./safety/e4-transition-order.ts";
+import { I2 } from "./safety/i2-ownership.ts";
+import { I3 } from "./safety/i3-push-receipts.ts";
 import { R1 } from "./safety/r1-destination-exclusivity.ts";
 import { R2 } from "./safety/r2-claim-before-push.ts";
 import { R3 } from "./safety/r3-state-appropriate-delivery.ts";
@@ -30,6 +40,7 @@ import { S5 } from "./safety/s5-duplicate-suppression.ts";
 import { S6 } from "./safety/s6-scope-isolation.ts";
 import { S7 } from "./safety/s7-release-before-redelivery.ts";
 import { S8 } from "./safety/s8-gap-fill-argument.ts";
+import { T1 } from "./safety/t1-send-ack-wait.ts";
 import { X1 } from "./safety/x1-core-never-throws.ts";
 
 export const SAFETY_CHECKERS: CheckerDef[] = [
@@ -50,6 +61,9 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   E1,
   E2,
   E3,
+  E4,
+  I2,
+  I3,
   A1,
   A2,
   A3,
@@ -62,6 +76,7 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A9,
   A10,
   A11,
+  T1,
 ];
 
 export const ALL_CHECKERS: CheckerDef[] = [...SAFETY_CHECKERS, ...LIVENESS_CHECKERS];

@@ -101,6 +101,7 @@ export class BrokerCore {
       config.log,
     );
     this.env = env;
+    env.internalError = (err, where) => this.internalError(err, where);
     const o = env.opts;
     const emitterOpts = (capacity: number) => ({
       capacity,

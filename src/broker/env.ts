@@ -35,6 +35,16 @@ export class Env {
   readonly logCounts = new Map<string, number>();
   /** Set once shutdown completed: results arriving later are ignored. */
   stopped = false;
+  /**
+   * Count an error a guard caught and contained (an IPC route, an inbound task) as the core's
+   * internal error. The core installs its counter here; until then it only logs.
+   */
+  internalError: (err: unknown, where: string) => void = (err, where) => {
+    this.log("error", "core_internal_error", {
+      where,
+      message: err instanceof Error ? err.message : String(err),
+    });
+  };
 
   constructor(
     readonly opts: BrokerOptions,

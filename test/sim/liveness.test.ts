@@ -50,6 +50,8 @@ describe("liveness checkers", () => {
       "L4",
       "L5",
       "L6",
+      "L7",
+      "L8",
       "L9",
       "L10",
       "L11",

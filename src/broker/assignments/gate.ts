@@ -5,6 +5,7 @@
  */
 
 import type { Env } from "../env.ts";
+import { BrokerInvariantError } from "../invariant.ts";
 import { BrokerHttpError, type IpcRequest, type Reply, type RouteHandler } from "../ipc/http.ts";
 import type { EndpointEntry, Registry } from "../model.ts";
 
@@ -74,7 +75,10 @@ export function mustBeActive(entry: EndpointEntry, action: string): void {
   );
 }
 
-/** Wrap a handler: `BrokerHttpError` ⇒ its envelope; anything else ⇒ 500 `internal_error`. */
+/**
+ * Wrap a handler: `BrokerHttpError` ⇒ its envelope; anything else ⇒ 500 `internal_error`, and a
+ * failed `invariant` also counts as the core's internal error.
+ */
 export function guarded(env: Env, handler: RouteHandler): RouteHandler {
   return (req: IpcRequest, reply: Reply) => {
     try {
@@ -82,6 +86,7 @@ export function guarded(env: Env, handler: RouteHandler): RouteHandler {
     } catch (err) {
       if (reply.answered) {
         env.log("error", "ipc_route_error_after_reply", { path: req.path, message: String(err) });
+        if (err instanceof BrokerInvariantError) env.internalError(err, "ipc_route_after_reply");
         return;
       }
       if (err instanceof BrokerHttpError) {
@@ -94,6 +99,7 @@ export function guarded(env: Env, handler: RouteHandler): RouteHandler {
         message: err instanceof Error ? err.message : String(err),
       });
       reply.fail(500, "internal_error", "internal error");
+      if (err instanceof BrokerInvariantError) env.internalError(err, "ipc_route");
     }
   };
 }

@@ -151,7 +151,8 @@ export class DeliveryCursor {
 
   /**
    * Commit up to `c` after the ack was written. Only the contiguous accepted run can be committed;
-   * anything else is refused (returns false) rather than corrupting the cursor.
+   * anything else is refused (returns false) rather than corrupting the cursor, and the caller
+   * asserts it never asks for anything else.
    */
   commit(c: number): boolean {
     const limit = this.flushCandidate();

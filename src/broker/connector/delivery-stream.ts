@@ -34,6 +34,7 @@ import type {
   OutboundFrame,
 } from "./frames.ts";
 import { DeliveryCursor } from "./cursor.ts";
+import { invariant } from "../invariant.ts";
 
 export const GAP_RETRY_DEADLINE = "connector:gap_retry";
 
@@ -143,7 +144,7 @@ export class DeliveryStream {
     }
     if (!this.wire.writable()) return false;
     this.wire.write(this.withScope({ event: "DELIVERY_ACK", upToSeq: c }));
-    this.cursor.commit(c);
+    invariant(this.cursor.commit(c), `the cursor refused to commit its own flush candidate ${c}`);
     this.env.log("debug", "delivery_cursor_advanced", { lastKnownSeq: c });
     if (!this.env.faults.persistBeforeAck) this.persist(c);
     this.onProgress();

@@ -15,6 +15,7 @@
  *    handle both.
  */
 
+import { invariant } from "../invariant.ts";
 import type { Env } from "../env.ts";
 import type { Channels, PushCallback } from "../model.ts";
 import type { PushEnvelope, PushFrame } from "../types.ts";
@@ -175,14 +176,17 @@ export class IpcChannels implements Channels {
     if (ch.pending.size === 0) return;
     const ids = [...ch.pending];
     for (const id of ids) {
+      // A callback of an earlier push may have settled this one already (by closing the channel).
+      if (!this.receipts.has(id)) continue;
       this.env.log("debug", event, { push_id: id, channel: ch.id });
       this.settle(id, false);
     }
   }
 
   private settle(pushId: string, received: boolean): void {
+    // Every caller checks the receipt is pending, and settling cancels its deadline.
     const p = this.receipts.get(pushId);
-    if (!p) return;
+    invariant(p !== undefined, `settling push ${pushId}, which has no pending receipt`);
     this.receipts.delete(pushId);
     this.channels.get(p.channel)?.pending.delete(pushId);
     this.env.deadlines.cancel(`receipt:${pushId}`);

@@ -18,6 +18,7 @@
  *    deletes the file once they are safe there. So for a while a removed endpoint's file exists.
  */
 
+import { invariant } from "../invariant.ts";
 import type { Env } from "../env.ts";
 import type { EndpointEntry } from "../model.ts";
 import type { BufferRecord } from "../types.ts";
@@ -192,7 +193,8 @@ export class EndpointLifecycle {
   }
 
   private beat(id: string): void {
-    if (!this.registry.get(id)) return;
+    // Removal and shutdown cancel the heartbeat deadline with the entry.
+    invariant(this.registry.get(id) !== undefined, `heartbeat deadline ran for unregistered endpoint ${id}`);
     this.env.api("heartbeat", { endpoint_id: id }, (r) => {
       if (!r.ok) this.env.log("warn", "endpoint_heartbeat_failed", { endpoint_id: id, status: r.status });
     });

@@ -13,6 +13,8 @@
  *    the next one through.
  */
 
+import { invariant } from "../invariant.ts";
+
 export interface GateTicket {
   endpointId: string;
   seq: number;
@@ -46,10 +48,14 @@ export class HandoffGate {
   leave(ticket: GateTicket): void {
     if (ticket.left) return;
     ticket.left = true;
+    // A ticket that has not left is in its endpoint's line: `pump` marks the tickets it lets through.
     const line = this.lines.get(ticket.endpointId);
-    if (!line) return;
-    const i = line.indexOf(ticket);
-    if (i >= 0) line.splice(i, 1);
+    const i = line?.indexOf(ticket) ?? -1;
+    invariant(
+      line !== undefined && i >= 0,
+      `hand-off ticket for seq ${ticket.seq} is not in ${ticket.endpointId}'s line`,
+    );
+    line.splice(i, 1);
     if (line.length === 0) this.lines.delete(ticket.endpointId);
     else if (i === 0) this.pump(ticket.endpointId);
   }

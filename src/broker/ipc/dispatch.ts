@@ -1,7 +1,8 @@
 /**
  * IPC request dispatch: raw URL → route, the 404/405 rules of §3.1, and the guarantee that a route
  * never throws out of the core. A `BrokerHttpError` becomes its status and code; anything else
- * becomes 500 `internal_error` (logged `ipc_route_error`).
+ * becomes 500 `internal_error` (logged `ipc_route_error`): a platform failure a route reports that
+ * way, or a failed `invariant`, which also counts as the core's internal error.
  *
  * Requests that wait for the platform stay open; `abandonAll` answers every one still open with
  * 503 `broker_shutting_down` so each `ipc_request` gets exactly one `ipc_response` (types.ts rule 5).
@@ -9,6 +10,7 @@
 
 import type { Env } from "../env.ts";
 import type { HttpMethod } from "../types.ts";
+import { BrokerInvariantError } from "../invariant.ts";
 import { BrokerHttpError, type IpcRequest, Reply, type Router } from "./http.ts";
 
 export interface RawIpcRequest {
@@ -85,6 +87,7 @@ export function guardReply(env: Env, reply: Reply, fn: () => void): void {
   } catch (err) {
     if (reply.answered) {
       env.log("error", "ipc_route_error", { id: reply.requestId, message: String(err) });
+      if (err instanceof BrokerInvariantError) env.internalError(err, "ipc_route_after_reply");
       return;
     }
     if (err instanceof BrokerHttpError) {
@@ -95,6 +98,7 @@ export function guardReply(env: Env, reply: Reply, fn: () => void): void {
     const e = err instanceof Error ? err : new Error(String(err));
     env.log("error", "ipc_route_error", { id: reply.requestId, message: e.message });
     reply.fail(500, "internal_error", e.message);
+    if (e instanceof BrokerInvariantError) env.internalError(e, "ipc_route");
   }
 }
 
