@@ -40,7 +40,9 @@
  *    endpoints/buffer-surfacer.ts) stays an inbox message when the connector redelivers it.
  * 12. L9 — deviation: the row is written to the inbox journal before its add is posted (point 3).
  *    A row a dispatch took while the write was in flight is not announced again: the task counts
- *    as accepted, as in point 10.
+ *    as accepted, as in point 10, while an assignment holds the row (or the row left the inbox for
+ *    good). A row whose dispatch failed and could not be put back at capacity is held by nobody:
+ *    the task ends not accepted and the redelivery adds the row again (S1).
  * Planted fault `ackBeforeHandoff`: the seq is accepted when the task starts (breaks S1/R1).
  */
 
@@ -305,8 +307,14 @@ export class InboundPipeline {
       // would tell the platform the broker holds it undispatched again, and the platform would
       // dispatch a row that is gone.
       if (!this.d.inbox.has(id)) {
-        env.log("info", "undispatched_row_taken_while_persisting", { id, seq: task.seq });
-        this.accepted(task);
+        // Point 12: only a row an assignment holds, or one that left the inbox for good, is safe.
+        if (this.d.boundToAssignment?.(id) === true || this.d.inbox.departed(id)) {
+          env.log("info", "undispatched_row_taken_while_persisting", { id, seq: task.seq });
+          this.accepted(task);
+        } else {
+          env.log("warn", "undispatched_row_lost_while_persisting", { id, seq: task.seq });
+          this.finish(task, false);
+        }
         return;
       }
       this.announceRow(task, msg, id, reason, hint);
