@@ -3,7 +3,8 @@
  * through its host (IPC requests, one `/v1/stream` channel) and never sees the core directly.
  *
  * Theory of operation:
- * 1. Start: initialize, open the stream (advertising `push_receipt_ack_v1` when receipt-capable),
+ * 1. Start: initialize (retried until answered, as the SDK's connect does), then open the stream
+ *    (advertising `push_receipt_ack_v1` when receipt-capable),
  *    register every endpoint with the published SDK's field names (`runtime_capabilities`,
  *    `execution_surface`, `session_name`, `client_kind`). A register that races ahead of the channel
  *    (400 `ipc_channel_missing`) is retried.
@@ -132,8 +133,26 @@ export class PluginModel {
   }
 
   start(): void {
+    this.initialize();
+    const rc = this.spec.behaviour.reconnect;
+    if (rc) this.host.after(rc.atMs, () => this.plannedReconnect(rc.downMs, rc.mode));
+  }
+
+  /**
+   * Initialize, then open the stream and register (point 1). As in the shipped SDK's connect, the
+   * stream opens only after an answered initialize: a failed one (the broker is down) is retried,
+   * never skipped, so a stream that advertises receipts always knows whether the server wants them.
+   */
+  private initialize(): void {
     const init = { client_protocol_version: "1.1", client_kind: "sim-plugin", client_version: "1.0.0" };
-    this.post("/v1/initialize", init, (_status, res) => {
+    const life = this.life;
+    this.post("/v1/initialize", init, (status, res) => {
+      if (status !== 200) {
+        this.host.after(this.rng.range(250, 2_000), () => {
+          if (this.alive && life === this.life) this.initialize();
+        });
+        return;
+      }
       const caps = res.server_capabilities;
       this.serverReceipts =
         typeof caps === "object" &&
@@ -142,8 +161,6 @@ export class PluginModel {
       this.openStream();
       for (const ep of this.endpoints) this.register(ep);
     });
-    const rc = this.spec.behaviour.reconnect;
-    if (rc) this.host.after(rc.atMs, () => this.plannedReconnect(rc.downMs, rc.mode));
   }
 
   /** The plugin process dies: its stream closes and the broker's liveness probe says dead. */

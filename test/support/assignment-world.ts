@@ -22,6 +22,7 @@ import { CorrelationCache } from "../../src/broker/endpoints/correlation-cache.t
 import { EndpointRegistry } from "../../src/broker/endpoints/registry.ts";
 import { Env } from "../../src/broker/env.ts";
 import { UndispatchedInbox } from "../../src/broker/inbound/inbox.ts";
+import type { StorageOp } from "../../src/broker/types.ts";
 import { type IpcRequest, Reply } from "../../src/broker/ipc/http.ts";
 import type { AssignmentsComponent, BackgroundExchangeMode, InboxRow } from "../../src/broker/model.ts";
 import {
@@ -65,6 +66,8 @@ export class AssignmentWorld {
   readonly env: Env;
   readonly registry: EndpointRegistry;
   readonly inbox: UndispatchedInbox;
+  /** Inbox journal writes, each answered ok at once. */
+  readonly journalOps: StorageOp[] = [];
   readonly channels: IpcChannels;
   readonly buffers: ReconnectingBuffers;
   readonly correlations: CorrelationCache;
@@ -87,7 +90,10 @@ export class AssignmentWorld {
     );
     this.env.nowMs = 1_000_000;
     this.registry = new EndpointRegistry(this.env.opts.correlationRingMax);
-    this.inbox = new UndispatchedInbox(this.env.opts.inboxCapacity);
+    this.inbox = new UndispatchedInbox(this.env.opts.inboxCapacity, (op, cb) => {
+      this.journalOps.push(op);
+      cb(true);
+    });
     this.channels = new IpcChannels(this.env);
     this.buffers = new ReconnectingBuffers(this.env);
     this.correlations = new CorrelationCache(this.env, 86_400_000, 1000);

@@ -188,6 +188,10 @@ function applyEffects(
       // of that post decides (acceptance.ts rule 3); otherwise the platform never heard of the
       // loss and the accepted assignment owns the message again.
       if (!rec.restoring) acceptance.takeBack(rec);
+      // The plugin has the message: its row's removal goes into the inbox journal now, not only
+      // when the push receipt arrives, or a crash in between restores a row the platform holds as
+      // handed off and will never dispatch again (it would hold an inbox slot for ever).
+      ctx.deps.inbox.settle(rec.context.undispatchedId);
     }
     return;
   }

@@ -149,6 +149,21 @@ describe("one live binding per message (A11)", () => {
     expect(w.component.liveUndispatchedIds()).toEqual(["u1"]);
   });
 
+  it("records a row's removal in the inbox journal when the adapter accepts, before any push receipt", () => {
+    const w = new AssignmentWorld();
+    w.connect();
+    w.addEndpoint({ id: "ep1", pid: 11 });
+    w.addRow("u1");
+    w.control(w.dispatchEvent("a1", "u1", "ep1"));
+    w.answerAll();
+    expect(w.journalOps.filter((o) => o.op === "inbox_remove")).toEqual([]);
+    // The receipt is late; a crash now must not restore a row the plugin already has.
+    w.reportState("ep1", 11, "u1", "a1", "adapter_accepted");
+    w.answerAll();
+    expect(w.journalOps.filter((o) => o.op === "inbox_remove")).toEqual([{ op: "inbox_remove", id: "u1" }]);
+    expect(w.inbox.departed("u1")).toBe(true);
+  });
+
   it("refuses a replayed dispatch of the same key while its restored copy waits for target_lost", () => {
     const w = new AssignmentWorld();
     w.connect();
