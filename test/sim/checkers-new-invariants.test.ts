@@ -1,10 +1,9 @@
 /**
- * The checkers for E4, I2, I3, L7 and L8 and the timers' upper bounds (E2, L3, L4, T1), each with a hand-made history that violates its
+ * The checkers for E4, I2, I3, L7 and L8 and the timers' upper bounds (E2, L4, T1), each with a hand-made history that violates its
  * invariant and the legal twin that differs in the one fact that makes it legal.
  */
 
 import { describe, expect, it } from "vitest";
-import { ACCEPTANCE_SLACK_MS, L3 } from "../../sim/checkers/liveness/l3-assignment-resolution.ts";
 import { L4 } from "../../sim/checkers/liveness/l4-grace-closure.ts";
 import { L7 } from "../../sim/checkers/liveness/l7-presence-convergence.ts";
 import { L8, SHUTDOWN_WATCHDOG_MS } from "../../sim/checkers/liveness/l8-shutdown-completes.ts";
@@ -268,34 +267,6 @@ describe("timer upper bounds", () => {
       .end();
     h.at(11_200).advance().end();
     expect(check(L4, h)).toBeUndefined();
-  });
-
-  const assignedOk = (h: History, id: string) => {
-    h.call("processing_state", { assignment_id: id, state: "assigned_to_runtime_target", state_sequence: 1 });
-    const c = h.lastId;
-    return h.end().result(c).end();
-  };
-
-  it("L3 reports, at the deadline, an assignment with no resolution past the timeout plus slack", () => {
-    const h = assignedOk(healedAt(new History({ acceptanceTimeoutMs: 30_000 }).open(), 0).at(1_000), "asg-1");
-    h.at(1_000 + 30_000 + ACCEPTANCE_SLACK_MS + 1)
-      .advance()
-      .end();
-    expect(check(L3, h)?.message).toMatch(/asg-1 \(timer armed t=1000\)/);
-  });
-
-  it("L3 passes an assignment restored at its timeout, and re-arms after a failed restore", () => {
-    const h = assignedOk(healedAt(new History({ acceptanceTimeoutMs: 30_000 }).open(), 0).at(1_000), "asg-1");
-    h.at(31_000)
-      .advance()
-      .call("processing_state", { assignment_id: "asg-1", state: "target_lost_before_acceptance" });
-    const lost = h.lastId;
-    h.end().at(31_500).result(lost, { ok: false, terminal: false }).end();
-    // The failed restore re-armed the timer at t=31500: not late at the old deadline.
-    h.at(1_000 + 30_000 + ACCEPTANCE_SLACK_MS + 1)
-      .advance()
-      .end();
-    expect(check(L3, h)).toBeUndefined();
   });
 
   const sent = (h: History) => {

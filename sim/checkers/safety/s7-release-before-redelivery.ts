@@ -1,6 +1,16 @@
+import type { Output } from "../../../src/broker/types.ts";
 import { defineChecker } from "../checker.ts";
 import { describe, taskMessageOf } from "../util.ts";
 import type { View } from "../view.ts";
+
+/**
+ * Whether a task's first output takes it straight to the inbox: the `undispatched_changed` post, or
+ * the inbox journal write that precedes it (a slow write may leave the task ending there, not
+ * accepted, with no post).
+ */
+const wentToInbox = (o: Output): boolean =>
+  (o.kind === "api_call" && o.op === "undispatched_changed") ||
+  (o.kind === "storage" && o.op.op === "inbox_put");
 
 /** S7 Release before redelivery (PROTOCOL §7.1). */
 export const S7 = defineChecker({
@@ -96,8 +106,7 @@ export const S7 = defineChecker({
             if (o.kind === "api_call" && o.op === "undispatched_changed" && o.args.action === "add")
               inboxIds.add(o.args.undispatched_id);
             if (fresh && taskMessageOf(ev.output) === fresh.messageId) {
-              if (!fresh.produced && ev.output.kind === "api_call" && ev.output.op === "undispatched_changed")
-                fresh.inbox = true;
+              if (!fresh.produced && wentToInbox(ev.output)) fresh.inbox = true;
               fresh.produced = true;
             }
             if (
