@@ -137,9 +137,13 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
   world.runUntil(safetyMs);
 
   // Liveness phase: heal, then the world must converge within the budget.
+  // A plan whose plugins re-register (plugin faults, client answers) leaves orphaned endpoints
+  // `reconnecting` for up to `graceMs` after the heal, absorbing dispatches until grace closes them;
+  // the world then needs the usual budget on top to converge.
   const budgetMs = Math.max(
     scenario.livenessBudgetMs ?? DEFAULT_LIVENESS_BUDGET_MS,
     world.options.graceMs + 2 * GRACE_SLACK_MS,
+    reregisters(plan) ? world.options.graceMs + DEFAULT_LIVENESS_BUDGET_MS : 0,
   );
   const liveness = world.violation === undefined;
   if (liveness) {
@@ -209,6 +213,12 @@ export function planFor(
 ): FaultPlan {
   if (!swarm) return { ...own };
   return { ...drawSwarmPlan(streams, scenario.swarmFaults), ...own };
+}
+
+/** Whether a plan's plugins may register their endpoints afresh while the faults are on. */
+function reregisters(plan: FaultPlan): boolean {
+  const on = (x: unknown) => x !== undefined && x !== false;
+  return on(plan.plugin) || on(plan["client-answers"]);
 }
 
 /** The fault kinds (module names) that fired in a run. */

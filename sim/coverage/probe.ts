@@ -67,6 +67,11 @@ export class CoverageProbe {
               if (ev.fact.seq <= this.seenBeforeCrash) this.bump("sim:redelivered_after_restart");
               if (ev.fact.seq > this.seenThisProcess) this.seenThisProcess = ev.fact.seq;
             } else if (ev.fact.f === "plugin_reply_abandoned") this.bump("sim:plugin_reply_abandoned");
+            else if (ev.fact.f === "plugin_answer_choice") {
+              this.bump(`sim:answer:${ev.fact.action}`);
+              if (ev.fact.code === "connector_send_outcome_unknown")
+                this.bump(`sim:answer:outcome_unknown:${ev.fact.action}`);
+            }
             return undefined;
           case "in": {
             const i = ev.input;
