@@ -463,7 +463,10 @@ export class PluginModel {
       case "reconnect":
       case "reregister": {
         const downMs = this.reconnectNow(action);
-        later(downMs + backoffMs, () => this.reply(w, attempt + 1));
+        later(downMs + backoffMs, () => {
+          this.resolveAlias(w);
+          this.reply(w, attempt + 1);
+        });
         return;
       }
       default:
@@ -473,6 +476,20 @@ export class PluginModel {
           assignmentId: w.ref.assignmentId,
           reason: `${status}`,
         });
+    }
+  }
+
+  /**
+   * After a re-registration the SDK sends endpoint-scoped calls for an old endpoint id under the
+   * newest id of the same endpoint, with its owner token (its alias table): so does the model.
+   */
+  private resolveAlias(w: Work): void {
+    const ep = this.endpoints.find((e) => e.ids.has(w.endpointId));
+    if (ep?.endpointId === undefined || ep.endpointId === w.endpointId) return;
+    w.endpointId = ep.endpointId;
+    w.ownerToken = ep.ownerToken;
+    if (w.replyBody !== undefined) {
+      w.replyBody = { ...w.replyBody, endpoint_id: w.endpointId, endpoint_owner_token: w.ownerToken };
     }
   }
 
