@@ -221,6 +221,9 @@ export function parseCli(argv: string[]): CliOptions {
       "--explore guided chooses forks and fault plans itself: no --fork-at or --swarm-from",
     );
   }
+  if (explore === "guided" && v.shard !== undefined) {
+    throw new UsageError("--explore guided steers by its own earlier results: run it unsharded (no --shard)");
+  }
   if (explore === "guided" && v.trace !== undefined) {
     throw new UsageError("--trace writes one run's trace: use it on a rerun line, not with --explore guided");
   }
