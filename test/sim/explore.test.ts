@@ -8,7 +8,8 @@
 import { describe, expect, it } from "vitest";
 import { GuidedExplorer } from "../../sim/explore/guided.ts";
 import { runCli } from "../../sim/pool/cli.ts";
-import { main, parseCli, rerunLine, UsageError } from "../../sim/runner.ts";
+import { main, parseCli, rerunLine, sweepTasks, UsageError } from "../../sim/runner.ts";
+import { SCENARIOS } from "../../sim/scenarios/index.ts";
 import { runScenario } from "../../sim/run.ts";
 import { scenarioByName } from "../../sim/scenarios/index.ts";
 import { captureIo } from "../support/capture-io.ts";
@@ -64,6 +65,17 @@ describe("forked runs", () => {
     ];
     for (const argv of bad) expect(() => parseCli(argv), argv.join(" ")).toThrow(UsageError);
     expect(parseCli([]).explore).toBe("uniform");
+  });
+});
+
+describe("a uniform sweep", () => {
+  it("runs seed-major: every scenario's first seed, then every scenario's second seed", () => {
+    const tasks = sweepTasks(parseCli(["--seeds", "1..2"]));
+    const names = SCENARIOS.map((x) => x.name);
+    expect(tasks).toEqual([
+      ...names.map((scenario) => ({ scenario, seed: 1 })),
+      ...names.map((scenario) => ({ scenario, seed: 2 })),
+    ]);
   });
 });
 
