@@ -227,8 +227,13 @@ export function parseCli(argv: string[]): CliOptions {
   if (explore === "guided" && v.trace !== undefined) {
     throw new UsageError("--trace writes one run's trace: use it on a rerun line, not with --explore guided");
   }
-  if ((fork !== undefined || swarmFrom !== undefined || explore === "guided") && v.replay !== undefined) {
-    throw new UsageError("--replay runs a replay file as it is: no --explore, --fork-at or --swarm-from");
+  if (
+    (fork !== undefined || swarmFrom !== undefined || explore === "guided") &&
+    (v.replay !== undefined || v.promote !== undefined)
+  ) {
+    throw new UsageError(
+      "--replay and --promote run a replay file as it is: no --explore, --fork-at or --swarm-from",
+    );
   }
   const planted = parsePlanted([...(v.plant ?? []), ...(v["planted-fault"] ?? [])]);
   if (planted.length > 0 && !target.capabilities.includes("planted_faults")) {
