@@ -27,6 +27,7 @@ import { CoverageProbe } from "./coverage/probe.ts";
 import { drawSwarmPlan, type FaultPlan, healAll } from "./faults/index.ts";
 import { type StreamFactory, Streams } from "./kernel/prng.ts";
 import { World } from "./kernel/world.ts";
+import { type ForkPoint, ForkStreams } from "./explore/fork.ts";
 import { DEFAULT_LIVENESS_BUDGET_MS, type Scenario } from "./scenarios/scenario.ts";
 import { applicableCheckers, DEFAULT_TARGET } from "./targets/index.ts";
 import type { TargetKind } from "./targets/target.ts";
@@ -48,6 +49,12 @@ export interface RunOptions {
   faults?: FaultPlan;
   /** The broker under test (default: the reference core). */
   target?: TargetKind;
+  /** Fork this run from the seed's run at a fork point (sim/explore/fork.ts); not with `decisions`. */
+  fork?: ForkPoint;
+  /** Swarm mode: draw the fault plan from this seed's swarm streams instead of the run's own. */
+  swarmFrom?: number;
+  /** Report, per coverage event, the event count when it first happened (`coverageFirstAt`). */
+  coverageFirstAt?: boolean;
   /** Called with the drawn settings (fault plan included) before the world starts. */
   onDrawn?: (drawn: Record<string, unknown>) => void;
 }
@@ -77,6 +84,12 @@ export interface RunReport {
   faultsFired: Record<string, number>;
   /** Catalogued coverage events that happened (count > 0). */
   coverage: Record<string, number>;
+  /** With `coverageFirstAt`: per coverage event seen as it happened, the event count at its first time. */
+  coverageFirstAt?: Record<string, number>;
+  /** Set for a forked run: where it forked from the seed's run. */
+  fork?: ForkPoint;
+  /** Set when the fault plan was drawn from another seed (`swarmFrom`). */
+  swarmFrom?: number;
   stats: Record<string, number>;
   violation?: Violation;
   /** Only with `recordTrace`. */
@@ -86,10 +99,17 @@ export interface RunReport {
 export function runScenario(scenario: Scenario, seed: number, opts: RunOptions = {}): RunReport {
   // Scenario choices use their own streams of a Streams instance shared with the world, so the
   // world is built from the same seed derivation.
-  const buildStreams = new Streams(seed, opts.decisions);
+  if (opts.fork !== undefined && opts.decisions !== undefined)
+    throw new Error("a run is forked or replays a decision log, not both");
+  if (opts.swarmFrom !== undefined && opts.swarm !== true)
+    throw new Error("swarmFrom draws a swarm fault plan: it needs swarm mode");
+  const fork = opts.fork === undefined ? undefined : new ForkStreams(opts.fork);
+  const factory = opts.decisions ?? fork;
+  const buildStreams = new Streams(seed, factory);
   const swarm = opts.swarm === true;
   const setup = scenario.build({ seed, streams: buildStreams, swarm });
-  const plan = opts.faults ?? planFor(scenario, setup.world.faults, buildStreams, swarm);
+  const planStreams = opts.swarmFrom === undefined ? buildStreams : new Streams(opts.swarmFrom, factory);
+  const plan = opts.faults ?? planFor(scenario, setup.world.faults, planStreams, swarm);
   const planted = { ...setup.world.plantedFaults, ...opts.plantedFaults };
   const target = opts.target ?? DEFAULT_TARGET;
   const { applicable: checkers, notApplicable } = applicableCheckers(target, opts.checkers ?? ALL_CHECKERS);
@@ -103,9 +123,10 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
     checkers: [...checkers, probe.checker],
     recordTrace: opts.recordTrace === true,
     brokerLog: probe.sink(opts.brokerLog),
-    decisions: opts.decisions,
+    decisions: factory,
     target,
   });
+  fork?.attach(() => world.events);
   probe.attach(world);
   setup.drive(world);
   const drawn = { ...setup.drawn, faults: plan };
@@ -116,9 +137,13 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
   world.runUntil(safetyMs);
 
   // Liveness phase: heal, then the world must converge within the budget.
+  // A plan whose plugins re-register (plugin faults, client answers) leaves orphaned endpoints
+  // `reconnecting` for up to `graceMs` after the heal, absorbing dispatches until grace closes them;
+  // the world then needs the usual budget on top to converge.
   const budgetMs = Math.max(
     scenario.livenessBudgetMs ?? DEFAULT_LIVENESS_BUDGET_MS,
     world.options.graceMs + 2 * GRACE_SLACK_MS,
+    reregisters(plan) ? world.options.graceMs + DEFAULT_LIVENESS_BUDGET_MS : 0,
   );
   const liveness = world.violation === undefined;
   if (liveness) {
@@ -171,6 +196,9 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
       faultsInjected: sumValues(world.faultHub.fired),
     },
   };
+  if (opts.coverageFirstAt === true) report.coverageFirstAt = Object.fromEntries(probe.firstAtEvents());
+  if (opts.fork !== undefined) report.fork = { ...opts.fork };
+  if (opts.swarmFrom !== undefined) report.swarmFrom = opts.swarmFrom;
   if (world.violation) report.violation = world.violation;
   if (opts.recordTrace) report.trace = world.trace.lines;
   return report;
@@ -185,6 +213,12 @@ export function planFor(
 ): FaultPlan {
   if (!swarm) return { ...own };
   return { ...drawSwarmPlan(streams, scenario.swarmFaults), ...own };
+}
+
+/** Whether a plan's plugins may register their endpoints afresh while the faults are on. */
+function reregisters(plan: FaultPlan): boolean {
+  const on = (x: unknown) => x !== undefined && x !== false;
+  return on(plan.plugin) || on(plan["client-answers"]);
 }
 
 /** The fault kinds (module names) that fired in a run. */

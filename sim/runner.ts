@@ -20,7 +20,9 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { NO_PLANTED_FAULTS, type PlantedFaults } from "../src/broker/options.ts";
 import { SweepSummary } from "./coverage/sweep.ts";
-import { type RunReport, runScenario } from "./run.ts";
+import { type RunOptions, type RunReport, runScenario } from "./run.ts";
+import type { ForkPoint } from "./explore/fork.ts";
+import { type ExploreTask, GuidedExplorer } from "./explore/guided.ts";
 import { writeTraceFile } from "./export/files.ts";
 import { runAndExport } from "./export/run-export.ts";
 import { runCli } from "./pool/cli.ts";
@@ -58,6 +60,14 @@ const USAGE = `usage: ${RUNNER_COMMAND} [options]
   --seed N               run one seed
   --seeds A..B           run seeds A through B inclusive (default 1..10)
   --swarm                draw fault options per seed (swarm mode)
+  --explore MODE         how a sweep spends its runs (default uniform): uniform = every seed of the
+                         range; guided = the same number of runs per scenario, part of them forks
+                         of runs that reached rare coverage events and (swarm mode) fresh seeds with
+                         such runs' fault plans (docs/exploration.md)
+  --fork-at N            fork the seed's run after N events and continue with fresh draws from
+                         --fork-stream K (K >= 1); both together, one scenario and one seed
+  --fork-stream K        the fresh stream of a forked run (with --fork-at)
+  --swarm-from S         swarm mode: draw the fault plan from seed S's swarm draws instead
   --target NAME          the broker under test (default ${DEFAULT_TARGET.name}): ${TARGETS.map((t) => `${t.name} = ${t.description}`).join("; ")}
   --plant NAME[,NAME]    plant test-only broker bugs: ${PLANTED_FAULT_NAMES.join(", ")}
   --planted-fault NAME   the same, one name per flag (repeatable)
@@ -90,10 +100,20 @@ scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
 
 export class UsageError extends Error {}
 
+/** How a sweep spends its runs (`--explore`). */
+export const EXPLORE_MODES = ["uniform", "guided"] as const;
+export type ExploreMode = (typeof EXPLORE_MODES)[number];
+
 export interface CliOptions {
   scenarios: Scenario[];
   seeds: number[];
   swarm: boolean;
+  /** How a sweep spends its runs. */
+  explore: ExploreMode;
+  /** `--fork-at` with `--fork-stream`: the run forks from its seed's run there. */
+  fork: ForkPoint | undefined;
+  /** `--swarm-from`: the fault plan is drawn from this seed. */
+  swarmFrom: number | undefined;
   /** The broker under test. */
   target: TargetKind;
   /** Planted broker faults, sorted by name (as printed in `rerun:` lines). */
@@ -182,6 +202,46 @@ export function parseCli(argv: string[]): CliOptions {
   if (v.trace !== undefined && v.replay === undefined && (seeds.length !== 1 || scenarios.length !== 1)) {
     throw new UsageError("--trace needs exactly one scenario (--scenario) and one seed (--seed)");
   }
+  const explore = v.explore ?? "uniform";
+  if (!(EXPLORE_MODES as readonly string[]).includes(explore)) {
+    throw new UsageError(`--explore must be one of ${EXPLORE_MODES.join(", ")}, got "${explore}"`);
+  }
+  let fork: ForkPoint | undefined;
+  if ((v["fork-at"] === undefined) !== (v["fork-stream"] === undefined)) {
+    throw new UsageError("--fork-at and --fork-stream go together");
+  }
+  if (v["fork-at"] !== undefined && v["fork-stream"] !== undefined) {
+    fork = {
+      atEvent: parseSeed(v["fork-at"], "--fork-at"),
+      stream: parseSeed(v["fork-stream"], "--fork-stream"),
+    };
+    if (fork.atEvent < 1) throw new UsageError("--fork-at must be at least 1");
+    if (fork.stream < 1) throw new UsageError("--fork-stream must be at least 1");
+    if (seeds.length !== 1 || scenarios.length !== 1) {
+      throw new UsageError("--fork-at needs exactly one scenario (--scenario) and one seed (--seed)");
+    }
+  }
+  const swarmFrom = v["swarm-from"] === undefined ? undefined : parseSeed(v["swarm-from"], "--swarm-from");
+  if (swarmFrom !== undefined && v.swarm !== true) throw new UsageError("--swarm-from needs --swarm");
+  if (explore === "guided" && (fork !== undefined || swarmFrom !== undefined)) {
+    throw new UsageError(
+      "--explore guided chooses forks and fault plans itself: no --fork-at or --swarm-from",
+    );
+  }
+  if (explore === "guided" && v.shard !== undefined) {
+    throw new UsageError("--explore guided steers by its own earlier results: run it unsharded (no --shard)");
+  }
+  if (explore === "guided" && v.trace !== undefined) {
+    throw new UsageError("--trace writes one run's trace: use it on a rerun line, not with --explore guided");
+  }
+  if (
+    (fork !== undefined || swarmFrom !== undefined || explore === "guided") &&
+    (v.replay !== undefined || v.promote !== undefined)
+  ) {
+    throw new UsageError(
+      "--replay and --promote run a replay file as it is: no --explore, --fork-at or --swarm-from",
+    );
+  }
   const planted = parsePlanted([...(v.plant ?? []), ...(v["planted-fault"] ?? [])]);
   if (planted.length > 0 && !target.capabilities.includes("planted_faults")) {
     throw new UsageError(
@@ -192,6 +252,9 @@ export function parseCli(argv: string[]): CliOptions {
     scenarios,
     seeds,
     swarm: v.swarm === true,
+    explore: explore as ExploreMode,
+    fork,
+    swarmFrom,
     target,
     planted,
     json: v.json === true,
@@ -224,6 +287,10 @@ function parse(argv: string[]) {
       seed: { type: "string" },
       seeds: { type: "string" },
       swarm: { type: "boolean" },
+      explore: { type: "string" },
+      "fork-at": { type: "string" },
+      "fork-stream": { type: "string" },
+      "swarm-from": { type: "string" },
       target: { type: "string" },
       plant: { type: "string", multiple: true },
       "planted-fault": { type: "string", multiple: true },
@@ -296,24 +363,28 @@ export function plantedFaults(names: readonly (keyof PlantedFaults)[]): Partial<
   return out;
 }
 
+/** A run's identity in a rerun line: seed, and where it forked or drew its fault plan from. */
+export interface RerunId {
+  scenario: string;
+  seed: number;
+  target?: string;
+  fork?: ForkPoint;
+  swarmFrom?: number;
+}
+
 /** The runner arguments that reproduce one run exactly. */
-export function rerunArgs(
-  r: { scenario: string; seed: number; target?: string },
-  swarm: boolean,
-  planted: readonly string[] = [],
-): string[] {
+export function rerunArgs(r: RerunId, swarm: boolean, planted: readonly string[] = []): string[] {
   const args = ["--scenario", r.scenario, "--seed", String(r.seed)];
+  if (r.fork !== undefined)
+    args.push("--fork-at", String(r.fork.atEvent), "--fork-stream", String(r.fork.stream));
   if (r.target !== undefined && r.target !== DEFAULT_TARGET.name) args.push("--target", r.target);
   if (swarm) args.push("--swarm");
+  if (swarm && r.swarmFrom !== undefined) args.push("--swarm-from", String(r.swarmFrom));
   if (planted.length > 0) args.push("--plant", [...planted].sort().join(","));
   return args;
 }
 
-export function rerunLine(
-  r: { scenario: string; seed: number; target?: string },
-  swarm: boolean,
-  planted: readonly string[] = [],
-): string {
+export function rerunLine(r: RerunId, swarm: boolean, planted: readonly string[] = []): string {
   return `rerun: ${RUNNER_COMMAND} ${rerunArgs(r, swarm, planted).join(" ")}`;
 }
 
@@ -323,9 +394,11 @@ interface Io {
   progress: boolean;
 }
 
-/** A sweep's runs done on the pool, in loop order (scenario by scenario, seed by seed). */
+/** A sweep's runs done on the pool, in loop order (seed-major: each seed across every scenario). */
 export interface PooledRuns {
   results: readonly PoolResult[];
+  /** The runs in `results` order, when they are not the uniform sweep's (a guided sweep). */
+  tasks?: readonly ExploreTask[];
   /** When the pooled sweep started (wall clock, for the summary's timing only). */
   startedMs: number;
 }
@@ -365,106 +438,115 @@ export function main(argv: string[], io: Io = defaultIo(), pooled?: PooledRuns):
   let safety = 0;
   let liveness = 0;
   let nondeterministic = 0;
-  const total = opts.scenarios.length * opts.seeds.length;
-  const showDrawn = !opts.json && (total === 1 || opts.verbose);
   const planted = plantedFaults(opts.planted);
   const only = opts.shrinkFor === undefined ? undefined : onlyCheckers(ALL_CHECKERS, [opts.shrinkFor]);
-  for (const scenario of opts.scenarios) {
-    for (const seed of opts.seeds) {
-      const fromPool = pooled?.results[task++];
-      if (fromPool?.kind === "runaway") {
-        runaway++;
-        const rerun = rerunLine(
-          { scenario: scenario.name, seed, target: opts.target.name },
-          opts.swarm,
-          opts.planted,
-        );
-        const what = `still running after ${fromPool.budgetMs} ms wall-clock (--seed-budget-ms); stopped`;
-        if (opts.json) io.out(JSON.stringify({ scenario: scenario.name, seed, runaway: what, rerun }));
-        else io.out(`RUNAWAY ${scenario.name} seed ${seed}: ${what}\n  ${rerun}`);
-        continue;
-      }
-      if (fromPool && showDrawn) io.out(drawnLine(scenario.name, seed, fromPool.report.drawn));
-      const report =
-        fromPool?.report ??
+  const inProcessGuided =
+    pooled === undefined && opts.explore === "guided" ? runGuided(opts, planted) : undefined;
+  const tasks = pooled?.tasks ?? inProcessGuided?.tasks ?? sweepTasks(opts);
+  const results = pooled?.results ?? inProcessGuided?.results;
+  const total = tasks.length;
+  const showDrawn = !opts.json && (total === 1 || opts.verbose);
+  for (const t of tasks) {
+    const scenario = scenarioByName(t.scenario)!;
+    const seed = t.seed;
+    const taskOptions = taskRunOptions(t);
+    const fromPool = results?.[task++];
+    if (fromPool?.kind === "runaway") {
+      runaway++;
+      const rerun = rerunLine(
+        { scenario: scenario.name, seed, target: opts.target.name, ...taskOptions },
+        opts.swarm,
+        opts.planted,
+      );
+      const what = `still running after ${fromPool.budgetMs} ms wall-clock (--seed-budget-ms); stopped`;
+      if (opts.json) io.out(JSON.stringify({ scenario: scenario.name, seed, runaway: what, rerun }));
+      else io.out(`RUNAWAY ${scenario.name} seed ${seed}: ${what}\n  ${rerun}`);
+      continue;
+    }
+    if (fromPool && showDrawn) io.out(drawnLine(scenario.name, seed, fromPool.report.drawn, taskOptions));
+    const report =
+      fromPool?.report ??
+      runScenario(scenario, seed, {
+        ...taskOptions,
+        swarm: opts.swarm,
+        plantedFaults: planted,
+        target: opts.target,
+        ...(only ? { checkers: only } : {}),
+        recordTrace: opts.traceFile !== undefined,
+        onDrawn: showDrawn ? (d) => io.out(drawnLine(scenario.name, seed, d, taskOptions)) : undefined,
+      });
+    runs++;
+    events += report.events;
+    virtualMs += report.virtualMs;
+    sweep.add(report);
+    let mismatch: { traceHash: string } | undefined;
+    if (opts.checkDeterminism) {
+      const again =
+        fromPool?.again ??
         runScenario(scenario, seed, {
+          ...taskOptions,
           swarm: opts.swarm,
           plantedFaults: planted,
           target: opts.target,
           ...(only ? { checkers: only } : {}),
-          recordTrace: opts.traceFile !== undefined,
-          onDrawn: showDrawn ? (d) => io.out(drawnLine(scenario.name, seed, d)) : undefined,
         });
-      runs++;
-      events += report.events;
-      virtualMs += report.virtualMs;
-      sweep.add(report);
-      let mismatch: { traceHash: string } | undefined;
-      if (opts.checkDeterminism) {
-        const again =
-          fromPool?.again ??
-          runScenario(scenario, seed, {
-            swarm: opts.swarm,
-            plantedFaults: planted,
-            target: opts.target,
-            ...(only ? { checkers: only } : {}),
-          });
-        if (again.traceHash !== report.traceHash || again.events !== report.events) mismatch = again;
-      }
-      if (opts.traceFile !== undefined && report.trace) {
-        writeTraceFile(opts.traceFile, report.trace);
-        delete report.trace;
-      }
-      if (report.violation?.kind === "liveness") liveness++;
-      else if (report.violation) safety++;
-      if (mismatch) nondeterministic++;
-      if (opts.json) {
-        const line: Record<string, unknown> = { ...report };
-        if (report.violation) line.rerun = rerunLine(report, opts.swarm, opts.planted);
-        if (mismatch) line.nondeterminism = { firstHash: report.traceHash, secondHash: mismatch.traceHash };
-        io.out(JSON.stringify(line));
-      } else {
-        if (report.violation) printFailure(io, report, opts);
-        if (report.violation && opts.export && exported < EXPORTED_FAILURES_MAX) {
-          exported++;
-          const { paths } = runAndExport(scenario, seed, {
-            swarm: opts.swarm,
-            plantedFaults: planted,
-            outDir: FAILURES_OUT_DIR,
-            runOptions: { target: opts.target, ...(only ? { checkers: only } : {}) },
-          });
-          if (paths.html) io.out(`  timeline: ${paths.html}`);
-          if (paths.perfetto) io.out(`  perfetto: ${paths.perfetto} (open in https://ui.perfetto.dev)`);
-          if (paths.trace) io.out(`  trace: ${paths.trace}`);
-        }
-        if (report.violation && opts.shrink && !shrunk) {
-          shrunk = true;
-          const cmd = {
-            scenario: scenario.name,
-            seed,
-            swarm: opts.swarm,
-            planted: opts.planted,
-            ...(opts.target === DEFAULT_TARGET ? {} : { target: opts.target.name }),
-          };
-          shrinkCommand(
-            {
-              ...cmd,
-              timeBudgetMs: opts.shrinkBudgetMs,
-              ...(opts.shrinkFor === undefined ? {} : { invariant: opts.shrinkFor }),
-            },
-            io,
-            codes,
-          );
-        }
-        if (mismatch) {
-          io.out(
-            `NONDETERMINISTIC ${scenario.name} seed ${seed}: trace hash ${report.traceHash} then ${mismatch.traceHash}`,
-          );
-          io.out(`  ${rerunLine(report, opts.swarm, opts.planted)} --check-determinism`);
-        }
-      }
-      if (io.progress && !pooled) io.err(`\r${runs}/${total} runs, ${safety + liveness} failing`);
+      if (again.traceHash !== report.traceHash || again.events !== report.events) mismatch = again;
     }
+    if (opts.traceFile !== undefined && report.trace) {
+      writeTraceFile(opts.traceFile, report.trace);
+      delete report.trace;
+    }
+    if (report.violation?.kind === "liveness") liveness++;
+    else if (report.violation) safety++;
+    if (mismatch) nondeterministic++;
+    if (opts.json) {
+      const line: Record<string, unknown> = { ...report };
+      if (report.violation) line.rerun = rerunLine(report, opts.swarm, opts.planted);
+      if (mismatch) line.nondeterminism = { firstHash: report.traceHash, secondHash: mismatch.traceHash };
+      io.out(JSON.stringify(line));
+    } else {
+      if (report.violation) printFailure(io, report, opts);
+      if (report.violation && opts.export && exported < EXPORTED_FAILURES_MAX) {
+        exported++;
+        const { paths } = runAndExport(scenario, seed, {
+          swarm: opts.swarm,
+          plantedFaults: planted,
+          outDir: FAILURES_OUT_DIR,
+          runOptions: { target: opts.target, ...taskOptions, ...(only ? { checkers: only } : {}) },
+        });
+        if (paths.html) io.out(`  timeline: ${paths.html}`);
+        if (paths.perfetto) io.out(`  perfetto: ${paths.perfetto} (open in https://ui.perfetto.dev)`);
+        if (paths.trace) io.out(`  trace: ${paths.trace}`);
+      }
+      if (report.violation && opts.shrink && !shrunk && (t.fork !== undefined || t.swarmFrom !== undefined)) {
+        io.out("  shrink: forked runs and --swarm-from runs are not shrunk; the next plain-seed failure is");
+      } else if (report.violation && opts.shrink && !shrunk) {
+        shrunk = true;
+        const cmd = {
+          scenario: scenario.name,
+          seed,
+          swarm: opts.swarm,
+          planted: opts.planted,
+          ...(opts.target === DEFAULT_TARGET ? {} : { target: opts.target.name }),
+        };
+        shrinkCommand(
+          {
+            ...cmd,
+            timeBudgetMs: opts.shrinkBudgetMs,
+            ...(opts.shrinkFor === undefined ? {} : { invariant: opts.shrinkFor }),
+          },
+          io,
+          codes,
+        );
+      }
+      if (mismatch) {
+        io.out(
+          `NONDETERMINISTIC ${scenario.name} seed ${seed}: trace hash ${report.traceHash} then ${mismatch.traceHash}`,
+        );
+        io.out(`  ${rerunLine(report, opts.swarm, opts.planted)} --check-determinism`);
+      }
+    }
+    if (io.progress && !pooled) io.err(`\r${runs}/${total} runs, ${safety + liveness} failing`);
   }
   if (io.progress && !pooled) io.err("\n");
   // Runs that stop at a violation cut their coverage short, so gaps only mean something (and are
@@ -518,13 +600,75 @@ export function main(argv: string[], io: Io = defaultIo(), pooled?: PooledRuns):
   return EXIT_PASS;
 }
 
+/**
+ * The runs of a uniform sweep, seed-major: every scenario's first seed, then every scenario's
+ * second seed, … so a bug one scenario finds is not reached only after every seed of the scenarios
+ * before it. `--fork-at` and `--swarm-from` apply to every run.
+ */
+export function sweepTasks(opts: CliOptions): ExploreTask[] {
+  const out: ExploreTask[] = [];
+  for (const seed of opts.seeds) {
+    for (const scenario of opts.scenarios) {
+      const t: ExploreTask = { scenario: scenario.name, seed };
+      if (opts.fork !== undefined) t.fork = { ...opts.fork };
+      if (opts.swarmFrom !== undefined) t.swarmFrom = opts.swarmFrom;
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+/** The run options a task adds to the sweep's (fork point, fault plan seed). */
+export function taskRunOptions(t: ExploreTask): Pick<RunOptions, "fork" | "swarmFrom"> {
+  const o: Pick<RunOptions, "fork" | "swarmFrom"> = {};
+  if (t.fork !== undefined) o.fork = t.fork;
+  if (t.swarmFrom !== undefined) o.swarmFrom = t.swarmFrom;
+  return o;
+}
+
+/** A guided sweep run in this process, round by round (the pool does the same in parallel). */
+function runGuided(
+  opts: CliOptions,
+  planted: Partial<PlantedFaults>,
+): { tasks: ExploreTask[]; results: PoolResult[] } {
+  const explorer = new GuidedExplorer(
+    opts.scenarios.map((s) => s.name),
+    opts.seeds,
+    opts.swarm,
+  );
+  const tasks: ExploreTask[] = [];
+  const results: PoolResult[] = [];
+  for (let round = explorer.nextRound(); round.length > 0; round = explorer.nextRound()) {
+    for (const t of round) {
+      const scenario = scenarioByName(t.scenario)!;
+      const run = { ...taskRunOptions(t), swarm: opts.swarm, plantedFaults: planted, target: opts.target };
+      const report = runScenario(scenario, t.seed, { ...run, coverageFirstAt: true });
+      explorer.record(t, report);
+      delete report.coverageFirstAt;
+      tasks.push(t);
+      if (opts.checkDeterminism) {
+        const again = runScenario(scenario, t.seed, run);
+        results.push({ kind: "report", report, again: { traceHash: again.traceHash, events: again.events } });
+      } else results.push({ kind: "report", report });
+    }
+  }
+  return { tasks, results };
+}
+
 /** Failing runs whose pictures a sweep writes (each costs one more traced run). */
 const EXPORTED_FAILURES_MAX = 3;
 const FAILURES_OUT_DIR = "out/failures";
 
 /** The one-line statement of a run's drawn options (swarm fault plan included). */
-export function drawnLine(scenario: string, seed: number, drawn: Record<string, unknown>): string {
-  return `run ${scenario} seed ${seed} drawn: ${JSON.stringify(drawn)}`;
+export function drawnLine(
+  scenario: string,
+  seed: number,
+  drawn: Record<string, unknown>,
+  from: Pick<RunOptions, "fork" | "swarmFrom"> = {},
+): string {
+  const fork = from.fork === undefined ? "" : ` fork-at ${from.fork.atEvent} stream ${from.fork.stream}`;
+  const plan = from.swarmFrom === undefined ? "" : ` swarm-from ${from.swarmFrom}`;
+  return `run ${scenario} seed ${seed}${fork}${plan} drawn: ${JSON.stringify(drawn)}`;
 }
 
 function printFailure(io: Io, report: RunReport, opts: CliOptions): void {

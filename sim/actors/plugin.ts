@@ -18,6 +18,13 @@
  * 4. Channel loss: a planned reconnect closes the channel, waits, opens a new one and reattaches
  *    (or re-registers, like the shipped client); an unplanned loss (broker closed it, broker crash)
  *    reopens and re-registers.
+ * 4a. Answer choices (`answerChoices`, set by the `client-answers` fault module, docs/world-model.md):
+ *    after each answer to an assignment reply the plugin draws what a real adapter may do next —
+ *    repeat the same request at once, retry it (same `reply_request_id`) after a backoff whether or
+ *    not the answer said retryable, abandon it, reconnect its channel (reattach) or re-register
+ *    and then retry, or (only after answers that say nothing was sent) retry with a fresh
+ *    `reply_request_id`. After a success the choices are: repeat it, reconnect, re-register, or
+ *    nothing. Without `answerChoices` the plugin keeps the plain policy of point 2.
  * 5. Adapter-side state sequences start at 2 (the broker's `assigned` is 1) and only grow — except
  *    that with `staleSequenceProbability` a `processing_started` is reported with the adapter's
  *    first sequence (2) again, as an adapter that lost count would: the broker must raise it (A1).
@@ -67,6 +74,20 @@ export const DEFAULT_PLUGIN_BEHAVIOUR: PluginBehaviour = {
   staleSequenceProbability: 0,
 };
 
+/** What a plugin may do after an answer to its reply (weights; docs/world-model.md). */
+export interface AnswerChoices {
+  repeatWeight: number;
+  retryWeight: number;
+  abandonWeight: number;
+  reconnectWeight: number;
+  reregisterWeight: number;
+  freshKeyWeight: number;
+  /** After a success: probability of doing anything at all (repeat, reconnect, re-register). */
+  afterSuccessProbability: number;
+}
+
+export type AnswerAction = "repeat" | "retry" | "abandon" | "reconnect" | "reregister" | "fresh-key";
+
 export interface PluginSpec {
   pid: number;
   startAtMs: number;
@@ -113,12 +134,24 @@ export class PluginModel {
   alive = true;
   /** The server offered push receipts (`server_capabilities.push_receipt_ack_v1 === true`). */
   serverReceipts = false;
+  /** Set while the `client-answers` fault is on: draw the next step after each reply answer. */
+  answerChoices: AnswerChoices | undefined;
   readonly endpoints: HostedEndpoint[];
   private readonly work = new Map<string, Work>();
   /** Bumped by every crash: answers and retries from a previous life are ignored (a dead process). */
   private life = 0;
   /** Counters for reports and tests. */
-  readonly stats = { pushes: 0, acks: 0, accepted: 0, replies: 0, replyRetries: 0, sends: 0, registers: 0 };
+  readonly stats = {
+    pushes: 0,
+    acks: 0,
+    accepted: 0,
+    replies: 0,
+    replyRetries: 0,
+    sends: 0,
+    registers: 0,
+    /** Steps drawn from `answerChoices`, by action. */
+    answerActions: 0,
+  };
 
   constructor(
     readonly spec: PluginSpec,
@@ -363,6 +396,11 @@ export class PluginModel {
     }
     const body = w.replyBody;
     this.post("/v1/runtime/assignment-reply", body, (status, res) => {
+      const choices = this.answerChoices;
+      if (choices !== undefined) {
+        this.chooseAfterAnswer(w, attempt, status, res, choices);
+        return;
+      }
       if (status === 200) {
         w.done = true;
         this.stats.replies++;
@@ -380,6 +418,132 @@ export class PluginModel {
       w.done = true;
       this.host.fact({ f: "plugin_reply_abandoned", assignmentId: w.ref.assignmentId, reason: `${status}` });
     });
+  }
+
+  /** Point 4a: draw and take the next step after an answer to a reply. */
+  private chooseAfterAnswer(
+    w: Work,
+    attempt: number,
+    status: number,
+    res: Record<string, unknown>,
+    c: AnswerChoices,
+  ): void {
+    const b = this.spec.behaviour;
+    if (status === 200) {
+      w.done = true;
+      this.stats.replies++;
+      this.maybeReuseReplyKey(w);
+      if (!this.rng.chance(c.afterSuccessProbability)) return;
+      const action = this.drawAction({
+        repeat: c.repeatWeight,
+        reconnect: c.reconnectWeight,
+        reregister: c.reregisterWeight,
+      });
+      this.answerFact(w, status, res, action);
+      if (action === "repeat") this.post("/v1/runtime/assignment-reply", w.replyBody, () => {});
+      else if (action === "reconnect" || action === "reregister") this.reconnectNow(action);
+      return;
+    }
+    // Nothing was sent: a 503 connector_unavailable, or the assignment is not (or no longer) ours.
+    const notSent = (status === 503 && res.error === "connector_unavailable") || status === 409;
+    const action =
+      attempt >= b.replyRetriesMax
+        ? "abandon"
+        : this.drawAction({
+            repeat: c.repeatWeight,
+            retry: c.retryWeight,
+            abandon: c.abandonWeight,
+            reconnect: c.reconnectWeight,
+            reregister: c.reregisterWeight,
+            "fresh-key": notSent ? c.freshKeyWeight : 0,
+          });
+    this.answerFact(w, status, res, action);
+    const backoffMs = b.replyRetryMs * Math.min(attempt, 8);
+    const life = this.life;
+    const later = (ms: number, fn: () => void) =>
+      this.host.after(ms, () => {
+        if (life === this.life) fn();
+      });
+    switch (action) {
+      case "repeat":
+        this.reply(w, attempt + 1);
+        return;
+      case "retry":
+        this.stats.replyRetries++;
+        later(backoffMs, () => this.reply(w, attempt + 1));
+        return;
+      case "fresh-key":
+        this.stats.replyRetries++;
+        w.replyBody = undefined;
+        later(backoffMs, () => this.reply(w, attempt + 1));
+        return;
+      case "reconnect":
+      case "reregister": {
+        const downMs = this.reconnectNow(action);
+        later(downMs + backoffMs, () => {
+          this.resolveAlias(w);
+          this.reply(w, attempt + 1);
+        });
+        return;
+      }
+      default:
+        w.done = true;
+        this.host.fact({
+          f: "plugin_reply_abandoned",
+          assignmentId: w.ref.assignmentId,
+          reason: `${status}`,
+        });
+    }
+  }
+
+  /**
+   * After a re-registration the SDK sends endpoint-scoped calls for an old endpoint id under the
+   * newest id of the same endpoint, with its owner token (its alias table): so does the model.
+   */
+  private resolveAlias(w: Work): void {
+    const ep = this.endpoints.find((e) => e.ids.has(w.endpointId));
+    if (ep?.endpointId === undefined || ep.endpointId === w.endpointId) return;
+    w.endpointId = ep.endpointId;
+    w.ownerToken = ep.ownerToken;
+    if (w.replyBody !== undefined) {
+      w.replyBody = { ...w.replyBody, endpoint_id: w.endpointId, endpoint_owner_token: w.ownerToken };
+    }
+  }
+
+  private drawAction(weights: Partial<Record<AnswerAction, number>>): AnswerAction {
+    let total = 0;
+    for (const v of Object.values(weights)) total += Math.max(0, v ?? 0);
+    if (total <= 0) return "abandon";
+    let r = this.rng.float() * total;
+    let last: AnswerAction = "abandon";
+    for (const [k, v] of Object.entries(weights) as Array<[AnswerAction, number]>) {
+      const wgt = Math.max(0, v);
+      if (wgt === 0) continue;
+      last = k;
+      if (r < wgt) return k;
+      r -= wgt;
+    }
+    return last;
+  }
+
+  private answerFact(w: Work, status: number, res: Record<string, unknown>, action: AnswerAction): void {
+    this.stats.answerActions++;
+    const code = typeof res.error === "string" ? res.error : "";
+    this.host.fact({
+      f: "plugin_answer_choice",
+      pid: this.pid,
+      assignmentId: w.ref.assignmentId,
+      status,
+      code,
+      action,
+    });
+  }
+
+  /** Lose the channel now and come back after a drawn pause; returns the pause. */
+  private reconnectNow(action: "reconnect" | "reregister"): number {
+    const downMs = this.rng.range(0, 2_000);
+    this.dropChannel(downMs, action === "reconnect" ? "reattach" : "reregister");
+    return downMs;
   }
 
   /** Exercise the reply idempotency rules (PROTOCOL §5.7, A7) with the same reply key. */

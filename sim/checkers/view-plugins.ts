@@ -124,12 +124,15 @@ export class PluginModel {
     else if (o.status !== 200 && req.path.endsWith("/reattach")) {
       const e = this.endpoints.get(reattachTarget(req.path));
       const since = this.reattachFrom.get(o.id);
-      if (e && e.state === "active" && e.sinceT === req.t) {
+      // Only the request that made the endpoint active in this view is undone: a second reattach
+      // in the same instant, refused because the first one already reattached it (409
+      // `endpoint_not_reconnecting`), changed nothing.
+      if (e && e.state === "active" && since !== undefined && e.sinceT === req.t) {
         // A refused reattach (unknown endpoint, pid mismatch, …) changed nothing: the endpoint
         // has been reconnecting since before the request and its grace still runs from then.
         // Only a failed drain (503) applies `ipc_close` again, which re-arms grace from now.
         e.state = "reconnecting";
-        e.sinceT = o.status === 503 || since === undefined ? this.t : since;
+        e.sinceT = o.status === 503 ? this.t : since;
       }
     }
     this.reattachFrom.delete(o.id);

@@ -149,6 +149,31 @@ export const COVERAGE_EVENTS: readonly CoverageEvent[] = [
     "log:runtime_reply_emitted_projection_failed",
   ),
   e("reply abandoned by plugin", "a plugin gave up on a reply", "sim:plugin_reply_abandoned"),
+  e(
+    "reply repeated after outcome unknown",
+    "a plugin sent a reply again with the same key after a 503 outcome-unknown answer",
+    "sim:answer:outcome_unknown:repeat",
+    "sim:answer:outcome_unknown:retry",
+    "sim:answer:outcome_unknown:reconnect",
+    "sim:answer:outcome_unknown:reregister",
+  ),
+  e(
+    "reply under a fresh key",
+    "a plugin retried a reply that was not sent under a new reply_request_id",
+    "sim:answer:fresh-key",
+  ),
+  e(
+    "client reconnected after an answer",
+    "a plugin dropped its channel and reattached or re-registered after a reply answer",
+    "sim:answer:reconnect",
+    "sim:answer:reregister",
+  ),
+  e("push lost on open channel", "a push was lost on a receipt-capable open channel", "fault:push-lost:lost"),
+  e(
+    "control event during its handling",
+    "a control event was delivered again before the broker acked it",
+    "fault:control-reentry:during_handling",
+  ),
   // endpoints
   e("endpoint reattached", "a reconnecting endpoint reattached within grace", "log:endpoint_reattached"),
   e(

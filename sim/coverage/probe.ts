@@ -17,6 +17,7 @@ import type { Target } from "../targets/target.ts";
 import type { LogSink } from "../../src/broker/types.ts";
 import type { CheckerDef } from "../checkers/checker.ts";
 import type { World } from "../kernel/world.ts";
+import { COVERAGE_EVENTS } from "./events.ts";
 
 /** Log fields that split one event into cases worth covering separately. */
 const CASE_FIELDS = ["why", "trigger", "reason"] as const;
@@ -28,6 +29,8 @@ export class CoverageProbe {
   private world: World | undefined;
   private readonly cores: Target[] = [];
   private readonly counts = new Map<string, number>();
+  /** Per counter key, the world's event count when it was first bumped (fork points). */
+  private readonly firstAt = new Map<string, number>();
   private readonly releases = new Map<unknown, number>();
   /** Largest seq any earlier broker process was sent (redelivery after a restart). */
   private seenBeforeCrash = 0;
@@ -47,6 +50,7 @@ export class CoverageProbe {
             const core = this.world?.broker;
             if (core) this.cores.push(core);
             if (ev.incarnation > 1) {
+              this.mark("sim:broker_restarts");
               this.seenBeforeCrash = Math.max(this.seenBeforeCrash, this.seenThisProcess);
               this.seenThisProcess = 0;
             }
@@ -63,6 +67,11 @@ export class CoverageProbe {
               if (ev.fact.seq <= this.seenBeforeCrash) this.bump("sim:redelivered_after_restart");
               if (ev.fact.seq > this.seenThisProcess) this.seenThisProcess = ev.fact.seq;
             } else if (ev.fact.f === "plugin_reply_abandoned") this.bump("sim:plugin_reply_abandoned");
+            else if (ev.fact.f === "plugin_answer_choice") {
+              this.bump(`sim:answer:${ev.fact.action}`);
+              if (ev.fact.code === "connector_send_outcome_unknown")
+                this.bump(`sim:answer:outcome_unknown:${ev.fact.action}`);
+            }
             return undefined;
           case "in": {
             const i = ev.input;
@@ -102,6 +111,7 @@ export class CoverageProbe {
   /** Forwards to `inner` and counts the log cases `logCounts` cannot tell apart. */
   sink(inner: LogSink | undefined): LogSink {
     return (level, event, fields) => {
+      this.mark(`log:${event}`);
       if (fields !== undefined) {
         for (const f of CASE_FIELDS) {
           const c = fields[f];
@@ -146,8 +156,31 @@ export class CoverageProbe {
     return out;
   }
 
+  /**
+   * Per catalogued coverage event, the world's event count when it first happened, for the events
+   * whose counters the probe sees as they happen (core log events, probe-derived `sim:` and `ipc:`
+   * counters); events counted only at the end of the run are absent.
+   */
+  firstAtEvents(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const ev of COVERAGE_EVENTS) {
+      let at: number | undefined;
+      for (const k of ev.keys) {
+        const a = this.firstAt.get(k);
+        if (a !== undefined && (at === undefined || a < at)) at = a;
+      }
+      if (at !== undefined) out.set(ev.name, at);
+    }
+    return out;
+  }
+
   private bump(key: string): void {
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    this.mark(key);
+  }
+
+  private mark(key: string): void {
+    if (!this.firstAt.has(key)) this.firstAt.set(key, this.world?.events ?? 0);
   }
 }
 

@@ -27,6 +27,7 @@ export type RegisterDecision = ReturnType<NonNullable<ConnectorServerFaultHooks[
 export type RegisterHook = (socket: number) => RegisterDecision | undefined;
 export type SendAckHook = (messageId: string, socket: number) => boolean;
 export type StorageHook = (op: StorageOp) => string | undefined;
+export type ControlHook = (key: string, again: () => void) => void;
 
 /** The class of a link: its name up to the first `:` (`conn-down`, `api-req`, `ipc-up`, …). */
 export function linkClass(link: Link | string): string {
@@ -55,6 +56,7 @@ export class FaultHub {
   private readonly register: RegisterHook[] = [];
   private readonly sendAck: SendAckHook[] = [];
   private readonly storage: StorageHook[] = [];
+  private readonly control: ControlHook[] = [];
 
   constructor(private readonly w: World) {}
 
@@ -101,6 +103,18 @@ export class FaultHub {
   addStorage(hook: StorageHook): void {
     if (this.storage.length === 0) this.w.storage.faults = { onOp: (op) => this.onStorage(op) };
     this.storage.push(hook);
+  }
+
+  addControl(hook: ControlHook): void {
+    if (this.control.length === 0) {
+      this.w.wiring.controlFaults = {
+        delivered: (key, again) => {
+          if (this.healed) return;
+          for (const h of this.control) h(key, again);
+        },
+      };
+    }
+    this.control.push(hook);
   }
 
   adopt(name: string, handle: FaultHandle): void {

@@ -17,7 +17,9 @@ import type { Streams } from "../kernel/prng.ts";
 import type { World } from "../kernel/world.ts";
 import { apiFaults } from "./api.ts";
 import { brokerCrash } from "./broker-crash.ts";
+import { clientAnswers } from "./client-answers.ts";
 import { clockJump } from "./clock-jump.ts";
+import { controlReentry } from "./control-reentry.ts";
 import { delay } from "./delay.ts";
 import { disconnect } from "./disconnect.ts";
 import { drop } from "./drop.ts";
@@ -28,6 +30,7 @@ import type { FaultHub } from "./hub.ts";
 import { inboxPressure } from "./inbox-pressure.ts";
 import { partition } from "./partition.ts";
 import { plugin } from "./plugin.ts";
+import { pushLost } from "./push-lost.ts";
 import { pushReceipt } from "./push-receipt.ts";
 import { registerFaults } from "./register.ts";
 import { reorder } from "./reorder.ts";
@@ -55,6 +58,9 @@ export const FAULTS = [
   brokerCrash,
   inboxPressure,
   clockJump,
+  pushLost,
+  controlReentry,
+  clientAnswers,
 ] as const;
 
 type Registry = (typeof FAULTS)[number];
@@ -66,6 +72,12 @@ export type FaultOptionsOf<K extends FaultName> = Extract<Registry, { name: K }>
 export type FaultPlan = { [K in FaultName]?: Partial<FaultOptionsOf<K>> | boolean };
 
 export const FAULT_NAMES: FaultName[] = FAULTS.map((f) => f.name);
+
+/**
+ * Modules a scenario's fixed "every fault" plan leaves out: they widen what clients and channels do
+ * and are drawn in swarm mode only, so plain runs keep their meaning.
+ */
+export const SWARM_ONLY_FAULTS: readonly FaultName[] = ["push-lost", "control-reentry", "client-answers"];
 
 /** In swarm mode each fault module is on with this probability, independently. */
 export const SWARM_ENABLE_PROBABILITY = 0.5;

@@ -22,6 +22,15 @@ export type Fact =
   | { f: "plugin_push_acked"; pid: number; pushId: string }
   /** A plugin gave up on a reply (e.g. outcome unknown): liveness checkers must not wait for it. */
   | { f: "plugin_reply_abandoned"; assignmentId: string; reason: string }
+  /** A plugin drew its next step after an answer to its reply (docs/world-model.md). */
+  | {
+      f: "plugin_answer_choice";
+      pid: number;
+      assignmentId: string;
+      status: number;
+      code: string;
+      action: string;
+    }
   /** The liveness phase begins: faults are healed and the world must converge within `budgetMs`. */
   | { f: "liveness_begin"; budgetMs: number }
   /**

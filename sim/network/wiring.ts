@@ -46,6 +46,13 @@ export class Wiring implements PluginHost {
   private ipcSeq = 0;
   readonly channels = new Map<number, ChannelState>();
   private readonly pendingIpc = new Map<number, PendingIpc>();
+  /**
+   * Fault hook (set through the fault hub): told of every control event handed to the broker, with
+   * a way to hand the same event again.
+   */
+  controlFaults: { delivered(key: string, again: () => void): void } | undefined;
+  /** Idempotency keys whose control ack the broker wrote (kept only while a control fault is on). */
+  private readonly acked = new Set<string>();
 
   constructor(private readonly w: World) {}
 
@@ -82,6 +89,7 @@ export class Wiring implements PluginHost {
         this.brokerClosedChannel(o.channel);
         return;
       case "control_ack": {
+        if (this.controlFaults !== undefined) this.acked.add(o.idempotency_key);
         this.link("control-ack", "controlEvents", true).send(o.idempotency_key, () => {
           this.w.dispatcher.onControlAck(o.idempotency_key, o.status, o.detail, this.w.nowMs);
           this.flushDispatcher();
@@ -210,8 +218,13 @@ export class Wiring implements PluginHost {
         continue;
       }
       const text = JSON.stringify(o.event);
-      this.link("control-events", "controlEvents", true).send(String(o.event.idempotency_key), () => {
-        if (this.w.brokerAlive) this.w.input({ kind: "control_event", event: JSON.parse(text) });
+      const key = String(o.event.idempotency_key);
+      this.link("control-events", "controlEvents", true).send(key, () => {
+        if (!this.w.brokerAlive) return;
+        this.w.input({ kind: "control_event", event: JSON.parse(text) });
+        this.controlFaults?.delivered(key, () =>
+          this.w.input({ kind: "control_event", event: JSON.parse(text) }),
+        );
       });
     }
   }
@@ -330,6 +343,11 @@ export class Wiring implements PluginHost {
   }
 
   // ---- faults ----
+
+  /** Whether the broker wrote the control ack of `key` (known while a control fault is on). */
+  controlAcked(key: string): boolean {
+    return this.acked.has(key);
+  }
 
   /**
    * The connector's TCP connection dies without a close handshake (reset, timeout): everything in

@@ -6,10 +6,11 @@
  * in a serial run). The progress line is drawn only on a terminal outside CI and never with --json.
  */
 
-import { main, parseCli, plantedFaults, processIo } from "../runner.ts";
-import { runPool } from "./pool.ts";
+import { type ExploreTask, GuidedExplorer } from "../explore/guided.ts";
+import { main, parseCli, plantedFaults, processIo, sweepTasks, taskRunOptions } from "../runner.ts";
+import { type PoolProgress, runPool } from "./pool.ts";
 import { progressPrinter, showProgress } from "./progress.ts";
-import type { PoolTask } from "./protocol.ts";
+import type { PoolResult, PoolTask } from "./protocol.ts";
 
 export interface CliIo {
   out(line: string): void;
@@ -35,24 +36,68 @@ export async function runCli(argv: string[], io?: CliIo): Promise<number> {
   if (!pooled) return main(argv, runIo);
 
   const planted = plantedFaults(opts.planted);
-  const tasks: PoolTask[] = [];
-  for (const scenario of opts.scenarios) {
-    for (const seed of opts.seeds) {
-      tasks.push({
-        scenario: scenario.name,
-        seed,
-        target: opts.target.name,
-        options: { swarm: opts.swarm, plantedFaults: planted },
-        ...(opts.shrinkFor === undefined ? {} : { checkers: [opts.shrinkFor] }),
-        checkDeterminism: opts.checkDeterminism,
-      });
-    }
-  }
+  const toPoolTask = (t: ExploreTask, coverageFirstAt: boolean): PoolTask => ({
+    scenario: t.scenario,
+    seed: t.seed,
+    target: opts.target.name,
+    options: {
+      ...taskRunOptions(t),
+      swarm: opts.swarm,
+      plantedFaults: planted,
+      ...(coverageFirstAt ? { coverageFirstAt: true } : {}),
+    },
+    ...(opts.shrinkFor === undefined ? {} : { checkers: [opts.shrinkFor] }),
+    checkDeterminism: opts.checkDeterminism,
+  });
   const startedMs = Date.now();
-  const results = await runPool(tasks, {
+  const poolOptions = (done: number, all: number) => ({
     jobs: opts.jobs,
     seedBudgetMs: opts.seedBudgetMs,
-    onProgress: runIo.progress ? progressPrinter((s) => runIo.err(s)) : undefined,
+    onProgress: runIo.progress
+      ? offsetProgress(
+          progressPrinter((s) => runIo.err(s)),
+          done,
+          all,
+          startedMs,
+        )
+      : undefined,
   });
+  if (opts.explore === "guided") {
+    // Round by round: a round's tasks depend only on earlier rounds' results, in task order.
+    const explorer = new GuidedExplorer(
+      opts.scenarios.map((s) => s.name),
+      opts.seeds,
+      opts.swarm,
+    );
+    const tasks: ExploreTask[] = [];
+    const results: PoolResult[] = [];
+    for (let round = explorer.nextRound(); round.length > 0; round = explorer.nextRound()) {
+      const got = await runPool(
+        round.map((t) => toPoolTask(t, true)),
+        poolOptions(tasks.length, total),
+      );
+      for (let i = 0; i < round.length; i++) {
+        const r = got[i]!;
+        explorer.record(round[i]!, r.kind === "report" ? r.report : { coverage: {} });
+        if (r.kind === "report") delete r.report.coverageFirstAt;
+        tasks.push(round[i]!);
+        results.push(r);
+      }
+    }
+    return main(argv, runIo, { results, tasks, startedMs });
+  }
+  // The runner's loop order (seed-major), so results map back one to one.
+  const tasks = sweepTasks(opts).map((t) => toPoolTask(t, false));
+  const results = await runPool(tasks, poolOptions(0, tasks.length));
   return main(argv, runIo, { results, startedMs });
+}
+
+/** Progress of one round shown as progress of the whole sweep. */
+function offsetProgress(
+  print: (p: PoolProgress) => void,
+  done: number,
+  total: number,
+  startedMs: number,
+): (p: PoolProgress) => void {
+  return (p) => print({ ...p, done: done + p.done, total, elapsedMs: Date.now() - startedMs });
 }

@@ -6,7 +6,10 @@
 import type { RunOptions, RunReport } from "../run.ts";
 
 /** The part of `RunOptions` a worker can receive: plain data only (no callbacks, no decision log). */
-export type PoolRunOptions = Pick<RunOptions, "swarm" | "plantedFaults">;
+export type PoolRunOptions = Pick<
+  RunOptions,
+  "swarm" | "plantedFaults" | "fork" | "swarmFrom" | "coverageFirstAt"
+>;
 
 /** One run to do: a scenario (by name) and a seed, with the sweep's options. */
 export interface PoolTask {

@@ -16,7 +16,15 @@ export const dispatchRaces: Scenario = {
     "dispatch to reconnecting endpoint",
     "acceptance timeout fired",
   ],
-  swarmFaults: ["delay", "api", "duplicate", "push-receipt"],
+  swarmFaults: [
+    "delay",
+    "api",
+    "duplicate",
+    "push-receipt",
+    "control-reentry",
+    "push-lost",
+    "client-answers",
+  ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
     return standardSetup(ctx, {

@@ -16,7 +16,7 @@ export const grace: Scenario = {
     "grace expired",
     "dispatch to reconnecting endpoint",
   ],
-  swarmFaults: ["delay", "api", "push-receipt", "duplicate"],
+  swarmFaults: ["delay", "api", "push-receipt", "duplicate", "client-answers"],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
     const graceMs = rng.range(4_000, 10_000);

@@ -16,11 +16,12 @@
  * the protocol working as specified, so the world gets the time it needs rather than a weaker L1.
  */
 
-import { FAULT_NAMES, type FaultPlan } from "../faults/index.ts";
+import { FAULT_NAMES, SWARM_ONLY_FAULTS, type FaultPlan } from "../faults/index.ts";
 import { standardSetup } from "./base.ts";
 import type { Scenario } from "./scenario.ts";
 
-const SOAK_FAULTS = FAULT_NAMES;
+/** Outside swarm mode: every module of the original set (the newer client and channel modules are swarm-drawn only). */
+const SOAK_FAULTS = FAULT_NAMES.filter((n) => !SWARM_ONLY_FAULTS.includes(n));
 
 export const soak: Scenario = {
   name: "soak",

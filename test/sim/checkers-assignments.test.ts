@@ -181,6 +181,27 @@ describe("A7 idempotency conflict", () => {
   });
 });
 
+describe("A7 and the endpoint gate", () => {
+  it("passes a repeat and a conflict that the endpoint gate refuses before the idempotency lookup", () => {
+    const h = repliedUpToAck().end().respond(50, 200, { messageId: "w1" });
+    h.end()
+      .request(61, "POST", "/v1/runtime/assignment-reply", replyBody())
+      .respond(61, 404, { error: "unknown_endpoint" });
+    h.end()
+      .request(62, "POST", "/v1/runtime/assignment-reply", replyBody("different"))
+      .respond(62, 409, { error: "endpoint_not_active" });
+    expect(check(A7, h)).toBeUndefined();
+  });
+
+  it("still fires on a repeat answered with an error the idempotency lookup gave", () => {
+    const h = repliedUpToAck().end().respond(50, 200, { messageId: "w1" });
+    h.end()
+      .request(61, "POST", "/v1/runtime/assignment-reply", replyBody())
+      .respond(61, 409, { error: "runtime_assignment_unknown" });
+    expect(check(A7, h)?.message).toMatch(/instead of the stored result/);
+  });
+});
+
 describe("A8 token discipline", () => {
   const dispatch = (token: string) =>
     new History().in({

@@ -95,6 +95,32 @@ describe("R3 state-appropriate delivery", () => {
   });
 });
 
+describe("R3 after two reattaches of one endpoint in one instant", () => {
+  const twoReattaches = (secondStatus: number, secondError: string) => {
+    const h = withEndpoint().end();
+    h.in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+    h.channel(2, 10);
+    h.request(50, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 }).end();
+    h.request(51, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 });
+    h.respond(51, secondStatus, { error: secondError }).end();
+    return h.push(2, { sourceMessageId: "m1" }, "p1");
+  };
+
+  it("passes a drain push when the second request was refused because the first reattached the endpoint", () => {
+    expect(check(R3, twoReattaches(409, "endpoint_not_reconnecting"))).toBeUndefined();
+  });
+
+  it("still fires when the only reattach was refused", () => {
+    const h = withEndpoint().end();
+    h.in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+    h.channel(2, 10);
+    h.request(50, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 });
+    h.respond(50, 403, { error: "reattach_pid_mismatch" }).end();
+    h.push(2, { sourceMessageId: "m1" }, "p1");
+    expect(check(R3, h)?.message).toMatch(/no active endpoint/);
+  });
+});
+
 describe("R4 continuation routing", () => {
   const withRing = () => {
     const h = new History()

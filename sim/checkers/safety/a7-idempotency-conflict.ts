@@ -14,6 +14,19 @@ const SANITISED = new Set([
   "traceparent",
 ]);
 
+/**
+ * Refusals that come before the idempotency lookup (PROTOCOL §5.7 steps 1 and 3: the endpoint gate
+ * and the assignment's authority): a key reused through an endpoint that is gone, not active, or
+ * not the caller's is refused as any request would be, whatever its fingerprint.
+ */
+const BEFORE_LOOKUP = new Set([
+  "unknown_endpoint",
+  "endpoint_pid_mismatch",
+  "endpoint_owner_token_mismatch",
+  "endpoint_not_active",
+  "runtime_assignment_target_mismatch",
+]);
+
 /** Canonical JSON with recursively sorted keys. */
 function canonical(x: unknown): string {
   if (Array.isArray(x)) return `[${x.map(canonical).join(",")}]`;
@@ -42,7 +55,7 @@ export const A7 = defineChecker({
   kind: "safety",
   kinds: ["start", "in", "out", "step_end"],
   statement:
-    "A reply key reused with a different fingerprint gets 409 and causes no post and no send; reused with the same fingerprint it gets the same successful result again.",
+    "A reply key reused with a different fingerprint gets 409 and causes no post and no send; reused with the same fingerprint it gets the same successful result again (unless the endpoint gate or the assignment's authority refuses the request first).",
   create() {
     let fingerprints = new Map<string, string>();
     let success = new Map<string, string>();
@@ -113,6 +126,12 @@ export const A7 = defineChecker({
           }
         }
         if (o.kind !== "ipc_response") return undefined;
+        const code = (o.body as { error?: unknown } | undefined)?.error;
+        if (o.status !== 200 && typeof code === "string" && BEFORE_LOOKUP.has(code)) {
+          conflicts.delete(o.id);
+          repeats.delete(o.id);
+          return undefined;
+        }
         const conflictKey = conflicts.get(o.id);
         if (conflictKey !== undefined) {
           conflicts.delete(o.id);
