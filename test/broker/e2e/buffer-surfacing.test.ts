@@ -341,4 +341,29 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
     expect(pair.core.inbox.size).toBe(0);
     expect(pair.logCount("buffer_surface_assignment_skipped")).toBe(1);
   });
+
+  it("does not surface a record whose message a live assignment holds, and leaves the restore to it", () => {
+    // A surfaced copy would be a second row: dispatched elsewhere and accepted, it would leave the
+    // first assignment's timeout restoring a row the platform never dispatches again (L1).
+    const pair = new BrokerPair();
+    pair.connect();
+    const worker = pair.register(200, 3, {
+      capabilities: ["background_exchange_v1"],
+      background_exchange_mode: "resident_endpoint",
+    }).endpointId;
+    pair.message({ seq: 1, messageId: "u1" });
+    pair.answerOne("undispatched_changed", OK);
+    pair.dispatch("a1", "u1", worker);
+    pair.answerAll("processing_state", OK);
+    expect(pair.messagePushes(3).map((p) => p.sourceMessageId)).toEqual(["u1"]);
+    expect(pair.core.inbox.size).toBe(0);
+    pair.core.surfacer.surface("ep-old", [record("u1")], "endpoint_removed");
+    expect(pair.core.inbox.size).toBe(0);
+    expect(adds(pair).map((a) => a.undispatched_id)).toEqual(["u1"]);
+    expect(pair.logCount("buffer_surface_bound_skipped")).toBe(1);
+    pair.advance(30_000);
+    expect(deletes(pair)).toEqual(["ep-old"]);
+    expect(pair.core.inbox.ids()).toEqual(["u1"]);
+    expect(pair.core.internalErrors).toBe(0);
+  });
 });
