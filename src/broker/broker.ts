@@ -137,7 +137,12 @@ export class BrokerCore {
       if (journal.rows.length > 0)
         env.log("info", "undispatched_inbox_restored", { rows: journal.rows.length });
     }
-    this._surfacer = new BufferSurfacer(env, this._inbox, (id) => this._buffers.has(id));
+    this._surfacer = new BufferSurfacer(
+      env,
+      this._inbox,
+      (id) => this._buffers.has(id),
+      (id) => this._assignments.isBound(id),
+    );
     this.initialBuffers = config.initialBuffers;
     this._correlations = new CorrelationCache(env, o.replyCorrelationTtlMs, o.replyCorrelationPerEndpointMax);
     this._routeCache = new RouteCache(o.routeCacheMax);

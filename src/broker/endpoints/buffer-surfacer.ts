@@ -36,6 +36,12 @@
  *    then keeps the inbox as its one destination instead of routing it a second time (R1).
  * 7. L9: the file is deleted only once every surfaced row is also in the inbox journal (its write
  *    answered ok); if one write failed, the file is kept and the next start surfaces it again.
+ * 8. A record whose row id a live runtime assignment of this process holds is not surfaced (as
+ *    the pipeline's rule A11 for a redelivery): the platform's row is bound to that assignment and
+ *    the assignment has the message, restoring it if it is lost. A surfaced copy would be a second
+ *    row for one message: once the platform dispatched and the adapter accepted the copy, the
+ *    first assignment's acceptance timeout would put the row back into an inbox the platform will
+ *    never dispatch from again (it holds a slot for good and can wedge the cursor, L1).
  */
 
 import { UNDISPATCHED_ROW_SETTLED, type UndispatchedChangedEvent } from "../api.ts";
@@ -74,6 +80,8 @@ export class BufferSurfacer {
     private readonly inbox: UndispatchedInbox,
     /** Does `endpointId` have a live (registered) buffer again? Then its file is not deleted. */
     private readonly bufferLive: (endpointId: string) => boolean,
+    /** Does a live runtime assignment hold this undispatched id (point 8)? */
+    private readonly bound: (undispatchedId: string) => boolean = () => false,
   ) {
     this.surfacedIds = new FifoSet(env.opts.routeCacheMax);
   }
@@ -133,6 +141,15 @@ export class BufferSurfacer {
       while (batch.waiting.length > 0) {
         const record = batch.waiting[0]!;
         const row = this.rowOf(batch.endpointId, record);
+        if (this.bound(row.row.id)) {
+          batch.waiting.shift();
+          this.env.log("info", "buffer_surface_bound_skipped", {
+            endpoint_id: batch.endpointId,
+            id: row.row.id,
+          });
+          this.settleIfDone(batch);
+          continue;
+        }
         const b = batch;
         const durable = (ok: boolean) => {
           b.persisting--;
