@@ -324,7 +324,7 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
     expect(deletes(pair)).toEqual(["ep-old"]);
   });
 
-  it("does not surface a record whose message a live assignment holds, and still deletes the file", () => {
+  it("skips a waiting record once a live assignment holds its message, checked when the record's turn comes", () => {
     // m9 is surfaced from one file and dispatched; an older copy of it in a second file waits for
     // a slot meanwhile. Surfacing that copy would make m9 an inbox row and the message of a live,
     // delivered assignment at once, which a second dispatch would then bind twice (A11).
@@ -374,7 +374,7 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
     pair.answerAll("processing_state", OK);
     pair.advance(1_000);
     expect(pair.core.inbox.ids()).toEqual(["f2"]);
-    expect(pair.logCount("buffer_surface_bound_skip")).toBe(1);
+    expect(pair.logCount("buffer_surface_bound_skipped")).toBe(1);
     expect(adds(pair).filter((a) => a.undispatched_id === "m9")).toHaveLength(1);
     expect(deletes(pair).sort()).toEqual(["ep-old-1", "ep-old-2"]);
     expect(pair.core.surfacer.pending).toBe(0);
