@@ -324,6 +324,62 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
     expect(deletes(pair)).toEqual(["ep-old"]);
   });
 
+  it("skips a waiting record once a live assignment holds its message, checked when the record's turn comes", () => {
+    // m9 is surfaced from one file and dispatched; an older copy of it in a second file waits for
+    // a slot meanwhile. Surfacing that copy would make m9 an inbox row and the message of a live,
+    // delivered assignment at once, which a second dispatch would then bind twice (A11).
+    const pair = new BrokerPair({
+      options: { inboxCapacity: 2 },
+      initialBuffers: [
+        { endpointId: "ep-old-1", records: [record("m9"), record("f1"), record("f2")] },
+        {
+          endpointId: "ep-old-2",
+          records: [
+            record("x9", {
+              sourceMessageId: "m9",
+              runtimeAssignment: {
+                undispatchedId: "m9",
+                sourceMessageId: "m9",
+                assignmentId: "a-old",
+                targetRef: {
+                  kind: "projection_endpoint",
+                  projection_endpoint_id: "ep-old-2",
+                  background_exchange_mode: "resident_endpoint",
+                },
+                deliveryIntent: "external_handoff",
+              },
+            }),
+          ],
+        },
+      ],
+    });
+    pair.connect();
+    const worker = pair.register(200, 3, {
+      capabilities: ["background_exchange_v1"],
+      background_exchange_mode: "resident_endpoint",
+    }).endpointId;
+    expect(pair.core.inbox.ids()).toEqual(["m9", "f1"]);
+    pair.answerAll("undispatched_changed", OK);
+
+    pair.dispatch("k1", "m9", worker);
+    pair.answerAll("processing_state", OK);
+    pair.ackAllPushes(3);
+    expect(pair.messagePushes(3).map((p) => p.sourceMessageId)).toEqual(["m9"]);
+    pair.advance(1_000);
+    expect(pair.core.inbox.ids()).toEqual(["f1", "f2"]);
+    pair.answerAll("undispatched_changed", OK);
+
+    // A slot frees while the assignment of m9 is live and delivered: the copy is not surfaced.
+    pair.dispatch("k2", "f1", worker);
+    pair.answerAll("processing_state", OK);
+    pair.advance(1_000);
+    expect(pair.core.inbox.ids()).toEqual(["f2"]);
+    expect(pair.logCount("buffer_surface_bound_skipped")).toBe(1);
+    expect(adds(pair).filter((a) => a.undispatched_id === "m9")).toHaveLength(1);
+    expect(deletes(pair).sort()).toEqual(["ep-old-1", "ep-old-2"]);
+    expect(pair.core.surfacer.pending).toBe(0);
+  });
+
   it("leaves this process's assignment envelopes of a removed endpoint to the assignments component", () => {
     const { pair, ep } = buffered([]);
     const assignment = {
