@@ -259,6 +259,33 @@ describe("S7 release before redelivery: legal histories", () => {
     h.message(1, "m1").end();
     expect(check(S7, h)).toBeUndefined();
   });
+
+  /** m1's first output is its inbox journal write; the row is gone when the write lands. */
+  function lostWhilePersisting(firstOutputIsJournalWrite: boolean): History {
+    const h = new History().open().message(1, "m1");
+    const row = {
+      id: "m1",
+      source_message_id: "m1",
+      arrived_at: "",
+      sender_address: "agent://peer",
+      content: "c",
+      content_type: "text",
+      metadata: {},
+      reason: "unaddressed" as const,
+    };
+    if (firstOutputIsJournalWrite) h.out({ kind: "storage", id: 900, op: { op: "inbox_put", row } });
+    else h.out({ kind: "storage", id: 900, op: { op: "write_cursor", lastKnownSeq: 0 } });
+    h.end().in({ kind: "storage_result", id: 900, ok: true }).end();
+    return h.message(1, "m1").end();
+  }
+
+  it("does not judge a silent replay of a message whose first output was its inbox journal write", () => {
+    expect(check(S7, lostWhilePersisting(true))).toBeUndefined();
+  });
+
+  it("still fires for a silent replay of a message whose first work was not the inbox", () => {
+    expect(check(S7, lostWhilePersisting(false))?.message).toMatch(/replay of seq 1/);
+  });
 });
 
 describe("S1 ack soundness: legal histories", () => {
