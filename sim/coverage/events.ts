@@ -95,7 +95,11 @@ export const COVERAGE_EVENTS: readonly CoverageEvent[] = [
     "reinsertion at capacity",
     "restoring an assignment found the inbox full",
     "log:runtime_assignment_reinsert_failed_at_capacity",
-    "log:dispatch_reinsert_failed_at_capacity",
+  ),
+  e(
+    "put-back over capacity",
+    "a failed dispatch put its accepted row back into a full inbox, over the capacity",
+    "log:dispatch_putback_over_capacity",
   ),
   e("assignment dispatched", "a dispatch created an assignment", "log:undispatched_dispatched"),
   e(

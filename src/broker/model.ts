@@ -65,6 +65,8 @@ export interface Inbox {
   get(id: string): InboxRow | undefined;
   /** Add or overwrite. Overwrite always succeeds; a new id fails when full unless it brings a reservation. */
   tryAdd(row: InboxRow, reservation?: InboxReservation, onDurable?: (ok: boolean) => void): boolean;
+  /** Put back an accepted row that was taken; it always fits, over the capacity if need be. */
+  readmit(row: InboxRow): void;
   /** Remove and return; the row stays in the inbox journal until `settle` (inbound/inbox.ts). */
   take(id: string): InboxRow | undefined;
   /** Record in the journal that a taken row's message is safe elsewhere or gone for good. */

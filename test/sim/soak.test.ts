@@ -4,7 +4,8 @@
  * vitest runs it beside the other sweeps; each seed is 1–4 s.
  */
 
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { runScenario } from "../../sim/run.ts";
 import { scenarioByName } from "../../sim/scenarios/index.ts";
 import { sweepPasses, TEST_SEEDS } from "./support/scenario-sweep.ts";
 
@@ -18,4 +19,10 @@ describe("soak", () => {
   it("passes swarm seeds 1..8 (faults and rates drawn per seed)", () => {
     sweepPasses(soak, [1, 2, 3, 4, 5, 6, 7, 8], true);
   }, 240_000);
+
+  it("delivers every acked message when a failed dispatch puts its row back into a full inbox (swarm seed 85)", () => {
+    const r = runScenario(soak, 85, { swarm: true });
+    expect(r.violation).toBeUndefined();
+    expect(r.coverage["put-back over capacity"] ?? 0).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -87,7 +87,7 @@ export class Acceptance {
       }
       return;
     }
-    if (!rec.inInbox) {
+    if (!rec.inInbox && !this.heldElsewhere(rec, reason)) {
       if (!deps.inbox.tryAdd(rec.message, reservation)) {
         this.reinsertFailedAtCapacity(rec, reason, "restore");
         return;
@@ -181,12 +181,33 @@ export class Acceptance {
   restoreBeforeAcceptance(rec: AssignmentRecord, reason: string, reservation?: InboxReservation): void {
     const { env, deps, store } = this.ctx;
     env.deadlines.cancel(acceptDeadline(rec.key));
-    if (rec.inInbox || deps.inbox.tryAdd(rec.message, reservation)) {
+    if (rec.inInbox || this.heldElsewhere(rec, reason) || deps.inbox.tryAdd(rec.message, reservation)) {
       this.queue.remove(rec);
       store.forget(rec.key);
       return;
     }
     this.reinsertFailedAtCapacity(rec, reason, "before_acceptance");
+  }
+
+  /**
+   * Was `rec`'s message accepted by the adapter of another live assignment (a later dispatch of the
+   * same row, after a copy of it came back through another path)? Then that adapter has it, and a
+   * restore must not put a second copy into the inbox (A11). An unaccepted holder does not count:
+   * it may be restored too, and one of the two must put the message back.
+   */
+  private heldElsewhere(rec: AssignmentRecord, reason: string): boolean {
+    const id = rec.context.undispatchedId;
+    for (const other of this.ctx.store.values()) {
+      if (other === rec || !other.accepted || other.context.undispatchedId !== id) continue;
+      this.ctx.env.log("info", "runtime_assignment_restore_held_elsewhere", {
+        undispatched_id: id,
+        assignment_id: rec.context.assignmentId,
+        holder: other.context.assignmentId,
+        reason,
+      });
+      return true;
+    }
+    return false;
   }
 
   /**

@@ -48,9 +48,10 @@ export function brokerEvent(
 }
 
 /**
- * Put a row back into the inbox after it was taken. A full inbox is never a silent loss (A10): the
- * platform is told the row is gone with an `undispatched_changed` remove. The planted fault
- * `silentInboxLoss` skips that event to prove the A10 checker notices.
+ * Put a row back into the inbox after it was taken. The row was accepted (its seq acked, the
+ * platform holds it), so it always goes back, over the capacity if need be (inbound/inbox.ts,
+ * "Accepted rows always fit"): a full inbox never loses it. The planted fault `silentInboxLoss`
+ * drops it at capacity instead, silently, to prove the A10 checker notices.
  */
 export function putBack(ctx: Ctx, row: InboxRow, why: string): void {
   if (ctx.deps.inbox.tryAdd(row)) return;
@@ -58,18 +59,11 @@ export function putBack(ctx: Ctx, row: InboxRow, why: string): void {
   const held = ctx.reclaimInboxSlot?.();
   if (held && ctx.deps.inbox.tryAdd(row, held)) return;
   if (ctx.env.faults.silentInboxLoss) return;
-  ctx.env.log("error", "dispatch_reinsert_failed_at_capacity", {
+  ctx.deps.inbox.readmit(row);
+  ctx.env.log("warn", "dispatch_putback_over_capacity", {
     undispatched_id: row.id,
     why,
     inbox_size: ctx.deps.inbox.size,
     inbox_capacity: ctx.deps.inbox.capacity,
-  });
-  ctx.deps.enqueueUndispatched({
-    type: "undispatched_changed",
-    version: 1,
-    action: "remove",
-    undispatched_id: row.id,
-    ...(row.source_message_id !== undefined && { source_message_id: row.source_message_id }),
-    remove_reason: "lost_at_capacity_during_redispatch_bounce",
   });
 }

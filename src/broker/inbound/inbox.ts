@@ -28,6 +28,11 @@
  * handed out in arrival order rather than to whichever task happens to ask last; the reservation is
  * consumed by that task's `tryAdd` or given back with `release`.
  *
+ * Accepted rows always fit (point 5; a deviation from the reference, which drops a row it cannot
+ * put back and announces an `undispatched_changed` remove): a row taken by a dispatch whose
+ * hand-off failed goes back with `readmit`, over the capacity if need be, as restored rows do
+ * (point 3). Its seq was acked and the platform still holds it, so dropping it would lose it.
+ *
  * Slot-freed hook: `take` tells one listener that a row left, so records waiting for a slot (the
  * assignments' capacity-full reinsertion queue, PROTOCOL §5.5) can reserve it before any new
  * inbound row does. The listener must not add rows synchronously: the caller of `take` may put its
@@ -161,6 +166,16 @@ export class UndispatchedInbox implements Inbox {
       if (!ok) this.journaled.delete(row.id);
       onDurable?.(ok);
     });
+  }
+
+  /**
+   * Put back a row the broker already accepted (taken by a dispatch that failed): it always fits,
+   * even over the capacity, since the capacity limits new admissions, not rows already accepted
+   * ("Accepted rows always fit" above). New ids keep being refused until the inbox is below its capacity again.
+   */
+  readmit(row: InboxRow): void {
+    this.rows.set(row.id, row);
+    this.persist(row, undefined);
   }
 
   take(id: string): InboxRow | undefined {

@@ -119,9 +119,9 @@ export class InboxDestination {
       // (it dispatched it), so the message is where rule 1 would find it. Announcing it now would
       // tell the platform the broker holds it undispatched again, and the platform would dispatch
       // a row that is gone.
-      // Only a row an assignment holds, or one that left the inbox for good, is safe: a row whose
-      // dispatch failed and could not be put back at capacity is held by nobody, so the task ends
-      // not accepted and the redelivery adds the row again (S1).
+      // Only a row an assignment holds, or one that left the inbox for good, is safe: a row held by
+      // nobody (a failed dispatch puts its row back, so only a planted fault leaves one) ends the
+      // task not accepted, and the redelivery adds the row again (S1).
       if (!this.d.inbox.has(id)) {
         if (this.d.boundToAssignment?.(id) === true || this.d.inbox.departed(id)) {
           env.log("info", "undispatched_row_taken_while_persisting", { id, seq: task.seq });

@@ -31,6 +31,28 @@ describe("acceptance timeout and restore", () => {
     expect([...w.component.records()]).toHaveLength(0);
   });
 
+  it("does not put a message back that another assignment's adapter accepted meanwhile (A11)", () => {
+    const w = dispatched();
+    w.addEndpoint({ id: "ep2", pid: 12 });
+    // A copy of u1's row came back through another path, and a second dispatch handed it to ep2,
+    // whose adapter accepted it.
+    w.assign("a2", "u1", "ep2", 12, true);
+    w.advance(timeout);
+    expect(w.inbox.has("u1")).toBe(false);
+    expect(w.logs.some((l) => l.event === "runtime_assignment_restore_held_elsewhere")).toBe(true);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(1);
+    w.answerAll();
+    expect([...w.component.records()].map((r) => r.assignmentId)).toEqual(["a2"]);
+  });
+
+  it("puts the message back when the other assignment holding it is not accepted either", () => {
+    const w = dispatched();
+    w.addEndpoint({ id: "ep2", pid: 12 });
+    w.assign("a2", "u1", "ep2", 12, false);
+    w.advance(timeout);
+    expect(w.inbox.has("u1")).toBe(true);
+  });
+
   it("does not time out an accepted assignment", () => {
     const w = new AssignmentWorld();
     w.connect();

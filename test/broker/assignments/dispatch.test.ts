@@ -129,7 +129,7 @@ describe("dispatch_undispatched", () => {
     expect([...w.component.records()]).toHaveLength(0);
   });
 
-  it("sends an undispatched_changed remove when the inbox filled up while the assigned post was in flight (A10)", () => {
+  it("puts an accepted row back over capacity when the inbox filled up while the assigned post was in flight, with no remove", () => {
     const w = world({ inboxCapacity: 2 });
     w.addEndpoint({ id: "ep1", pid: 11 });
     w.addRow("u1");
@@ -137,17 +137,11 @@ describe("dispatch_undispatched", () => {
     w.addRow("x1");
     w.addRow("x2");
     w.answerAll(transient());
-    expect(w.inbox.has("u1")).toBe(false);
-    expect(w.undispatchedEvents).toEqual([
-      {
-        type: "undispatched_changed",
-        version: 1,
-        action: "remove",
-        undispatched_id: "u1",
-        source_message_id: "src-u1",
-        remove_reason: "lost_at_capacity_during_redispatch_bounce",
-      },
-    ]);
+    expect(w.inbox.has("u1")).toBe(true);
+    expect(w.inbox.size).toBe(3);
+    expect(w.undispatchedEvents).toEqual([]);
+    // New admissions are refused until the inbox is below its capacity again.
+    expect(w.inbox.tryAdd({ ...w.inbox.get("x1")!, id: "x3" })).toBe(false);
   });
 
   it("loses the row silently under the planted fault silentInboxLoss (what the A10 checker must catch)", () => {

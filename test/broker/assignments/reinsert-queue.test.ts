@@ -96,7 +96,7 @@ describe("capacity-full reinsertion queue", () => {
     w.control(w.dispatchEvent("b1", "x1", "no-such-endpoint"));
     expect(w.inbox.has("x1")).toBe(true);
     expect(w.undispatchedEvents).toHaveLength(0);
-    expect(w.logs.some((l) => l.event === "dispatch_reinsert_failed_at_capacity")).toBe(false);
+    expect(w.logs.some((l) => l.event === "dispatch_putback_over_capacity")).toBe(false);
   });
 
   it("drops the records silently under the planted fault silentInboxLoss, so nothing waits", () => {
