@@ -190,6 +190,9 @@ export class BrokerCore {
       cursor: this._connector,
       boundToAssignment: (id) => this._assignments.isBound(id),
       surfaced: (id) => this._surfacer.surfaced(id),
+      handedOff: (id) => {
+        this._surfacer.supersede(id);
+      },
     });
     this._assignments = createAssignments(env, {
       registry: this._registry,

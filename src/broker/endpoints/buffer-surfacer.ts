@@ -34,6 +34,11 @@
  * 6. The ids of surfaced records are remembered (FIFO, `routeCacheMax`): the connector may still
  *    redeliver such a message (its seq was not acked when the old process died), and the pipeline
  *    then keeps the inbox as its one destination instead of routing it a second time (R1).
+ * 6a. A record of an earlier process's file still waiting for an inbox slot is superseded when the
+ *    connector redelivers its message and the redelivery is handed to an endpoint (pushed with
+ *    receipt or buffered): the record is dropped when its turn comes. Surfacing it as well would
+ *    give the message a second destination (R1). A redelivery that ends otherwise (a route claim
+ *    `skip`, not accepted) leaves the record to be surfaced: it may be the only copy.
  * 7. L9: the file is deleted only once every surfaced row is also in the inbox journal (its write
  *    answered ok); if one write failed, the file is kept and the next start surfaces it again.
  * 8. A record whose row id a live runtime assignment of this process holds is not surfaced (as
@@ -68,12 +73,17 @@ interface Batch {
   surfaced: number;
 }
 
+/** The message id a record carries. */
+const keyOf = (r: BufferRecord): string => r.envelope.sourceMessageId ?? r.id;
+
 export const SURFACE_RETRY_DEADLINE = "buffer_surface:retry";
 const postDeadline = (endpointId: string, rowId: string) => `buffer_surface:post:${endpointId}:${rowId}`;
 
 export class BufferSurfacer {
   private readonly batches = new Map<string, Batch>();
   private readonly surfacedIds: FifoSet<string>;
+  /** Message ids redelivered while an earlier process's record of them waited (point 6a). */
+  private readonly superseded: FifoSet<string>;
 
   constructor(
     private readonly env: Env,
@@ -84,11 +94,23 @@ export class BufferSurfacer {
     private readonly bound: (undispatchedId: string) => boolean = () => false,
   ) {
     this.surfacedIds = new FifoSet(env.opts.routeCacheMax);
+    this.superseded = new FifoSet(env.opts.routeCacheMax);
   }
 
   /** Was a record with this message id surfaced into the inbox by this process (point 6)? */
   surfaced(messageId: string): boolean {
     return this.surfacedIds.has(messageId);
+  }
+
+  /**
+   * Point 6a: mark the records of earlier processes' files that wait for an inbox slot and carry
+   * this message id; each is dropped when its turn comes.
+   */
+  supersede(messageId: string): void {
+    for (const batch of this.batches.values()) {
+      if (batch.origin !== "previous_process") continue;
+      if (batch.waiting.some((r) => keyOf(r) === messageId)) this.superseded.add(messageId);
+    }
   }
 
   /** Records of batches not yet settled (tests, snapshots). */
@@ -141,6 +163,12 @@ export class BufferSurfacer {
       while (batch.waiting.length > 0) {
         const record = batch.waiting[0]!;
         const row = this.rowOf(batch.endpointId, record);
+        if (batch.origin === "previous_process" && this.superseded.has(keyOf(record))) {
+          batch.waiting.shift();
+          this.env.log("info", "buffer_surface_superseded", { endpoint_id: batch.endpointId, id: record.id });
+          this.settleIfDone(batch);
+          continue;
+        }
         if (this.bound(row.row.id)) {
           batch.waiting.shift();
           this.env.log("info", "buffer_surface_bound_skipped", {
@@ -172,7 +200,7 @@ export class BufferSurfacer {
         }
         batch.waiting.shift();
         batch.posting++;
-        this.surfacedIds.add(record.envelope.sourceMessageId ?? record.id);
+        this.surfacedIds.add(keyOf(record));
         this.env.log("info", "buffer_record_surfaced", { id: record.id, endpoint_id: batch.endpointId });
         this.post(batch, row.event, 0);
       }

@@ -21,6 +21,8 @@
  * - L1: inbox slots are allocated in arrival order (reservation before the closed-endpoint lookup).
  * - L1: an inbox add answered `undispatched_row_settled` counts as handled.
  * - L5: a redelivery of a message surfaced from a removed endpoint's buffer stays in the inbox.
+ * - L5/R1: a message handed to an endpoint supersedes an earlier process's buffer record of it
+ *   that still waits to be surfaced (the record is dropped when its turn comes).
  * - L9: the inbox row is journaled before it is announced.
  * - A11: a redelivered message bound to a live assignment is not added to the inbox again.
  *

@@ -45,6 +45,8 @@ export interface PipelineDeps {
   boundToAssignment?: (undispatchedId: string) => boolean;
   /** This process surfaced the message from a dead endpoint's buffer; absent = never. */
   surfaced?: (messageId: string) => boolean;
+  /** This message was handed to an endpoint: an earlier process's record still waiting to be surfaced is dropped; absent = none. */
+  handedOff?: (messageId: string) => void;
 }
 
 export interface InboundTask {

@@ -142,6 +142,7 @@ export class EndpointDestination {
       this.tasks.accepted(task);
       return;
     }
+    this.d.handedOff?.(task.messageId);
     const event: RoutedEvent = {
       type: "runtime_inbound_routed",
       version: 1,

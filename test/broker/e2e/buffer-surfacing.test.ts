@@ -287,6 +287,33 @@ describe("L5: buffer files of an earlier process are surfaced at start-up", () =
     expect(pair.ackedUpTo()).toBe(1);
   });
 
+  it("drops a record still waiting for an inbox slot when the connector redelivers its message, so it has one destination", () => {
+    const pair = new BrokerPair({
+      options: { inboxCapacity: 1 },
+      initialBuffers: [{ endpointId: "ep-old", records: [record("m0"), record("m1")] }],
+    });
+    pair.connect();
+    expect(pair.core.inbox.ids()).toEqual(["m0"]);
+    const ep = pair.register(100, 1).endpointId;
+    const worker = pair.register(200, 2, {
+      capabilities: ["background_exchange_v1"],
+      background_exchange_mode: "resident_endpoint",
+    }).endpointId;
+    pair.message({ seq: 1, messageId: "m1", metadata: { target_endpoint_id: ep } });
+    pair.answerOne("inbound_route_claim", ROUTE);
+    expect(pair.messagePushes()).toHaveLength(1);
+    pair.ackAllPushes(1);
+
+    // A free inbox slot does not bring the pushed message back as a row.
+    pair.answerAll("undispatched_changed", OK);
+    pair.dispatch("k1", "m0", worker);
+    pair.advance(1_000);
+    expect(pair.core.inbox.has("m1")).toBe(false);
+    expect(adds(pair).map((a) => a.undispatched_id)).toEqual(["m0"]);
+    expect(pair.logCount("buffer_surface_superseded")).toBe(1);
+    expect(deletes(pair)).toEqual(["ep-old"]);
+  });
+
   it("surfaces an earlier process's assignment envelope as the row it was dispatched from", () => {
     // The assignment died with that process and its row was settled when the record was appended;
     // dropping the record with the file would lose the message (soak swarm seed 20, L9).
