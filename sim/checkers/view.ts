@@ -165,7 +165,7 @@ export class View {
       if (this.lowerClaimOut(gatedFor, messageId)) return true;
     }
     for (const p of this.pushes.values()) {
-      if (p.task === messageId && !this.receiptExpired(p)) return true;
+      if (p.task === messageId && !this.receiptExpired(p.t)) return true;
     }
     return false;
   }
@@ -176,8 +176,8 @@ export class View {
    * instant, so an ack then is ignored (PROTOCOL §3.4). After a forward clock jump, events queued
    * before the jump come before the overdue deadlines: until that `advance` a receipt still counts.
    */
-  receiptExpired(p: PushRecord): boolean {
-    return this.lastAdvanceT >= p.t + (this.options?.pushReceiptTimeoutMs ?? 2_000);
+  receiptExpired(pushedAt: number): boolean {
+    return this.lastAdvanceT >= pushedAt + (this.options?.pushReceiptTimeoutMs ?? 2_000);
   }
 
   /** Is a route claim to `endpointId` for a message with a lower seq than `messageId` unanswered? */
@@ -413,7 +413,7 @@ export class View {
     this.pushes.delete(m.push_id);
     // A late receipt proves the plugin got the frame, but the broker already counted the push as
     // not received and may have sent the message elsewhere since: it is no hand-off.
-    if (this.receiptExpired(p)) return;
+    if (this.receiptExpired(p.t)) return;
     this.lastAckedPush = p;
     const sm = p.envelope.sourceMessageId;
     if (!p.envelope.runtimeAssignment && sm !== undefined) this.handedOffIds.add(sm);

@@ -207,10 +207,30 @@ function setupPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): b
 }
 
 /**
- * Leave workload items out (delta debugging over the items the run sent, largest chunks first,
- * from the end). An omitted item is still drawn, so no later draw moves: this removes a message in
- * the middle of a run, which deleting its draws from the log cannot do without reshaping every
- * message after it.
+ * Delta debugging over the workload items the run sent: chunks of them, largest first, from the
+ * end, each handed to `tryChunk` with the current edits and run.
+ */
+function itemChunksPass(
+  best: () => ReproRun,
+  edits: () => SetupEdits,
+  outOfTime: () => boolean,
+  tryChunk: (chunk: number[], e: SetupEdits, run: ReproRun) => boolean,
+): boolean {
+  let progress = false;
+  for (let size = highestPowerOfTwo(sentItems(best(), edits()).length); size >= 1; size >>= 1) {
+    for (let i = sentItems(best(), edits()).length - size; i >= 0 && !outOfTime(); i -= size) {
+      const items = sentItems(best(), edits());
+      if (i + size > items.length) continue;
+      if (tryChunk(items.slice(i, i + size), edits(), best())) progress = true;
+    }
+  }
+  return progress;
+}
+
+/**
+ * Leave workload items out. An omitted item is still drawn, so no later draw moves: this removes
+ * a message in the middle of a run, which deleting its draws from the log cannot do without
+ * reshaping every message after it.
  */
 function workloadPass(
   best: () => ReproRun,
@@ -218,24 +238,17 @@ function workloadPass(
   attempt: Attempt,
   outOfTime: () => boolean,
 ): boolean {
-  let progress = false;
-  for (let size = highestPowerOfTwo(sentItems(best(), edits()).length); size >= 1; size >>= 1) {
-    for (let i = sentItems(best(), edits()).length - size; i >= 0 && !outOfTime(); i -= size) {
-      const items = sentItems(best(), edits());
-      if (i + size > items.length) continue;
-      const e = edits();
-      const omit = [...(e.omitMessages ?? []), ...items.slice(i, i + size)].sort((a, b) => a - b);
-      if (attempt({ ...e, omitMessages: omit }, best().log)) progress = true;
-    }
-  }
-  return progress;
+  return itemChunksPass(best, edits, outOfTime, (chunk, e, run) => {
+    const omit = [...(e.omitMessages ?? []), ...chunk].sort((x, y) => x - y);
+    return attempt({ ...e, omitMessages: omit }, run.log);
+  });
 }
 
 /**
- * Leave workload items out together with the draws they served (delta debugging, largest chunks
- * first, from the end): the items after them find their own network, platform and plugin draws
- * where they were, which leaving an item out while keeping its draws (`workloadPass`) cannot give
- * when those streams are shared. Draws that served no item are kept.
+ * Leave workload items out together with the draws they served: the items after them find their
+ * own network, platform and plugin draws where they were, which leaving an item out while keeping
+ * its draws (`workloadPass`) cannot give when those streams are shared. Draws that served no item
+ * are kept.
  */
 function dropItemsPass(
   best: () => ReproRun,
@@ -243,24 +256,16 @@ function dropItemsPass(
   attempt: Attempt,
   outOfTime: () => boolean,
 ): boolean {
-  let progress = false;
-  for (let size = highestPowerOfTwo(sentItems(best(), edits()).length); size >= 1; size >>= 1) {
-    for (let i = sentItems(best(), edits()).length - size; i >= 0 && !outOfTime(); i -= size) {
-      const items = sentItems(best(), edits());
-      if (i + size > items.length) continue;
-      const chunk = new Set(items.slice(i, i + size));
-      const e = edits();
-      const drop = [...(e.dropItems ?? []), ...chunk].sort((a, b) => a - b);
-      const log: DecisionLog = {};
-      const run = best();
-      for (const key of Object.keys(run.log)) {
-        const causes = run.causes[key] ?? [];
-        log[key] = run.log[key]!.filter((_, j) => !chunk.has(causes[j] ?? 0));
-      }
-      if (attempt({ ...e, dropItems: drop }, log)) progress = true;
+  return itemChunksPass(best, edits, outOfTime, (items, e, run) => {
+    const chunk = new Set(items);
+    const drop = [...(e.dropItems ?? []), ...items].sort((x, y) => x - y);
+    const log: DecisionLog = {};
+    for (const key of Object.keys(run.log)) {
+      const causes = run.causes[key] ?? [];
+      log[key] = run.log[key]!.filter((_, j) => !chunk.has(causes[j] ?? 0));
     }
-  }
-  return progress;
+    return attempt({ ...e, dropItems: drop }, log);
+  });
 }
 
 /** The workload items (1-based arrival numbers) the run sent, in order. */

@@ -47,12 +47,7 @@ export const I3 = defineChecker({
                 ? `a receipt for push ${pushId} (sent on channel ${p.channel}) arrived on channel ${input.channel}`
                 : ch?.open !== true
                   ? `a receipt for push ${pushId} arrived after its channel ${p.channel} closed or was displaced`
-                  : v.receiptExpired({
-                        channel: p.channel,
-                        t: p.t,
-                        envelope: { from: "", content: "", contentType: "" },
-                        task: undefined,
-                      })
+                  : v.receiptExpired(p.t)
                     ? `a receipt for push ${pushId} arrived after its receipt deadline (pushed at t=${p.t}, timeout ${v.options?.pushReceiptTimeoutMs ?? 2_000} ms)`
                     : undefined;
             if (why !== undefined) current = { why, event: `${p.event} / ${describe(ev)}` };
