@@ -42,7 +42,16 @@ export class CoverageProbe {
     id: "coverage",
     kind: "safety",
     statement: "(coverage probe: counts events, never fails)",
-    kinds: ["start", "crash", "out", "in", "truth"],
+    kinds: [
+      "start",
+      "crash",
+      "in:control_event",
+      "out:ipc_response",
+      "out:api_call",
+      "truth:server_sent",
+      "truth:plugin_reply_abandoned",
+      "truth:plugin_answer_choice",
+    ],
     create: () => ({
       onEvent: (ev, v) => {
         switch (ev.k) {

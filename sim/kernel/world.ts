@@ -28,7 +28,8 @@ import { DEFAULT_DISPATCHER_OPTIONS, Dispatcher, type DispatcherOptions } from "
 import { PlatformApi, type PlatformApiOptions } from "../actors/platform-api.ts";
 import { PluginModel, type PluginSpec } from "../actors/plugin.ts";
 import { SimStorage } from "../actors/storage.ts";
-import { type CheckerDef, type CheckerInstance, type Violation, wants } from "../checkers/checker.ts";
+import type { CheckerDef, Violation } from "../checkers/checker.ts";
+import { CheckerIndex } from "../checkers/checker-index.ts";
 import { View } from "../checkers/view.ts";
 import { Network } from "../network/network.ts";
 import { SIM_EPOCH_MS, VirtualClock } from "./clock.ts";
@@ -132,11 +133,8 @@ export class World {
   /** Owner of every fault hook; counts firings. Idle (and draw-free) unless a plan is installed. */
   readonly faultHub: FaultHub = new FaultHub(this);
   readonly wiring: Wiring;
-  /** Checker instances grouped by the event kinds they want. */
-  private readonly checkersByKind = new Map<
-    SimEvent["k"],
-    Array<{ def: CheckerDef; inst: CheckerInstance }>
-  >();
+  /** Checker instances by the events they want. */
+  private readonly checkers: CheckerIndex;
   private readonly targetRun: TargetRun;
   private advancesAtInstant = 0;
   private lastAdvanceAt = -1;
@@ -162,21 +160,7 @@ export class World {
       ...config.dispatcher,
     });
     this.view = new View();
-    const EVENT_KINDS: SimEvent["k"][] = [
-      "in",
-      "out",
-      "advance",
-      "step_end",
-      "start",
-      "crash",
-      "truth",
-      "quiescent",
-    ];
-    for (const k of EVENT_KINDS) this.checkersByKind.set(k, []);
-    for (const def of config.checkers) {
-      const entry = { def, inst: def.create() };
-      for (const k of EVENT_KINDS) if (wants(def, k)) this.checkersByKind.get(k)!.push(entry);
-    }
+    this.checkers = new CheckerIndex(config.checkers.map((def) => ({ def, inst: def.create() })));
     this.wiring = new Wiring(this);
     const pluginStream = this.streams.get("plugins");
     for (const spec of config.plugins) {
@@ -381,7 +365,7 @@ export class World {
     this.events++;
     const view = this.view;
     view.observe(ev);
-    const cs = this.checkersByKind.get(ev.k)!;
+    const cs = this.checkers.for(ev);
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!;
       const finding = c.inst.onEvent(ev, view);

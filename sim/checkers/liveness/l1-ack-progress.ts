@@ -5,7 +5,7 @@ import { Phase } from "./phase.ts";
 export const L1 = defineChecker({
   id: "L1",
   kind: "liveness",
-  kinds: ["truth", "quiescent"],
+  kinds: ["truth:liveness_begin", "truth:liveness_end", "quiescent"],
   statement:
     "Once faults are healed, the broker's committed cursor reaches the head of its stream on the platform (DELIVERY_SKIP seqs count as handled).",
   create() {

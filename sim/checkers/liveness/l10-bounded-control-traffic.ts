@@ -31,7 +31,7 @@ interface Count {
 export const L10 = defineChecker({
   id: "L10",
   kind: "liveness",
-  kinds: ["in", "out"],
+  kinds: ["in:control_event", "out:api_call", "out:control_ack"],
   statement:
     "Control traffic stays bounded: per undispatched row, dispatch events plus undispatched_changed posts stay within a burst of 48 plus one per 5 s since the first; per endpoint, failed dispatches stay within a burst plus twelve per distinct row plus one per 5 s, so no storm of re-dispatches runs unnoticed.",
   create() {

@@ -15,7 +15,14 @@ import { firstFew, Phase, plural } from "./phase.ts";
 export const L11 = defineChecker({
   id: "L11",
   kind: "liveness",
-  kinds: ["start", "in", "out", "truth", "quiescent"],
+  kinds: [
+    "start",
+    "in:control_event",
+    "out:control_ack",
+    "truth:liveness_begin",
+    "truth:liveness_end",
+    "quiescent",
+  ],
   statement:
     "Every control event the broker took in gets a control ack for its idempotency key from the same broker incarnation by the end of the liveness phase.",
   create() {

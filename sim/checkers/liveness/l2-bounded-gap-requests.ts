@@ -12,7 +12,7 @@ export const GAP_REQUESTS_PER_GAP_MAX = 8;
 export const L2 = defineChecker({
   id: "L2",
   kind: "liveness",
-  kinds: ["start", "in", "out"],
+  kinds: ["start", "in:connector_open", "out:connector_send"],
   statement:
     "REQUEST_GAP_FILL frames stay bounded per distinct gap (process, socket, cursor value): a constant burst plus one per gapFillRetryMaxMs spent at that gap, so a blocked seq never drives an unbounded request/replay loop.",
   create() {

@@ -12,7 +12,7 @@ export const ACCEPTANCE_SLACK_MS = 60_000;
 export const L3 = defineChecker({
   id: "L3",
   kind: "liveness",
-  kinds: ["out", "truth", "quiescent"],
+  kinds: ["out:api_call", "truth:liveness_begin", "truth:liveness_end", "quiescent"],
   statement:
     "Every unaccepted assignment is accepted, failed or restored within the acceptance timeout plus retries once faults are healed.",
   create() {

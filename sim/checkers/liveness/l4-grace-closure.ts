@@ -14,7 +14,7 @@ export const GRACE_SLACK_MS = DEADLINE_TOLERANCE_MS;
 export const L4 = defineChecker({
   id: "L4",
   kind: "liveness",
-  kinds: ["in", "advance", "step_end", "truth", "quiescent"],
+  kinds: ["in", "advance", "step_end", "truth:liveness_begin", "truth:liveness_end", "quiescent"],
   statement: "Every reconnecting endpoint is reattached or removed within graceMs.",
   create() {
     const phase = new Phase();

@@ -28,7 +28,16 @@ export function makeL5(strict: boolean): CheckerDef {
   return defineChecker({
     id: "L5",
     kind: "liveness",
-    kinds: ["in", "out", "truth", "quiescent"],
+    kinds: [
+      "in:storage_result",
+      "in:ipc_channel_message",
+      "in:api_result",
+      "in:control_event",
+      "out:ipc_push",
+      "truth:liveness_begin",
+      "truth:liveness_end",
+      "quiescent",
+    ],
     statement: strict
       ? "Every message appended to a reconnecting buffer (and acked) is eventually pushed or surfaced again as undispatched, unless its endpoint is still reconnecting within grace."
       : "Every message appended to a reconnecting buffer (and acked) is eventually pushed or surfaced again as undispatched, unless its endpoint is still reconnecting within grace, was removed (its buffer is deleted, §1.4) or outlived its broker process (buffers are not scanned at start-up, §1.5).",

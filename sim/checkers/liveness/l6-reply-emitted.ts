@@ -11,7 +11,16 @@ interface Acked {
 export const L6 = defineChecker({
   id: "L6",
   kind: "liveness",
-  kinds: ["start", "in", "out", "truth", "quiescent"],
+  kinds: [
+    "start",
+    "in:connector_frame",
+    "in:api_result",
+    "out:connector_send",
+    "truth:liveness_begin",
+    "truth:liveness_end",
+    "truth:plugin_reply_abandoned",
+    "quiescent",
+  ],
   statement:
     "Every assignment reply whose SEND_ACK the broker accepted gets its reply_emitted post answered (ok or terminally) once the API is healthy.",
   create() {

@@ -37,7 +37,18 @@ interface Change {
 export const L7 = defineChecker({
   id: "L7",
   kind: "liveness",
-  kinds: ["start", "in", "out", "step_end", "truth", "quiescent"],
+  kinds: [
+    "start",
+    "in:connector_closed",
+    "in:connector_frame",
+    "out:connector_close",
+    "out:ipc_push",
+    "out:api_call",
+    "step_end",
+    "truth:liveness_begin",
+    "truth:liveness_end",
+    "quiescent",
+  ],
   statement:
     "Presence is online within one step of a connector connect, offline after presenceGraceMs of continuous disconnection, and never online while disconnected.",
   create() {

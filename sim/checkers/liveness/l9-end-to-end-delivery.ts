@@ -39,7 +39,20 @@ const ADAPTER_HAS_IT = new Set<string>([
 export const L9 = defineChecker({
   id: "L9",
   kind: "liveness",
-  kinds: ["in", "out", "truth", "quiescent"],
+  kinds: [
+    "in:connector_frame",
+    "in:control_event",
+    "in:ipc_channel_message",
+    "in:storage_result",
+    "in:api_result",
+    "out:connector_send",
+    "out:api_call",
+    "out:ipc_push",
+    "out:control_ack",
+    "truth:liveness_begin",
+    "truth:liveness_end",
+    "quiescent",
+  ],
   statement:
     "Every message acked to the connector is eventually handed to a plugin (pushed with receipt, directly or as an assignment) or settled by the platform through a documented path (claim skip, settled row, acknowledged remove), also when the broker crashed after the ack.",
   create() {

@@ -5,7 +5,7 @@ import { describe } from "../util.ts";
 export const A1 = defineChecker({
   id: "A1",
   kind: "safety",
-  kinds: ["in", "out"],
+  kinds: ["in:api_result", "out:api_call"],
   statement:
     "For each assignment, the state_sequence values of processing-state posts the platform accepted are strictly increasing in post order.",
   create() {

@@ -7,7 +7,7 @@ const FINAL_STATES = new Set(["reply_emitted", "processing_failed", "expired"]);
 export const A10 = defineChecker({
   id: "A10",
   kind: "safety",
-  kinds: ["start", "in", "out", "quiescent"],
+  kinds: ["start", "in:api_result", "out:api_call", "quiescent"],
   statement:
     "Every row that entered the inbox is, at the end, still in the inbox, bound to a live assignment, finished (reply emitted or failed as the adapter reported), or announced removed.",
   create() {

@@ -4,7 +4,7 @@ import { defineChecker } from "../checker.ts";
 export const A11 = defineChecker({
   id: "A11",
   kind: "safety",
-  kinds: ["start", "out", "quiescent"],
+  kinds: ["start", "out:ipc_push", "out:storage", "quiescent"],
   statement:
     "At quiescence an undispatched id is not both an inbox row and the message of a live assignment whose target has it pushed or buffered.",
   create() {

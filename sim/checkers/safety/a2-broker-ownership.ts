@@ -7,7 +7,7 @@ const BROKER_OWNED = new Set(["assigned_to_runtime_target", "reply_requested", "
 export const A2 = defineChecker({
   id: "A2",
   kind: "safety",
-  kinds: ["out"],
+  kinds: ["out:api_call"],
   statement:
     "assigned_to_runtime_target, reply_requested and reply_emitted are never forwarded from an adapter's processing-state request.",
   create() {

@@ -6,7 +6,7 @@ import { describe } from "../util.ts";
 export const A3 = defineChecker({
   id: "A3",
   kind: "safety",
-  kinds: ["start", "in", "out"],
+  kinds: ["start", "in:connector_frame", "in:api_result", "out:connector_send", "out:api_call"],
   statement:
     "For a reply key: reply_requested (accepted) → SEND_MESSAGE → SEND_ACK → reply_emitted, with reply_emitted.state_sequence above reply_requested's, and at most one accepted reply_requested per key.",
   create() {

@@ -16,7 +16,7 @@ export function singleWireSend(opts: {
   return defineChecker({
     id: opts.id,
     kind: "safety",
-    kinds: opts.acrossRestarts ? ["out"] : ["start", "out"],
+    kinds: opts.acrossRestarts ? ["out:connector_send"] : ["start", "out:connector_send"],
     statement: opts.statement,
     create() {
       let written = new Map<string, SimEvent>();

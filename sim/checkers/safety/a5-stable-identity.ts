@@ -7,7 +7,7 @@ import { describe } from "../util.ts";
 export const A5 = defineChecker({
   id: "A5",
   kind: "safety",
-  kinds: ["out"],
+  kinds: ["out:connector_send", "out:api_call", "out:ipc_response"],
   statement:
     "For a reply key, metadata.message_id of every SEND_MESSAGE, the outbound_message_id of reply_emitted and the messageId returned to the plugin are one and the same value.",
   create() {

@@ -5,7 +5,7 @@ import { describe } from "../util.ts";
 export const A6 = defineChecker({
   id: "A6",
   kind: "safety",
-  kinds: ["start", "in", "out"],
+  kinds: ["start", "in:api_result", "out:api_call"],
   statement: "No reply_requested is posted for an assignment that has not had a successful adapter_accepted.",
   create() {
     let accepted = new Set<string>();

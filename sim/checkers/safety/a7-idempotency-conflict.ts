@@ -53,7 +53,15 @@ export function replyFingerprint(body: Record<string, unknown>): string {
 export const A7 = defineChecker({
   id: "A7",
   kind: "safety",
-  kinds: ["start", "in", "out", "step_end"],
+  kinds: [
+    "start",
+    "in:api_result",
+    "in:ipc_request",
+    "out:api_call",
+    "out:connector_send",
+    "out:ipc_response",
+    "step_end",
+  ],
   statement:
     "A reply key reused with a different fingerprint gets 409 and causes no post and no send; reused with the same fingerprint it gets the same successful result again (unless the endpoint gate or the assignment's authority refuses the request first).",
   create() {

@@ -12,7 +12,7 @@ const TOKEN_STATES = new Set([
 export const A8 = defineChecker({
   id: "A8",
   kind: "safety",
-  kinds: ["in", "out"],
+  kinds: ["in:control_event", "out:api_call"],
   statement:
     "Every broker-originated assigned, reply and delivery-attempted event carries the projection token the platform issued for that assignment.",
   create() {

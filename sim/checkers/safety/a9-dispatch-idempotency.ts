@@ -5,7 +5,15 @@ import { describe } from "../util.ts";
 export const A9 = defineChecker({
   id: "A9",
   kind: "safety",
-  kinds: ["start", "in", "out", "step_end"],
+  kinds: [
+    "start",
+    "in:control_event",
+    "out:control_ack",
+    "out:api_call",
+    "out:ipc_push",
+    "out:storage",
+    "step_end",
+  ],
   statement:
     "Replaying a dispatch_undispatched whose idempotency_key already succeeded (within the window) produces no new posts or pushes.",
   create() {

@@ -42,7 +42,7 @@ function viaGap(from: string, to: string, reason: string): boolean {
 export const E1 = defineChecker({
   id: "E1",
   kind: "safety",
-  kinds: ["start", "out"],
+  kinds: ["start", "out:api_call"],
   statement:
     "Endpoint state projections follow the §1.4 table exactly: register ⇒ active, ipc_close ⇒ reconnecting or closed, reattach ⇒ active, grace timeout or unregister ⇒ closed, and nothing after closed.",
   create() {

@@ -13,7 +13,7 @@ import { describe } from "../util.ts";
 export const E2 = defineChecker({
   id: "E2",
   kind: "safety",
-  kinds: ["in", "out", "advance", "step_end"],
+  kinds: ["in", "out:api_call", "advance", "step_end"],
   statement:
     "A grace timeout closes only an endpoint that is reconnecting, no earlier than graceMs and no later than graceMs plus the timer tolerance after it became reconnecting.",
   create() {

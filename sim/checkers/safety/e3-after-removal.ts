@@ -5,7 +5,7 @@ import { describe } from "../util.ts";
 export const E3 = defineChecker({
   id: "E3",
   kind: "safety",
-  kinds: ["start", "out", "step_end"],
+  kinds: ["start", "out:api_call", "out:storage", "out:ipc_push", "step_end"],
   statement:
     "Once an endpoint is removed, the platform was told (unregister) and the broker sends it no heartbeat, push, buffer append or new assignment.",
   create() {

@@ -17,7 +17,7 @@ interface Seen {
 export const E4 = defineChecker({
   id: "E4",
   kind: "safety",
-  kinds: ["start", "in", "out"],
+  kinds: ["start", "in:api_result", "out:api_call"],
   statement: "Per endpoint, the platform receives transition states in the order they occurred.",
   create() {
     /** Endpoint → latest transition posted / applied (answered ok), by timestamp. */

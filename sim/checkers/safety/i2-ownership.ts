@@ -31,7 +31,7 @@ interface Pending {
 export const I2 = defineChecker({
   id: "I2",
   kind: "safety",
-  kinds: ["start", "in", "out", "step_end"],
+  kinds: ["start", "in:ipc_request", "out", "step_end"],
   statement:
     "Claim, reply and processing-state requests with a wrong pid or owner token never reach the platform and never change broker state.",
   create() {

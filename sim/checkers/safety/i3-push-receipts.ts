@@ -17,7 +17,7 @@ interface PushSeen {
 export const I3 = defineChecker({
   id: "I3",
   kind: "safety",
-  kinds: ["start", "in", "out", "step_end"],
+  kinds: ["start", "in:ipc_channel_message", "out", "step_end"],
   statement:
     "A push receipt counts only from the push's own pid and socket before the receipt timeout; any other receipt is ignored.",
   create() {

@@ -8,7 +8,7 @@ import { describe } from "../util.ts";
 export const R1 = defineChecker({
   id: "R1",
   kind: "safety",
-  kinds: ["start", "in", "out"],
+  kinds: ["start", "in:ipc_channel_message", "in:storage_result", "in:api_result", "out:ipc_push"],
   statement:
     "Each sequenced message has at most one destination per process: one plugin (pushed or buffered), the inbox, or a route-claim skip.",
   create() {

@@ -5,7 +5,7 @@ import { describe, handoffOf } from "../util.ts";
 export const R2 = defineChecker({
   id: "R2",
   kind: "safety",
-  kinds: ["start", "in", "out"],
+  kinds: ["start", "in:api_result", "out:api_call", "out:ipc_push", "out:storage"],
   statement:
     "For a message with a messageId, a route claim answered `route` precedes its first push or buffer append in the process, and no runtime_inbound_routed post precedes that hand-off.",
   create() {

@@ -5,7 +5,7 @@ import { describe } from "../util.ts";
 export const R3 = defineChecker({
   id: "R3",
   kind: "safety",
-  kinds: ["out"],
+  kinds: ["out:ipc_push", "out:storage"],
   statement:
     "Pushes go only to active endpoints through their current, open channel; buffer appends happen only for reconnecting endpoints.",
   create() {

@@ -12,7 +12,7 @@ interface Expectation {
 export const R4 = defineChecker({
   id: "R4",
   kind: "safety",
-  kinds: ["start", "in", "out", "step_end"],
+  kinds: ["start", "in:connector_frame", "out:api_call", "step_end"],
   statement:
     "A message whose correlation_id is in exactly one local correlation ring (not the sender's own endpoint) is routed to that endpoint, or to the inbox as a correlated continuation when the endpoint is non-headless without foreground_channel_v1.",
   create() {

@@ -16,7 +16,7 @@ const WINDOW = 64;
 export const R5 = defineChecker({
   id: "R5",
   kind: "safety",
-  kinds: ["start", "in", "out"],
+  kinds: ["start", "in:connector_frame", "out:api_call", "out:ipc_push", "out:storage"],
   statement:
     "Among tasks in flight together, messages handed to one endpoint (pushes and buffer appends) are handed off in seq order; redeliveries of an already delivered seq are exempt.",
   create() {

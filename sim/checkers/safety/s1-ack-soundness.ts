@@ -5,7 +5,7 @@ import { describe, sentFrame } from "../util.ts";
 export const S1 = defineChecker({
   id: "S1",
   kind: "safety",
-  kinds: ["start", "out"],
+  kinds: ["start", "out:connector_send"],
   statement:
     "Every DELIVERY_ACK(u) covers only seqs the pipeline accepted or the server skipped: each s with max(C_before, Srv) < s ≤ u is in Acc ∪ Skip.",
   create() {

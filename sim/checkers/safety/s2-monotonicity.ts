@@ -5,7 +5,7 @@ import { describe, sentFrame } from "../util.ts";
 export const S2 = defineChecker({
   id: "S2",
   kind: "safety",
-  kinds: ["start", "truth", "out"],
+  kinds: ["start", "truth:cursor_persisted", "out:storage", "out:connector_send"],
   statement:
     "The cursor never goes back: DELIVERY_ACK upToSeq values and REGISTER lastKnownSeq values never decrease within a process, and persisted cursor-file values never decrease.",
   create() {

@@ -5,7 +5,7 @@ import { describe, sentFrame } from "../util.ts";
 export const S3 = defineChecker({
   id: "S3",
   kind: "safety",
-  kinds: ["start", "out"],
+  kinds: ["start", "out:storage", "out:connector_send"],
   statement:
     "A cursor value is written to disk only after a DELIVERY_ACK of that value went out on an open socket, and after a restart the first REGISTER carries the last persisted value.",
   create() {

@@ -5,7 +5,7 @@ import { describe, sentFrame } from "../util.ts";
 export const S4 = defineChecker({
   id: "S4",
   kind: "safety",
-  kinds: ["out"],
+  kinds: ["out:connector_send"],
   statement:
     "While the connector socket is not open the cursor does not advance: no DELIVERY_ACK is written, and the next REGISTER claims no more than what was acked on an open socket.",
   create() {

@@ -5,7 +5,7 @@ import { describe, taskMessageOf } from "../util.ts";
 export const S5 = defineChecker({
   id: "S5",
   kind: "safety",
-  kinds: ["in", "out", "step_end"],
+  kinds: ["in:connector_frame", "out", "step_end"],
   statement:
     "A MESSAGE_RECEIVED whose payload id is still pending or already seen (or whose seq is at or below the cursor) starts no pipeline task: no push, no buffer append, no platform post.",
   create() {

@@ -7,7 +7,7 @@ const SCOPED_IN = new Set(["MESSAGE_RECEIVED", "DELIVERY_CURSOR", "DELIVERY_SKIP
 export const S6 = defineChecker({
   id: "S6",
   kind: "safety",
-  kinds: ["in", "out", "step_end"],
+  kinds: ["in:connector_frame", "out", "step_end"],
   statement:
     "Frames for a foreign runtimeSessionId change nothing (no output at all), and every REGISTER, DELIVERY_ACK and REQUEST_GAP_FILL carries the configured scope.",
   create() {

@@ -16,7 +16,7 @@ const wentToInbox = (o: Output): boolean =>
 export const S7 = defineChecker({
   id: "S7",
   kind: "safety",
-  kinds: ["start", "in", "out", "step_end"],
+  kinds: ["start", "in:connector_frame", "out", "step_end"],
   statement:
     "A seq whose task finished without being accepted has had its payload id released, so its next replay (above the cursor) is processed again.",
   create() {

@@ -5,7 +5,7 @@ import { describe, sentFrame } from "../util.ts";
 export const S8 = defineChecker({
   id: "S8",
   kind: "safety",
-  kinds: ["out"],
+  kinds: ["out:connector_send"],
   statement: "Every REQUEST_GAP_FILL.sinceSeq equals the committed cursor C at the time it is sent.",
   create() {
     return {

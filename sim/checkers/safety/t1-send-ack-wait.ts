@@ -25,7 +25,7 @@ interface Send {
 export const T1 = defineChecker({
   id: "T1",
   kind: "safety",
-  kinds: ["start", "in", "out", "advance", "step_end"],
+  kinds: ["start", "in", "out:connector_send", "out:ipc_response", "advance", "step_end"],
   statement:
     "An unacknowledged SEND_MESSAGE is settled outcome-unknown no earlier than sendAckTimeoutMs and no later than sendAckTimeoutMs plus the timer tolerance after it was written.",
   create() {

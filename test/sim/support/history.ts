@@ -240,7 +240,7 @@ export function check(def: CheckerDef, history: History): Finding | undefined {
   const inst = def.create();
   for (const ev of history.events) {
     view.observe(ev);
-    if (!wants(def, ev.k)) continue;
+    if (!wants(def, ev)) continue;
     const f = inst.onEvent(ev, view);
     if (f) return f;
   }
