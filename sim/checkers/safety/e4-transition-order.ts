@@ -1,10 +1,11 @@
+import type { SimEvent } from "../../kernel/events.ts";
 import { defineChecker } from "../checker.ts";
 import { describe } from "../util.ts";
 
 interface Seen {
   ts: string;
   state: string;
-  event: string;
+  ev: SimEvent;
 }
 
 /**
@@ -38,10 +39,10 @@ export const E4 = defineChecker({
           if (prev && a.ts < prev.ts) {
             return {
               message: `endpoint ${a.endpoint_id}: transition ${a.state}@${a.ts} was posted after the later transition ${prev.state}@${prev.ts}.`,
-              involved: [prev.event, describe(ev)],
+              involved: [describe(prev.ev), describe(ev)],
             };
           }
-          posted.set(a.endpoint_id, { ts: a.ts, state: a.state, event: describe(ev) });
+          posted.set(a.endpoint_id, { ts: a.ts, state: a.state, ev });
           return undefined;
         }
         if (ev.k !== "in" || ev.input.kind !== "api_result" || !ev.input.result.ok) return undefined;
@@ -52,10 +53,10 @@ export const E4 = defineChecker({
         if (prev && a.ts < prev.ts) {
           return {
             message: `endpoint ${a.endpoint_id}: the platform applied transition ${a.state}@${a.ts} after the later transition ${prev.state}@${prev.ts}.`,
-            involved: [prev.event, describe(ev)],
+            involved: [describe(prev.ev), describe(ev)],
           };
         }
-        applied.set(a.endpoint_id, { ts: a.ts, state: a.state, event: describe(ev) });
+        applied.set(a.endpoint_id, { ts: a.ts, state: a.state, ev });
         return undefined;
       },
     };

@@ -1,10 +1,12 @@
+import type { SimEvent } from "../../kernel/events.ts";
 import { defineChecker } from "../checker.ts";
 import { describe } from "../util.ts";
 
 interface PushSeen {
   channel: number;
   t: number;
-  event: string;
+  /** The push, described only for a report. */
+  ev: SimEvent;
 }
 
 /**
@@ -22,7 +24,7 @@ export const I3 = defineChecker({
     "A push receipt counts only from the push's own pid and socket before the receipt timeout; any other receipt is ignored.",
   create() {
     let pushes = new Map<string, PushSeen>();
-    let current: { why: string; event: string } | undefined;
+    let current: { why: string; push: SimEvent; receipt: SimEvent } | undefined;
     return {
       onEvent(ev, v) {
         switch (ev.k) {
@@ -50,7 +52,7 @@ export const I3 = defineChecker({
                   : v.receiptExpired(p.t)
                     ? `a receipt for push ${pushId} arrived after its receipt deadline (pushed at t=${p.t}, timeout ${v.options?.pushReceiptTimeoutMs ?? 2_000} ms)`
                     : undefined;
-            if (why !== undefined) current = { why, event: `${p.event} / ${describe(ev)}` };
+            if (why !== undefined) current = { why, push: p.ev, receipt: ev };
             return undefined;
           }
           case "out": {
@@ -60,13 +62,13 @@ export const I3 = defineChecker({
               o.frame.event === "message_received" &&
               o.frame.push_id !== undefined
             ) {
-              pushes.set(o.frame.push_id, { channel: o.channel, t: ev.t, event: describe(ev) });
+              pushes.set(o.frame.push_id, { channel: o.channel, t: ev.t, ev });
               return undefined;
             }
             if (current === undefined) return undefined;
             return {
               message: `${current.why}, yet the broker acted on it: ${o.kind}${o.kind === "api_call" ? ` ${o.op}` : ""}.`,
-              involved: [current.event, describe(ev)],
+              involved: [`${describe(current.push)} / ${describe(current.receipt)}`, describe(ev)],
             };
           }
           default:

@@ -1,3 +1,4 @@
+import type { SimEvent } from "../../kernel/events.ts";
 import { defineChecker } from "../checker.ts";
 import type { EndpointModel } from "../view.ts";
 import { describe } from "../util.ts";
@@ -5,7 +6,7 @@ import { describe } from "../util.ts";
 interface Expectation {
   endpoint: string;
   inbox: boolean;
-  frame: string;
+  frame: SimEvent;
 }
 
 /** R4 Continuation routing (PROTOCOL §7.2, decision table of §1.8). */
@@ -52,7 +53,7 @@ export const R4 = defineChecker({
           if (matches.length !== 1) return undefined;
           const e = matches[0]!;
           const inbox = !e.headless && !e.capabilities.includes("foreground_channel_v1");
-          expect.set(f.messageId, { endpoint: e.id, inbox, frame: describe(ev) });
+          expect.set(f.messageId, { endpoint: e.id, inbox, frame: ev });
           return undefined;
         }
         if (ev.k !== "out") return undefined;
@@ -65,7 +66,7 @@ export const R4 = defineChecker({
           if (x.inbox || o.args.routed_to_endpoint_id !== x.endpoint) {
             return {
               message: `continuation ${o.args.source_message_id} was claimed for ${o.args.routed_to_endpoint_id}; its correlation id belongs to ${x.endpoint}, so it should ${x.inbox ? "go to the inbox as a correlated continuation" : `route to ${x.endpoint}`}.`,
-              involved: [x.frame, describe(ev)],
+              involved: [describe(x.frame), describe(ev)],
             };
           }
         } else if (o.op === "undispatched_changed" && o.args.action === "add") {
@@ -76,7 +77,7 @@ export const R4 = defineChecker({
           if (!x.inbox || o.args.reason !== "correlated_continuation") {
             return {
               message: `continuation ${m} went to the inbox (reason ${o.args.reason}); its correlation id belongs to ${x.endpoint}, so it should ${x.inbox ? "carry reason correlated_continuation" : `route to ${x.endpoint}`}.`,
-              involved: [x.frame, describe(ev)],
+              involved: [describe(x.frame), describe(ev)],
             };
           }
         }

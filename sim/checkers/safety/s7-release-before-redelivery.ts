@@ -1,3 +1,4 @@
+import type { SimEvent } from "../../kernel/events.ts";
 import type { Output } from "../../../src/broker/types.ts";
 import { defineChecker } from "../checker.ts";
 import { describe, taskMessageOf } from "../util.ts";
@@ -22,7 +23,7 @@ export const S7 = defineChecker({
   create() {
     /** Message ids this process has received at least once. */
     let received = new Set<string>();
-    let replay: { messageId: string; seq: number; frame: string } | undefined;
+    let replay: { messageId: string; seq: number; frame: SimEvent } | undefined;
     let produced = false;
     /**
      * Messages whose last processing produced no pipeline output at all (e.g. routed to a full
@@ -92,7 +93,7 @@ export const S7 = defineChecker({
               !v.handedOffIds.has(m) &&
               !v.inFlight(m)
             ) {
-              replay = { messageId: m, seq: f.seq, frame: describe(ev) };
+              replay = { messageId: m, seq: f.seq, frame: ev };
             }
             if (!received.has(m) || replay || silent.has(m) || inboxDirect.has(m) || rerouted)
               fresh = { messageId: m, produced: false, inbox: false };
@@ -130,7 +131,7 @@ export const S7 = defineChecker({
               replay = undefined;
               return {
                 message: `the replay of seq ${r.seq} (${r.messageId}) was ignored although its earlier task ended without acceptance and nothing of it is still running: its pending id was not released.`,
-                involved: [r.frame],
+                involved: [describe(r.frame)],
               };
             }
             replay = undefined;

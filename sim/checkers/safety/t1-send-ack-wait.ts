@@ -11,7 +11,7 @@ interface Send {
   waiters: Set<number>;
   /** The socket closed after the write: that settles the send at once (PROTOCOL §2.4). */
   closed: boolean;
-  event: string;
+  ev: SimEvent;
 }
 
 /**
@@ -43,7 +43,7 @@ export const T1 = defineChecker({
             return undefined;
           case "in":
             advancing = false;
-            onInput(ev, sends);
+            onInput(ev, v, sends);
             return undefined;
           case "out":
             return onOutput(ev, v, sends);
@@ -55,7 +55,7 @@ export const T1 = defineChecker({
               if (s.waiters.size === 0 || ev.t <= s.t + timeoutMs + DEADLINE_TOLERANCE_MS) continue;
               return {
                 message: `SEND_MESSAGE ${s.messageId} written at t=${s.t} got no SEND_ACK, yet at t=${ev.t} (timeout ${timeoutMs} ms) ${[...s.waiters].map((w) => `request ${w}`).join(", ")} still wait for its outcome.`,
-                involved: [s.event],
+                involved: [describe(s.ev)],
               };
             }
             return undefined;
@@ -68,19 +68,16 @@ export const T1 = defineChecker({
   },
 });
 
-function onInput(ev: Extract<SimEvent, { k: "in" }>, sends: Map<string, Send>): void {
+function onInput(ev: Extract<SimEvent, { k: "in" }>, v: View, sends: Map<string, Send>): void {
   const input = ev.input;
   if (input.kind === "connector_closed") {
     for (const s of sends.values()) s.closed = true;
     return;
   }
   if (input.kind !== "connector_frame") return;
-  let f: { event?: unknown; messageId?: unknown };
-  try {
-    f = JSON.parse(input.text) as typeof f;
-  } catch {
-    return;
-  }
+  // The view has parsed the frame (undefined when it is not JSON).
+  const f = v.stepFrame;
+  if (f === undefined) return;
   if ((f.event === "SEND_ACK" || f.event === "ERROR") && typeof f.messageId === "string")
     sends.delete(f.messageId);
 }
@@ -103,7 +100,7 @@ function onOutput(ev: Extract<SimEvent, { k: "out" }>, v: View, sends: Map<strin
       t: ev.t,
       waiters,
       closed: false,
-      event: describe(ev),
+      ev,
     });
     return undefined;
   }
@@ -115,7 +112,7 @@ function onOutput(ev: Extract<SimEvent, { k: "out" }>, v: View, sends: Map<strin
     if (unknown && !s.closed && ev.t - s.t < timeoutMs) {
       return {
         message: `request ${o.id} was answered outcome-unknown ${ev.t - s.t} ms after SEND_MESSAGE ${s.messageId} was written, before the SEND_ACK timeout (${timeoutMs} ms), with the socket still open.`,
-        involved: [s.event, describe(ev)],
+        involved: [describe(s.ev), describe(ev)],
       };
     }
     if (s.waiters.size === 0) sends.delete(s.messageId);
