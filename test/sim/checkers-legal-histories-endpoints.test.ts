@@ -25,8 +25,48 @@ describe("E1 state machine: legal histories", () => {
   });
 
   it("still fires on the same gap when the projection was posted as it happened", () => {
-    const h = transition(new History().at(5_000), "reconnecting", "ipc_close", "2025-01-01T00:00:05.000Z");
+    const h = new History().online().at(10).channel(1, 10).registered("ep-1", 10);
+    transition(h.at(5_000), "reconnecting", "ipc_close", "2025-01-01T00:00:05.000Z");
     expect(check(E1, h)?.message).toMatch(/none → reconnecting/);
+  });
+
+  // Soak swarm seed 106: ep-404 registered while presence was offline after a restart; its
+  // `active` projection waited and an overflow dropped it; presence came online, and the later
+  // `reconnecting` projection went out as it happened.
+  it("accepts a projection posted as it happened after the endpoint's first one was dropped while offline", () => {
+    const h = new History().channel(1, 10).at(1_000).registered("ep-1", 10);
+    h.at(4_000).online();
+    transition(h.at(5_000), "reconnecting", "ipc_close", "2025-01-01T00:00:05.000Z");
+    expect(check(E1, h)).toBeUndefined();
+  });
+
+  // Soak swarm seed 65: ep-32's `reconnecting` projection waited while the connector was down and
+  // an overflow dropped it; presence came back, and 600 s later the grace close went out at once.
+  it("accepts a grace-timeout close posted as it happened after a reconnecting projection dropped while offline", () => {
+    const h = new History().online().channel(1, 10).registered("ep-1", 10);
+    transition(h.at(1_000), "active", "register", "2025-01-01T00:00:00.000Z");
+    h.at(2_000).offline();
+    h.at(8_000).online(5);
+    transition(h.at(602_000), "closed", "grace_timeout", "2025-01-01T00:10:02.000Z");
+    expect(check(E1, h)).toBeUndefined();
+  });
+
+  it("still fires on that close when presence stayed online since the endpoint's last projection", () => {
+    const h = new History().online().channel(1, 10).registered("ep-1", 10);
+    h.at(500).offline();
+    h.at(800).online(5);
+    transition(h.at(1_000), "active", "register", "2025-01-01T00:00:01.000Z");
+    transition(h.at(602_000), "closed", "grace_timeout", "2025-01-01T00:10:02.000Z");
+    expect(check(E1, h)?.message).toMatch(/active → closed/);
+  });
+
+  it("accepts that close when the connector reconnected but its registration was refused", () => {
+    const h = new History().online().channel(1, 10).registered("ep-1", 10);
+    transition(h.at(1_000), "active", "register", "2025-01-01T00:00:01.000Z");
+    h.at(2_000).offline();
+    h.at(3_000).open().frame({ event: "REGISTER_ACK", status: "error", reason: "Already connected" }).end();
+    transition(h.at(602_000), "closed", "grace_timeout", "2025-01-01T00:10:02.000Z");
+    expect(check(E1, h)).toBeUndefined();
   });
 
   it("still fires on anything after closed, deferred or not", () => {

@@ -184,13 +184,23 @@ describe("E1 state machine", () => {
 
   it("fires on a transition the table does not allow", () => {
     expect(
-      check(E1, transition(transition(new History(), "active", "register"), "active", "reattach")),
+      check(
+        E1,
+        transition(transition(new History().online().at(10), "active", "register"), "active", "reattach"),
+      ),
     ).toBeDefined();
   });
 
   it("fires on a wrong reason", () => {
     expect(
-      check(E1, transition(transition(new History(), "active", "register"), "closed", "grace_timeout")),
+      check(
+        E1,
+        transition(
+          transition(new History().online().at(10), "active", "register"),
+          "closed",
+          "grace_timeout",
+        ),
+      ),
     ).toBeDefined();
   });
 

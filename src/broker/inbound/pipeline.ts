@@ -9,7 +9,8 @@
  *    `skip`, routed post ok); any other end releases the seq so the redelivery is processed.
  * 3. The destination is decided once, in this order: a message this process surfaced from a dead
  *    endpoint's buffer stays in the inbox; a message this process already handed to an endpoint
- *    only re-posts its routed event; otherwise routing (§1.7) and the §1.8 decision table pick the
+ *    only re-posts its routed event; a message bound to a live assignment gets no destination
+ *    (accepted); otherwise routing (§1.7) and the §1.8 decision table pick the
  *    inbox (inbound/to-inbox.ts) or one endpoint (inbound/to-endpoint.ts). An addressed message
  *    whose endpoint is unknown asks the closed-endpoint lookup for its inbox reason.
  * 4. An exception inside a task is a bug in the core: the task ends not accepted and the error is
@@ -24,7 +25,8 @@
  * - L5/R1: a message handed to an endpoint supersedes an earlier process's buffer record of it
  *   that still waits to be surfaced (the record is dropped when its turn comes).
  * - L9: the inbox row is journaled before it is announced.
- * - A11: a redelivered message bound to a live assignment is not added to the inbox again.
+ * - A11/L5: a redelivered message bound to a live assignment is neither added to the inbox again
+ *   nor handed to an endpoint (it counts as accepted).
  *
  * Planted fault `ackBeforeHandoff`: the seq is accepted when the task starts (breaks S1/R1).
  */
@@ -101,6 +103,10 @@ export class InboundPipeline {
         return;
       }
     }
+    // A message bound to a live assignment is that assignment's: handing it to an endpoint as well
+    // would deliver it twice (a redelivery may route to the endpoint that replied to it, through
+    // the reply's correlation id). If the assignment fails before acceptance it restores the row.
+    if (this.inbox.skipIfBound(task)) return;
     const decision = route(registry, msg.keys);
     if (decision.kind === "endpoint") {
       const e = decision.entry;

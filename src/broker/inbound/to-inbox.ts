@@ -64,13 +64,21 @@ export class InboxDestination {
     return false;
   }
 
+  /**
+   * Rule 1: a message bound to a live assignment ends its task accepted, with no new destination.
+   * The pipeline asks before routing too (the message goes to no endpoint either), and `add` asks
+   * again because the binding may have come while the task waited for a lookup.
+   */
+  skipIfBound(task: InboundTask): boolean {
+    if (task.messageId === undefined || this.d.boundToAssignment?.(task.messageId) !== true) return false;
+    this.d.env.log("info", "undispatched_row_bound_skip", { id: task.messageId, seq: task.seq });
+    this.tasks.accepted(task);
+    return true;
+  }
+
   add(task: InboundTask, msg: Msg, reason: InboxReason, hint: string | undefined): void {
     const { env, inbox } = this.d;
-    if (task.messageId !== undefined && this.d.boundToAssignment?.(task.messageId) === true) {
-      env.log("info", "undispatched_row_bound_skip", { id: task.messageId, seq: task.seq });
-      this.tasks.accepted(task);
-      return;
-    }
+    if (this.skipIfBound(task)) return;
     const f = msg.frame;
     const id = task.messageId ?? env.random.uuid();
     const row: InboxRow = {

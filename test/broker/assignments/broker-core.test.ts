@@ -128,6 +128,60 @@ describe("assignments through BrokerCore", () => {
     expect(pair.core.snapshot().assignments).toEqual([expect.objectContaining({ undispatchedId: "m1" })]);
   });
 
+  it("hands a redelivered message to no endpoint while a live assignment owns it, even when its reply's correlation routes it there", () => {
+    const pair = new BrokerPair();
+    pair.connect();
+    const reg = pair.register(100, 1, {
+      capabilities: ["background_exchange_v1"],
+      background_exchange_mode: "resident_endpoint",
+      headless: true,
+    });
+    const ep = reg.endpointId;
+    pair.message({ seq: 1, messageId: "m1", metadata: { correlation_id: "corr-9", message_id: "remote-1" } });
+    // The platform took the add and dispatches the row; the adapter accepts and replies, and the
+    // reply's SEND_ACK has not come, so the assignment stays live.
+    dispatch(pair, ep);
+    pair.answerOne("processing_state", OK);
+    pair.ackAllPushes(1);
+    const who = {
+      endpoint_id: ep,
+      plugin_pid: 100,
+      endpoint_owner_token: reg.ownerToken,
+      source_message_id: "m1",
+      assignment_id: "asg-1",
+    };
+    pair.request("POST", "/v1/runtime/processing-state", {
+      ...who,
+      state: "adapter_accepted",
+      state_sequence: 2,
+    });
+    pair.answerOne("processing_state", OK);
+    pair.request("POST", "/v1/runtime/assignment-reply", {
+      ...who,
+      reply_request_id: "rr-1",
+      content: "done",
+    });
+    pair.answerOne("processing_state", OK);
+    expect(pair.sentFrames("SEND_MESSAGE")).toHaveLength(1);
+    // The add's answer is lost: the seq is released and the connector redelivers the message, whose
+    // correlation id is now in the endpoint's ring (its reply used it).
+    pair.answerOne("undispatched_changed", {
+      ok: false,
+      terminal: false,
+      detail: "platform request timed out",
+    });
+    expect(pair.ackedUpTo()).toBe(0);
+    const pushesBefore = pair.messagePushes(1).length;
+    pair.message({ seq: 1, messageId: "m1", metadata: { correlation_id: "corr-9", message_id: "remote-1" } });
+    expect(pair.allCalls("inbound_route_claim")).toEqual([]);
+    expect(pair.messagePushes(1)).toHaveLength(pushesBefore);
+    expect(pair.storageOps().filter((o) => o.op.op === "append_buffer")).toEqual([]);
+    expect(pair.logCount("undispatched_row_bound_skip")).toBe(1);
+    expect(pair.ackedUpTo()).toBe(1);
+    expect(pair.core.snapshot().assignments).toEqual([expect.objectContaining({ undispatchedId: "m1" })]);
+    expect(pair.core.internalErrors).toBe(0);
+  });
+
   it("acks a malformed control event failed through the core", () => {
     const { pair } = world();
     const out = pair.input({ kind: "control_event", event: { type: "dispatch_undispatched", version: 1 } });

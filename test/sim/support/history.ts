@@ -136,6 +136,17 @@ export class History {
     return this.in({ kind: "connector_frame", text: JSON.stringify(f) });
   }
 
+  /** The connector opens and registers: presence is `online` from here. */
+  online(deliverySeq = 0): this {
+    this.open();
+    return this.frame({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4, deliverySeq }).end();
+  }
+
+  /** The connector socket closes: presence is not `online` from here. */
+  offline(): this {
+    return this.in({ kind: "connector_closed", code: 1006, reason: "" }).end();
+  }
+
   message(seq: number, messageId: string, metadata: Record<string, unknown> = {}, scope?: string): this {
     const f: Record<string, unknown> = {
       event: "MESSAGE_RECEIVED",
