@@ -44,7 +44,8 @@ export const CASES: Case[] = [
   planted("noSequenceGuard", "stale-sequences"),
   published("happy-path", 2, "R5"),
   published("ack-timeouts", 1, "L2"),
-  published("out-of-order", 34, "A1"),
+  published("stale-sequences", 1, "A1"),
+  published("grace", 2, "E1"),
   published("stale-sequences", 3, "L6"),
 ];
 

@@ -75,6 +75,36 @@ describe("A1 sequence monotonicity", () => {
       .call("processing_state", state("processing_started", 3), 2);
     expect(check(A1, h.end().result(2).end().result(1).end())).toBeUndefined();
   });
+
+  it("passes when the same event is posted twice while the first post is in flight", () => {
+    const lost = state("target_lost_before_acceptance", 2, { state_event_id: "asg-1:target_lost" });
+    const h = new History()
+      .call(
+        "processing_state",
+        state("assigned_to_runtime_target", 1, { state_event_id: "asg-1:assigned" }),
+        1,
+      )
+      .end()
+      .result(1)
+      .call("processing_state", lost, 2)
+      .end()
+      .call("processing_state", lost, 3);
+    expect(check(A1, h.end().result(2).end().result(3).end())).toBeUndefined();
+  });
+
+  it("fires when a different event repeats an accepted sequence", () => {
+    const lost = state("target_lost_before_acceptance", 2, { state_event_id: "asg-1:target_lost" });
+    const h = new History()
+      .call("processing_state", lost, 1)
+      .end()
+      .call("processing_state", lost, 2)
+      .end()
+      .call("processing_state", state("adapter_accepted", 2), 3);
+    h.end().result(1).end().result(2).end().result(3).end();
+    expect(check(A1, h)?.message).toMatch(
+      /adapter_accepted with state_sequence 2 and target_lost_before_acceptance with 2/,
+    );
+  });
 });
 
 describe("A2 broker ownership", () => {
