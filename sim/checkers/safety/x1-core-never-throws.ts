@@ -6,6 +6,8 @@ import { defineChecker } from "../checker.ts";
  * threw with 500 `internal_error`; that answer is legal only where a route reports a failed
  * platform call that way, i.e. in the step that takes in the failed `api_result`. Any other 500
  * `internal_error` answer is an exception the guard turned into an HTTP error: an internal error.
+ * That step rule is the core's (a continuation runs in the step of the answer it waited for), so
+ * the answers are judged only on a target that exposes causes; on another, the count alone.
  */
 export const X1 = defineChecker({
   id: "X1",
@@ -32,7 +34,8 @@ export const X1 = defineChecker({
             return undefined;
           case "out": {
             const o = ev.output;
-            if (o.kind !== "ipc_response" || o.status !== 500 || platformFailed) return undefined;
+            if (o.kind !== "ipc_response" || o.status !== 500 || platformFailed || o.cause === undefined)
+              return undefined;
             const body = o.body as { error?: unknown; message?: unknown } | null;
             if (body?.error !== "internal_error") return undefined;
             return {
