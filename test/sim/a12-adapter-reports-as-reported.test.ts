@@ -99,4 +99,36 @@ describe("A12 adapter reports are taken as reported", () => {
     const args = { kind: "k", session_name: "k-10", execution_surface: "headless" };
     expect(check(A12, register(args))).toBeUndefined();
   });
+
+  it("fires when a well-formed assignment reply or send is refused for its form", () => {
+    const reply = {
+      endpoint_id: "ep-1",
+      plugin_pid: 10,
+      endpoint_owner_token: "t",
+      assignment_id: "asg-1",
+      source_message_id: "m1",
+      reply_request_id: "rr-1",
+      content: "hi",
+    };
+    const h = new History().at(10).request(9, "POST", "/v1/runtime/assignment-reply", reply);
+    h.respond(9, 400, { error: "bad_request", message: "content must be a string" }).end();
+    expect(check(A12, h)?.message).toMatch(
+      /well-formed reply \(request 9\) was refused for its form: 400 bad_request/,
+    );
+    const send = { endpoint_id: "ep-1", plugin_pid: 10, to: "someone", content: "hi" };
+    const g = new History().at(10).request(9, "POST", "/v1/send", send);
+    g.respond(9, 403, { error: "source_endpoint_id_mismatch", message: "no" }).end();
+    expect(check(A12, g)?.message).toMatch(/well-formed send .* 403 source_endpoint_id_mismatch/);
+  });
+
+  it("passes the refusal of a malformed reply and of a send naming another sender", () => {
+    const reply = { assignment_id: "asg-1", source_message_id: "m1", reply_request_id: "rr-1", content: 3 };
+    const h = new History().at(10).request(9, "POST", "/v1/runtime/assignment-reply", reply);
+    h.respond(9, 400, { error: "bad_request", message: "content must be a string" }).end();
+    expect(check(A12, h)).toBeUndefined();
+    const send = { endpoint_id: "ep-1", to: "x", content: "hi", metadata: { source_endpoint_id: "ep-2" } };
+    const g = new History().at(10).request(9, "POST", "/v1/send", send);
+    g.respond(9, 403, { error: "source_endpoint_id_mismatch", message: "no" }).end();
+    expect(check(A12, g)).toBeUndefined();
+  });
 });

@@ -57,7 +57,9 @@ const OPTIONAL_STRINGS = [
 type Body = Record<string, unknown>;
 
 interface Tracked {
-  what: "register" | "report";
+  what: "register" | "report" | "reply" | "send";
+  /** Whether the body is well-formed for its route (a refusal as malformed then breaks A12). */
+  wellFormed: boolean;
   body: Body;
   /** The platform call that carried it: the register call, or the processing_state post. */
   forwarded: Body | undefined;
@@ -80,6 +82,71 @@ export function wellFormedReport(b: Body): boolean {
   return OPTIONAL_STRINGS.every((k) => b[k] === undefined || typeof b[k] === "string");
 }
 
+const isStr = (v: unknown): v is string => typeof v === "string";
+const nonEmpty = (v: unknown): boolean => isStr(v) && v.length > 0;
+const optStr = (v: unknown, max = Number.POSITIVE_INFINITY): boolean =>
+  v === undefined || v === null || (isStr(v) && v.length <= max);
+const isObj = (v: unknown): v is Body => typeof v === "object" && v !== null && !Array.isArray(v);
+const strList = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every(isStr));
+
+/** A well-formed registration (§3.2): the fields the broker validates, each of its type and size. */
+export function wellFormedRegister(b: Body): boolean {
+  const pid = b.plugin_pid;
+  const ws = b.workspace;
+  return (
+    typeof pid === "number" &&
+    Number.isInteger(pid) &&
+    pid > 0 &&
+    nonEmpty(b.kind) &&
+    optStr(b.agent_id) &&
+    strList(b.runtime_capabilities) &&
+    strList(b.capabilities) &&
+    (b.background_exchange_mode === undefined ||
+      b.background_exchange_mode === "resident_endpoint" ||
+      b.background_exchange_mode === "adapter_managed_turn") &&
+    (b.headless === undefined || typeof b.headless === "boolean") &&
+    optStr(b.execution_surface, 64) &&
+    optStr(b.session_name, 512) &&
+    optStr(b.tracking_ref, 512) &&
+    optStr(b.task_hint, 2048) &&
+    (b.runtime_session_id === undefined || nonEmpty(b.runtime_session_id)) &&
+    (ws === undefined || (isObj(ws) && nonEmpty(ws.root) && nonEmpty(ws.cwd)))
+  );
+}
+
+/** A well-formed assignment reply (§5.7): ids and reply request id, text content, typed extras. */
+export function wellFormedReply(b: Body): boolean {
+  return (
+    nonEmpty(b.source_message_id) &&
+    nonEmpty(b.assignment_id) &&
+    nonEmpty(b.reply_request_id) &&
+    isStr(b.content) &&
+    optStr(b.contentType) &&
+    (b.metadata === undefined || isObj(b.metadata))
+  );
+}
+
+/** A well-formed send (§3.3) whose metadata names no broker-issued field and no other sender. */
+export function wellFormedSend(b: Body): boolean {
+  const m = b.metadata;
+  return (
+    nonEmpty(b.endpoint_id) &&
+    nonEmpty(b.to) &&
+    isStr(b.content) &&
+    optStr(b.content_type) &&
+    optStr(b.contentType) &&
+    (b.require_live === undefined || b.require_live === null || typeof b.require_live === "boolean") &&
+    (m === undefined ||
+      (isObj(m) &&
+        m.correlation_id === undefined &&
+        m.target_endpoint_id === undefined &&
+        (m.source_endpoint_id === undefined || m.source_endpoint_id === b.endpoint_id)))
+  );
+}
+
+/** Codes that refuse a request for its form rather than for the state it meets. */
+const FORM_REFUSALS: ReadonlySet<string> = new Set(["bad_request", "source_endpoint_id_mismatch"]);
+
 /**
  * A12 Adapter reports are taken as reported (our addition beside PROTOCOL §7; the rules are §5.6
  * and §3.2). A well-formed processing-state report of an adapter-owned state is never refused as
@@ -88,14 +155,15 @@ export function wellFormedReport(b: Body): boolean {
  * `state_sequence` no lower than the adapter's (the sequence guard may raise it, never lower it).
  * A registration answered 200 reached the platform's `register` (the call its request caused) with
  * the display fields the plugin sent (`kind`, `agent_id`, `session_name`, `tracking_ref`,
- * `task_hint`, `execution_surface`) unchanged.
+ * `task_hint`, `execution_surface`) unchanged. A well-formed registration, assignment reply or send
+ * is never refused for its form (400 `bad_request`, 403 `source_endpoint_id_mismatch`).
  */
 export const A12 = defineChecker({
   id: "A12",
   kind: "safety",
   kinds: ["start", "in", "out"],
   statement:
-    "A well-formed adapter report is never refused as malformed or broker-owned, and a report or registration answered 200 reached the platform as the adapter sent it.",
+    "A well-formed adapter report, registration, assignment reply or send is never refused for its form, and a report or registration answered 200 reached the platform as the adapter sent it.",
   create() {
     const tracked = new Map<number, Tracked>();
     return {
@@ -110,10 +178,13 @@ export const A12 = defineChecker({
           const body = input.body;
           if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
           const b = body as Body;
-          if (input.path === "/v1/endpoint/register")
-            tracked.set(input.id, { what: "register", body: b, forwarded: undefined });
+          const track = (what: Tracked["what"], wellFormed: boolean) =>
+            tracked.set(input.id, { what, wellFormed, body: b, forwarded: undefined });
+          if (input.path === "/v1/endpoint/register") track("register", wellFormedRegister(b));
           else if (input.path === "/v1/runtime/processing-state" && wellFormedReport(b))
-            tracked.set(input.id, { what: "report", body: b, forwarded: undefined });
+            track("report", true);
+          else if (input.path === "/v1/runtime/assignment-reply") track("reply", wellFormedReply(b));
+          else if (input.path === "/v1/send") track("send", wellFormedSend(b));
           return undefined;
         }
         if (ev.k !== "out") return undefined;
@@ -140,7 +211,16 @@ export const A12 = defineChecker({
         tracked.delete(o.id);
         const code = (o.body as { error?: unknown } | null)?.error;
         if (t.what === "report") return judgeReport(o.id, t, o.status, code);
-        if (o.status !== 200) return undefined;
+        if (
+          t.wellFormed &&
+          (o.status === 400 || o.status === 403) &&
+          typeof code === "string" &&
+          FORM_REFUSALS.has(code)
+        )
+          return {
+            message: `a well-formed ${t.what} (request ${o.id}) was refused for its form: ${o.status} ${code}.`,
+          };
+        if (t.what !== "register" || o.status !== 200) return undefined;
         const changed = REGISTER_FIELDS.filter(
           (k) => typeof t.body[k] === "string" && t.forwarded?.[k] !== t.body[k],
         );
