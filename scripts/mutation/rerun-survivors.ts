@@ -3,11 +3,12 @@
  * without rerunning Stryker: each survivor is applied by hand (its report location and replacement)
  * to a scratch copy of the project and the kill sweep runs there with the same budget.
  *
- *   npx tsx scripts/mutation/rerun-survivors.ts [--dir DIR] [--all]
+ *   npx tsx scripts/mutation/rerun-survivors.ts [--dir DIR] [--all] [--mutants ID[,ID]]
  *
  * Only survivors whose runs traced differently from the unmutated broker's are rerun by default:
  * a survivor that traced exactly what the unmutated broker did sees the same events again, and a
- * checker that passes the unmutated broker cannot fail it. `--all` reruns every survivor.
+ * checker that passes the unmutated broker cannot fail it. `--all` reruns every survivor;
+ * `--mutants` only the named ones (Stryker's mutant ids; with several batches, in every batch).
  *
  * Each rerun appends its kill record, with `rerun: true` and the commit it ran on, to
  * DIR/batch-NN/rerun-kills.jsonl; `summarize.ts` lets a rerun record override the batch's own.
@@ -68,7 +69,7 @@ function lastRecords(path: string): Map<string, { killed: boolean; traceDigest?:
 function main(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
-    options: { dir: { type: "string" }, all: { type: "boolean" } },
+    options: { dir: { type: "string" }, all: { type: "boolean" }, mutants: { type: "string" } },
     strict: true,
     allowPositionals: false,
   });
@@ -76,6 +77,12 @@ function main(argv: string[]): number {
   const dirs = existsSync(dir) ? batchDirs(dir) : [];
   if (dirs.length === 0) {
     process.stderr.write(`rerun-survivors: no finished batch under ${dir}\n`);
+    return 2;
+  }
+  const only =
+    values.mutants === undefined ? undefined : new Set(values.mutants.split(",").filter((x) => x !== ""));
+  if (only !== undefined && only.size === 0) {
+    process.stderr.write("rerun-survivors: --mutants needs at least one mutant id\n");
     return 2;
   }
   const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
@@ -91,7 +98,9 @@ function main(argv: string[]): number {
       for (const m of mutants) {
         if (m.status !== "Survived") continue;
         const digest = kills.get(m.id)?.traceDigest;
-        if (values.all !== true && (digest === undefined || digest === baseline)) continue;
+        if (only !== undefined && !only.has(m.id)) continue;
+        if (only === undefined && values.all !== true && (digest === undefined || digest === baseline))
+          continue;
         const scratch = mkdtempSync(join(tmpdir(), "mutant-"));
         try {
           for (const name of COPIED) cpSync(name, join(scratch, name), { recursive: true });
