@@ -5,7 +5,8 @@
  *
  * Reads, in every finished batch directory DIR/batch-* (or in DIR itself), report.json (Stryker),
  * kills.jsonl (scripts/mutation/kill-sweep.ts) and sample.json (scripts/mutation/sample.ts); DIR
- * defaults to out/mutation. Equivalent mutants
+ * defaults to out/mutation. A survivor rerun against later checkers (rerun-kills.jsonl, written by
+ * scripts/mutation/rerun-survivors.ts) is judged by its rerun; the summary counts those apart. Equivalent mutants
  * are listed, each with its reason, in scripts/mutation/equivalent.json (by mutant key) and leave
  * the score's denominator. Prints the counts, the score over non-equivalent mutants (timeouts
  * count as killed, as in Stryker), runs to first kill (median, 90th percentile, worst, histogram),
@@ -41,6 +42,8 @@ interface KillLine {
   seed?: number;
   invariant?: string;
   runs: number;
+  /** Written by rerun-survivors.ts: the survivor rerun against later checkers. */
+  rerun?: boolean;
 }
 
 export interface Row {
@@ -52,6 +55,8 @@ export interface Row {
   mutatorName: string;
   replacement: string;
   status: string;
+  /** Judged by a rerun of a survivor (rerun-survivors.ts), not by the batch's own Stryker run. */
+  rerun: boolean;
   inSample: boolean;
   equivalent?: string;
   runsToKill?: number;
@@ -103,6 +108,8 @@ export function collectRows(dir: string): Row[] {
     : {};
   const kills = readKills(join(dir, "kills.jsonl"));
   const baseline = kills.get("")?.traceDigest;
+  // A survivor rerun against later checkers (rerun-survivors.ts) is judged by its rerun.
+  for (const [id, rec] of readKills(join(dir, "rerun-kills.jsonl"))) kills.set(id, rec);
   const rows: Row[] = [];
   for (const [file, { source, mutants }] of Object.entries(report.files)) {
     const lines = source.split("\n");
@@ -116,6 +123,7 @@ export function collectRows(dir: string): Row[] {
         end: { line: m.location.end.line, column: m.location.end.column - 1 },
       });
       const kill = kills.get(m.id);
+      const rerunKilled = m.status === "Survived" && kill?.rerun === true && kill.killed;
       rows.push({
         key,
         batch: dir,
@@ -124,7 +132,8 @@ export function collectRows(dir: string): Row[] {
         line: m.location.start.line,
         mutatorName: m.mutatorName,
         replacement: m.replacement ?? "",
-        status: m.status,
+        status: rerunKilled ? (kill.timeout === true ? "Timeout" : "Killed") : m.status,
+        rerun: kill?.rerun === true,
         inSample: sampled.has(key),
         equivalent: equivalent[key],
         runsToKill: kill?.killed === true && kill.runsToKill !== null ? kill.runsToKill : undefined,
@@ -226,6 +235,8 @@ function main(argv: string[]): number {
     "## Mutation score",
     "",
     `Batches: ${dirs.length} (${dirs.join(", ")})`,
+    "",
+    `Survivors rerun against later checkers (rerun-kills.jsonl): ${rows.filter((r) => r.rerun).length}, of which killed: ${rows.filter((r) => r.rerun && KILLED.has(r.status)).length}`,
     "",
     ...table("Every mutant Stryker ran (sample + nested)", all),
     ...table("The seeded sample alone", strict),

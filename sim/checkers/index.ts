@@ -12,6 +12,8 @@ import { LIVENESS_CHECKERS } from "./liveness/index.ts";
 import { A1 } from "./safety/a1-sequence-monotonicity.ts";
 import { A10 } from "./safety/a10-no-silent-inbox-loss.ts";
 import { A11 } from "./safety/a11-exclusivity.ts";
+import { A12 } from "./safety/a12-adapter-reports-as-reported.ts";
+import { A13 } from "./safety/a13-restore-scope.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
 import { A3 } from "./safety/a3-reply-ordering.ts";
 import { A4_ACROSS_CRASHES } from "./safety/a4-across-crashes.ts";
@@ -76,6 +78,8 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A9,
   A10,
   A11,
+  A12,
+  A13,
   T1,
 ];
 

@@ -56,11 +56,14 @@ export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   A9: ["storage"],
   A10: ["snapshot"],
   A11: ["storage", "snapshot"],
+  A12: ["causes"],
+  A13: ["causes"],
   L1: ["snapshot"],
   L3: ["snapshot"],
   L4: ["snapshot"],
   L5: ["storage", "snapshot"],
   L9: ["storage", "snapshot"],
+  L12: ["causes"],
 };
 
 /** The capabilities `checker` needs that `target` lacks (empty = the checker applies). */

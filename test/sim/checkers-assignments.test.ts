@@ -355,4 +355,43 @@ describe("X1 core never throws", () => {
   it("passes while the count stays zero", () => {
     expect(check(X1, new History().end(0).end(0))).toBeUndefined();
   });
+
+  it("fires on a 500 internal_error answer a route guard gave outside a failed platform call", () => {
+    const h = new History()
+      .at(10)
+      .in({ kind: "ipc_request", id: 7, method: "POST", path: "/v1/endpoints/ep-1/reattach", body: {} })
+      .end()
+      .at(20)
+      .in({ kind: "storage_result", id: 3, ok: true })
+      .out({ kind: "ipc_response", id: 7, status: 500, body: { error: "internal_error", message: "boom" } })
+      .end();
+    expect(check(X1, h)?.message).toMatch(/IPC request 7 was answered 500 internal_error .*boom/);
+  });
+
+  it("passes a 500 internal_error that reports a failed platform call in its own step", () => {
+    const h = new History()
+      .at(10)
+      .in({ kind: "ipc_request", id: 7, method: "POST", path: "/v1/endpoints", body: {} })
+      .out({ kind: "api_call", id: 1, op: "register", args: {} as never })
+      .end()
+      .at(20)
+      .in({ kind: "api_result", id: 1, result: { ok: false, terminal: false, status: 503 } })
+      .out({
+        kind: "ipc_response",
+        id: 7,
+        status: 500,
+        body: { error: "internal_error", message: "register failed: 503" },
+      })
+      .end()
+      .at(30)
+      .in({ kind: "ipc_request", id: 8, method: "POST", path: "/v1/endpoints", body: {} })
+      .out({
+        kind: "ipc_response",
+        id: 8,
+        status: 503,
+        body: { error: "broker_shutting_down", message: "x" },
+      })
+      .end();
+    expect(check(X1, h)).toBeUndefined();
+  });
 });

@@ -55,6 +55,7 @@ describe("liveness checkers", () => {
       "L9",
       "L10",
       "L11",
+      "L12",
     ]);
     for (const c of LIVENESS_CHECKERS) {
       expect(c.kind).toBe("liveness");
