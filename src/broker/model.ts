@@ -81,6 +81,12 @@ export interface Inbox {
   release(reservation: InboxReservation | undefined): void;
   /** Whether a non-quiet `reserve` was refused since the last call (inbound wanted a slot); clears it. */
   takeRefused(): boolean;
+  /** Keep one free slot that only a non-quiet `reserve` may use; false when none is free. */
+  keepForInbound(): boolean;
+  /** Slots kept for inbound and not yet reserved. */
+  readonly kept: number;
+  /** Give back every slot kept for inbound; returns how many. */
+  releaseKept(): number;
   /** Call `fn` after every `take` that removed a row. */
   onSlotFreed(fn: () => void): void;
 }

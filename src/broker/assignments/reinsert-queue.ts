@@ -20,8 +20,15 @@
  * 5. Fairness with inbound messages: strict priority let restores that cycle (restored, dispatched
  *    to a reconnecting endpoint, timed out, restored…) keep every slot and the inbound head seq
  *    never got one (L1). So when an inbound reservation was refused since the last freed slot and
- *    the queue took that slot, this one is left free (queue reservations are `quiet`: they never
- *    count as inbound demand).
+ *    the queue took that slot, this one is kept for inbound (queue reservations are `quiet`: they
+ *    never count as inbound demand).
+ * 6. A slot left free would not wait for the refused seq: its replay comes with the connector's
+ *    next gap fill, up to `gapFillRetryMaxMs` later, and buffer surfacing or a restore's safety
+ *    retry took the slot first, so inbound still starved (L1). The slot is therefore kept
+ *    (`Inbox.keepForInbound`): only an inbound reservation can use it. While the cursor is stuck
+ *    the connector asks for a replay at least every `gapFillRetryMaxMs`; a kept slot still unused
+ *    after twice that has no taker (the refused seq was settled another way) and is given back to
+ *    the queue.
  */
 
 import type { InboxReservation } from "../inbound/inbox.ts";
@@ -29,6 +36,7 @@ import type { Ctx } from "./context.ts";
 import type { AssignmentRecord } from "./records.ts";
 
 const DRAIN_DEADLINE = "assignments:reinsert_drain";
+const KEPT_LAPSE_DEADLINE = "assignments:inbound_slot_kept";
 
 /** `restore` = the timeout/removal restore (posts target_lost); `before_acceptance` = adapter failure. */
 export type ReinsertKind = "restore" | "before_acceptance";
@@ -81,6 +89,7 @@ export class ReinsertQueue {
     // to it, or a queue kept full by restores that cycle would keep the cursor stuck (L1).
     if (inbox.takeRefused() && this.tookLast) {
       this.tookLast = false;
+      if (inbox.keepForInbound()) this.armKeptLapse();
       return;
     }
     const r = inbox.reserve(true);
@@ -89,6 +98,18 @@ export class ReinsertQueue {
     this.tookLast = true;
     const { env } = this.ctx;
     if (!env.deadlines.has(DRAIN_DEADLINE)) env.after(DRAIN_DEADLINE, 0, () => this.drain());
+  }
+
+  /** Point 6: a kept slot nobody reserved within two replay periods goes back to the queue. */
+  private armKeptLapse(): void {
+    const { env, deps } = this.ctx;
+    env.after(KEPT_LAPSE_DEADLINE, 2 * env.opts.gapFillRetryMaxMs, () => {
+      const freed = deps.inbox.releaseKept();
+      if (freed === 0) return;
+      env.log("info", "inbox_kept_slot_released", { slots: freed });
+      this.tookLast = false;
+      for (let i = 0; i < freed; i++) this.slotFreed();
+    });
   }
 
   private drain(): void {

@@ -37,6 +37,11 @@
  * assignments' capacity-full reinsertion queue, PROTOCOL §5.5) can reserve it before any new
  * inbound row does. The listener must not add rows synchronously: the caller of `take` may put its
  * row straight back.
+ *
+ * Slots kept for inbound (L1): `keepForInbound` holds a free slot that only an inbound task's
+ * (non-quiet) `reserve` may use. It counts as reserved for everything else, so a row added without
+ * a reservation (buffer surfacing, a restore's safety retry) cannot take it while the refused
+ * inbound seq waits for its replay. `releaseKept` gives kept slots back.
  */
 
 import { FifoSet } from "../fifo-set.ts";
@@ -54,6 +59,8 @@ export interface InboxReservation {
 export class UndispatchedInbox implements Inbox {
   private readonly rows = new Map<string, InboxRow>();
   private reservedCount = 0;
+  /** Slots among `reservedCount` kept for the next inbound reservations (`keepForInbound`). */
+  private keptCount = 0;
   private slotFreed: (() => void) | undefined;
   private refused = false;
   /** Ids whose last journal write is a put (in memory or held); see point 2. */
@@ -121,12 +128,38 @@ export class UndispatchedInbox implements Inbox {
 
   /** Hold one slot for a later `tryAdd`; undefined when rows and reservations fill the inbox. `quiet`: see `takeRefused`. */
   reserve(quiet = false): InboxReservation | undefined {
+    if (!quiet && this.keptCount > 0) {
+      // The kept slot becomes this reservation: the reserved count stays as it is.
+      this.keptCount--;
+      return { settled: false };
+    }
     if (this.rows.size + this.reservedCount >= this.capacity) {
       if (!quiet) this.refused = true;
       return undefined;
     }
     this.reservedCount++;
     return { settled: false };
+  }
+
+  /** Keep one free slot for the next inbound `reserve`; false when no slot is free. */
+  keepForInbound(): boolean {
+    if (this.rows.size + this.reservedCount >= this.capacity) return false;
+    this.keptCount++;
+    this.reservedCount++;
+    return true;
+  }
+
+  /** Slots kept for inbound and not yet taken by an inbound reservation. */
+  get kept(): number {
+    return this.keptCount;
+  }
+
+  /** Give back every slot kept for inbound; returns how many were freed. */
+  releaseKept(): number {
+    const n = this.keptCount;
+    this.keptCount = 0;
+    this.reservedCount -= n;
+    return n;
   }
 
   release(reservation: InboxReservation | undefined): void {

@@ -93,7 +93,9 @@ export class InboxDestination {
     if (task.messageId !== undefined) row.source_message_id = task.messageId;
     if (hint !== undefined) row.original_target_endpoint_id = hint;
     if (msg.keys.correlationId !== undefined) row.original_correlation_id = msg.keys.correlationId;
-    const reservation = task.reservation;
+    // A new row without a reserved slot reserves one now: an inbound reservation may use a slot
+    // kept for inbound, and a refused one tells the reinsertion queue that inbound waits.
+    const reservation = task.reservation ?? (inbox.has(id) ? undefined : inbox.reserve());
     task.reservation = undefined;
     let durable: boolean | undefined;
     let announce: (() => void) | undefined;

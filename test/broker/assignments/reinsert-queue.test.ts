@@ -84,6 +84,42 @@ describe("capacity-full reinsertion queue", () => {
     expect(w.inbox.tryAdd(row("new1"), r)).toBe(true);
   });
 
+  it("keeps the slot it leaves to a refused inbound task, so a row added without a reservation or a safety retry cannot take it first (L1)", () => {
+    const w = twoEndpointsAtCapacity();
+    expect(w.inbox.reserve()).toBeUndefined();
+    w.inbox.take("x1");
+    w.advance(100);
+    expect(w.inbox.has("u1")).toBe(true);
+    expect(w.inbox.reserve()).toBeUndefined();
+    w.inbox.take("x2");
+    w.advance(100);
+    // Buffer surfacing adds without a reservation; u2's re-armed deadline retries its restore.
+    expect(w.inbox.tryAdd(row("surfaced"))).toBe(false);
+    w.advance(timeout);
+    expect(w.inbox.has("u2")).toBe(false);
+    expect(w.inbox.has("surfaced")).toBe(false);
+    // The replay of the refused seq gets the kept slot.
+    const r = w.inbox.reserve();
+    expect(r).toBeDefined();
+    expect(w.inbox.tryAdd(row("new1"), r)).toBe(true);
+    expect(w.inbox.kept).toBe(0);
+  });
+
+  it("gives a kept slot back to the queue when no inbound task reserves it within two gap-fill retry periods", () => {
+    const w = twoEndpointsAtCapacity();
+    expect(w.inbox.reserve()).toBeUndefined();
+    w.inbox.take("x1");
+    w.advance(100);
+    expect(w.inbox.reserve()).toBeUndefined();
+    w.inbox.take("x2");
+    w.advance(100);
+    expect(w.inbox.kept).toBe(1);
+    w.advance(2 * 30_000 + 100);
+    expect(w.inbox.kept).toBe(0);
+    expect(w.inbox.has("u2")).toBe(true);
+    expect(w.logs.some((l) => l.event === "inbox_kept_slot_released")).toBe(true);
+  });
+
   it("still retries on the re-armed deadline when no slot is ever freed by a take", () => {
     const w = twoEndpointsAtCapacity();
     w.advance(timeout);

@@ -26,6 +26,30 @@ describe("inbox reservations", () => {
     expect(inbox.reserved).toBe(0);
   });
 
+  it("keep a slot for inbound that only a non-quiet reservation can use", () => {
+    const inbox = new UndispatchedInbox(2);
+    expect(inbox.tryAdd(row("a"))).toBe(true);
+    expect(inbox.keepForInbound()).toBe(true);
+    expect(inbox.keepForInbound()).toBe(false);
+    expect(inbox.tryAdd(row("b"))).toBe(false);
+    expect(inbox.reserve(true)).toBeUndefined();
+    const r = inbox.reserve();
+    expect(r).toBeDefined();
+    expect(inbox.kept).toBe(0);
+    expect(inbox.tryAdd(row("c"), r)).toBe(true);
+    expect(inbox.reserved).toBe(0);
+    expect(inbox.keepForInbound()).toBe(false);
+  });
+
+  it("give kept slots back on releaseKept", () => {
+    const inbox = new UndispatchedInbox(1);
+    expect(inbox.keepForInbound()).toBe(true);
+    expect(inbox.tryAdd(row("a"))).toBe(false);
+    expect(inbox.releaseKept()).toBe(1);
+    expect(inbox.reserved).toBe(0);
+    expect(inbox.tryAdd(row("a"))).toBe(true);
+  });
+
   it("never block an overwrite, which gives the reservation back", () => {
     const inbox = new UndispatchedInbox(1);
     expect(inbox.tryAdd(row("a"))).toBe(true);

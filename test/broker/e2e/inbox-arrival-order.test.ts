@@ -40,6 +40,20 @@ describe("L1: inbox slots go to inbound messages in arrival order", () => {
     expect(pair.core.inbox.reserved).toBe(0);
   });
 
+  it("lets an unaddressed seq take a slot kept for inbound, and reports its refusal as inbound demand", () => {
+    const pair = world(1);
+    pair.message({ seq: 1, messageId: "m1" });
+    pair.answerOne("undispatched_changed", OK);
+    pair.message({ seq: 2, messageId: "m2" });
+    expect(pair.core.pipeline.blocked.has(2)).toBe(true);
+    expect(pair.core.inbox.takeRefused()).toBe(true);
+    pair.core.inbox.take("m1");
+    expect(pair.core.inbox.keepForInbound()).toBe(true);
+    pair.message({ seq: 2, messageId: "m2" });
+    expect(pair.core.inbox.has("m2")).toBe(true);
+    expect(pair.core.inbox.kept).toBe(0);
+  });
+
   it("does not look up a retired target when the inbox has no free slot, and releases the seq", () => {
     const pair = world(1);
     pair.message({ seq: 1, messageId: "m1" });
