@@ -12,7 +12,9 @@
  * its invariant with a --budget of wall time (default 30 000 ms). A mutant runs in a temporary copy
  * of this tree (mkdtemp) with the bug applied — a bench patch (`patch -p1`) or the Stryker
  * mutant's replacement written over its location in the report's copy of the file — so the real
- * sources are never touched. The repro is then replayed here, on the unmutated broker (a planted
+ * sources are never touched. The shrinker accepts a smaller candidate only if it also passes
+ * without the bug (a mutant's: run on this tree, `--fair-root`; a planted fault's: without the
+ * plant), its invariant checked alone. The repro is then replayed here, on the unmutated broker (a planted
  * fault removed), with its invariant checked alone: it must pass, or the repro shows an unfair
  * world rather than the bug.
  *
@@ -175,6 +177,7 @@ function runBug(bug: Bug, outDir: string, budget: string, maxRuns: string, skip?
       cwd = temp;
     }
     const args = ["tsx", "scripts/mutation/shrink-one.ts", "--out", outDir, "--label", bug.label];
+    if (bug.mutate) args.push("--fair-root", root);
     args.push("--budget", budget, "--max-runs", maxRuns, ...(skip ? ["--skip", skip] : []), ...bug.args);
     let out: string;
     try {

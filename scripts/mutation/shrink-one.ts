@@ -5,7 +5,11 @@
  *
  *   npx tsx scripts/mutation/shrink-one.ts --out DIR [--label L] [--plant NAME]
  *        [--scenario NAME --seed N] [--max-runs N] [--skip NAME[,NAME]] [--budget MS]
+ *        [--fair-root DIR]
  *
+ * `--fair-root DIR` names the unmutated tree: every candidate the shrinker is about to accept is
+ * also run there (its invariant alone) and must pass, so the repro cannot end in a world where a
+ * correct broker fails too (a planted fault's shrink does that by itself, without the plant).
  * The tree it runs in holds the bug (a mutated copy of src/broker, or `--plant`); replaying the
  * repro without the bug is the caller's job, in the unmutated tree. A given scenario and seed that
  * no longer fail here (the sweep that recorded them ran another version of the harness) fall back
@@ -13,12 +17,14 @@
  * (`"failed": false`); 2 on bad arguments.
  */
 
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { runScenario } from "../../sim/run.ts";
 import { SCENARIOS, scenarioByName } from "../../sim/scenarios/index.ts";
+import type { ReproSpec } from "../../sim/shrink/repro.ts";
 import { reproFileFrom, reproFileName, writeReproFile } from "../../sim/shrink/repro-file.ts";
 import { isPlantedFaultName, type PlantedFaultName } from "../../sim/shrink/setup.ts";
-import { shrinkRun } from "../../sim/shrink/shrink.ts";
+import { type FairnessOracle, shrinkRun } from "../../sim/shrink/shrink.ts";
 
 export interface ShrinkOneLine {
   label: string;
@@ -38,11 +44,13 @@ export interface ShrinkOneLine {
   cpuMs?: number;
   candidates?: number;
   outOfTime?: boolean;
+  /** Smaller failing candidates the fairness oracle rejected. */
+  unfair?: number;
   repro?: string;
   error?: string;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -55,6 +63,7 @@ function main(argv: string[]): number {
       "max-runs": { type: "string" },
       skip: { type: "string" },
       budget: { type: "string" },
+      "fair-root": { type: "string" },
     },
   });
   const usage = (m: string) => {
@@ -111,9 +120,23 @@ function main(argv: string[]): number {
   try {
     const first = runScenario(scenarioByName(found.scenario)!, found.seed, { swarm: true, plantedFaults });
     const invariant = first.violation!.invariant;
+    let fair: FairnessOracle | undefined;
+    if (values["fair-root"] !== undefined) {
+      // The unmutated tree's own module graph: its broker, scenarios and checkers.
+      const other = (await import(resolve(values["fair-root"], "sim/shrink/repro.ts"))) as {
+        runRepro: (
+          spec: ReproSpec,
+          scenario: undefined,
+          eventsMax: undefined,
+          run: { safetyOnly: boolean },
+        ) => { report: { violation?: unknown } };
+      };
+      fair = (spec, safetyOnly) =>
+        other.runRepro(spec, undefined, undefined, { safetyOnly }).report.violation === undefined;
+    }
     const r = shrinkRun(
       { scenario: found.scenario, seed: found.seed, swarm: true, planted, edits: {} },
-      { timeBudgetMs: budget, invariant },
+      { timeBudgetMs: budget, invariant, ...(fair ? { fair } : {}) },
     );
     const path = `${values.out}/${label.replace(/[^A-Za-z0-9_.-]+/g, "_")}-${reproFileName(r.spec, r.invariant, r.shrunk.report.traceHash)}`;
     writeReproFile(path, reproFileFrom(r, path));
@@ -133,6 +156,7 @@ function main(argv: string[]): number {
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
       candidates: r.runs,
       outOfTime: r.outOfTime,
+      unfair: r.unfair,
       repro: path,
     });
   } catch (err) {
@@ -152,4 +176,4 @@ function print(line: ShrinkOneLine): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));
