@@ -28,7 +28,9 @@
  * 3a. Fairness: a smaller failing candidate is accepted only if the fairness oracle (`fair`)
  *    agrees that a broker without the bug keeps the invariant in its world: without the planted
  *    faults, on the reference core for another target, or the caller's (the mutation script runs
- *    the unmutated tree). The floors of floors.ts hold for every candidate regardless.
+ *    the unmutated tree). A large candidate (judging it costs a whole run) is accepted unjudged;
+ *    every small one is judged, and so is the final repro, which falls back to the latest repro
+ *    judged fair if it is not. The floors of floors.ts hold for every candidate regardless.
  * 4. With `invariant` (`--shrink-for`), every run checks that invariant alone, so another that
  *    breaks first cannot stop the run or count as "still failing".
  * 5. Wall-clock time is read only to stop at the time budget (this is a tool, not the simulated
@@ -113,6 +115,8 @@ export interface ShrinkResult {
 export class NotFailingError extends Error {}
 
 export const DEFAULT_SHRINK_BUDGET_MS = 20_000;
+/** Candidates up to this many trace lines are judged by the fairness oracle when accepted. */
+const FAIR_JUDGE_LINES = 1_500;
 /** The size a repro should reach (issue bar: a reader follows at most this many events). */
 export const GOAL_EVENTS = 25;
 
@@ -140,6 +144,8 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   const fails = (v: Violation | undefined) => v !== undefined && v.invariant === target.invariant;
   const fair = opts.fair === null ? undefined : (opts.fair ?? defaultFairness(start, scenario, extra));
   let unfair = 0;
+  const isFair = (e: SetupEdits, r: ReproRun) =>
+    fair!({ ...start, edits: e, decisions: r.log, checkers: [target.invariant] }, !atEnd);
 
   // A candidate's outcome depends only on its edits and log, and a rejected one stays rejected
   // (the best only gets smaller): each is run at most once.
@@ -159,8 +165,10 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     const cap = Math.ceil(best.report.events * 1.25) + 20;
     const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap, extra);
     if (!fails(r.report.violation) || !smaller(r, best)) return false;
-    const asked: ReproSpec = { ...start, edits: candEdits, decisions: r.log, checkers: [target.invariant] };
-    if (fair && !fair(asked, !atEnd)) {
+    // A large candidate is accepted unjudged (judging it costs a whole run without the bug); every
+    // small one is judged, and so is the final repro (see below).
+    const judged = fair !== undefined && r.size.traceLines <= FAIR_JUDGE_LINES;
+    if (judged && !isFair(candEdits, r)) {
       unfair++;
       return false;
     }
@@ -169,6 +177,7 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     // A safety violation ends the run where it happens: stop later candidates there too.
     const at = r.report.violation!.atMs;
     edits = !atEnd && at < (candEdits.durationMs ?? Infinity) ? { ...candEdits, durationMs: at } : candEdits;
+    if (judged) lastFair = { run: best, edits };
     return true;
   };
 
@@ -183,6 +192,8 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     }
   }
 
+  // The latest accepted repro the oracle judged fair (the original run is taken as fair).
+  let lastFair = { run: best, edits };
   const current = () => best;
   const currentEdits = () => edits;
   const late = () => outOfTime;
@@ -217,14 +228,14 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   for (let round = 0; round < 50 && !outOfTime; round++) {
     const before = best.size;
     let progress = false;
-    // A large run first loses whole stretches: the liveness phase down to its floor, an earlier
-    // stop, plugins and endpoints, then workload items with their draws. The option edits'
-    // candidates are whole runs, cheap only once the run is small.
+    // A violation judged at the end waits out the liveness phase in every candidate: that phase
+    // goes down to its floor first, then timeouts and capacity, an earlier stop, plugins and
+    // endpoints, and workload items with their draws.
     if (atEnd) progress = livenessBudgetPass(current, currentEdits, attempt, floors) || progress;
+    progress = optionsPass(current, currentEdits, attempt, floors) || progress;
     if (atEnd) progress = durationPass(current, currentEdits, attempt, late) || progress;
     progress = setupPass(current, currentEdits, attempt) || progress;
     progress = dropItemsPass(current, currentEdits, attempt, late) || progress;
-    progress = optionsPass(current, currentEdits, attempt, floors) || progress;
     wholeRunAt = best.size.traceLines;
     progress = workloadPass(current, currentEdits, attempt, late) || progress;
     progress = logPass(current, currentEdits, attempt, late, exhaustive, between) || progress;
@@ -236,6 +247,13 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     }
   }
   if (exhaustive) outOfTime = false;
+
+  // A repro accepted unjudged is judged now; if unfair, the latest one judged fair stands.
+  if (fair !== undefined && best !== lastFair.run && !isFair(edits, best)) {
+    unfair++;
+    best = lastFair.run;
+    edits = lastFair.edits;
+  }
 
   const spec: ReproSpec = { ...start, edits, decisions: best.log };
   return {
