@@ -57,6 +57,12 @@ export interface RunOptions {
   coverageFirstAt?: boolean;
   /** Called with the drawn settings (fault plan included) before the world starts. */
   onDrawn?: (drawn: Record<string, unknown>) => void;
+  /**
+   * End the run with its safety phase: no heal, no liveness phase, no end-of-run judgement.
+   * For a question about the safety phase alone (the shrinker's fairness check of a safety
+   * violation that happened there).
+   */
+  safetyOnly?: boolean;
 }
 
 export interface RunReport {
@@ -145,7 +151,7 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
     world.options.graceMs + 2 * GRACE_SLACK_MS,
     reregisters(plan) ? world.options.graceMs + DEFAULT_LIVENESS_BUDGET_MS : 0,
   );
-  const liveness = world.violation === undefined;
+  const liveness = world.violation === undefined && opts.safetyOnly !== true;
   if (liveness) {
     world.fact({ f: "liveness_begin", budgetMs });
     healAll(world);
@@ -159,7 +165,8 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
     world.runUntil(world.elapsedMs + budgetMs);
     world.fact({ f: "liveness_end", head: world.server.head });
   }
-  world.finish();
+  // The end-of-run judgement (quiescence) belongs to a run with its liveness phase.
+  if (opts.safetyOnly !== true) world.finish();
   world.close();
 
   const coverage: Record<string, number> = {};

@@ -8,7 +8,10 @@
  *   correct broker is still entitled to keep.
  * - `acceptanceTimeoutMs` ≥ the push receipt timeout: the protocol gives a plugin that long to
  *   answer a push, so an acceptance window below it times out plugins that are on time.
- * - `inboxCapacity` ≥ 1.
+ * - `inboxCapacity` ≥ the number of workload items the run sends: a correct broker with no endpoint
+ *   that takes work (the shrinker may leave every plugin out) holds every message in its inbox, and
+ *   one it has no room for can never be accepted, so a smaller inbox fails cursor progress (L1)
+ *   with no bug at all.
  * - the liveness budget ≥ a correct broker's worst-case convergence after the heal: reconnect
  *   (backoff ceiling with jitter, then REGISTER_ACK), then the slowest outstanding retry (an
  *   acceptance timeout plus a push receipt, the gap-fill, emitter and reply_emitted backoff ceilings,
@@ -32,7 +35,8 @@ export function reconnectWorstMs(o: BrokerOptions): number {
 
 /** How low the shrinker may take each timing edit. */
 export interface Floors {
-  option(k: ShrinkableOption, o: BrokerOptions): number;
+  /** `sent`: the workload items the run sends. */
+  option(k: ShrinkableOption, o: BrokerOptions, sent: number): number;
   livenessBudgetMs(o: BrokerOptions): number;
 }
 
@@ -45,15 +49,18 @@ export const SAFETY_FLOORS: Floors = {
   livenessBudgetMs: (o) => o.graceMs + 2 * GRACE_SLACK_MS,
 };
 
-/** The lowest value the shrinker may give a broker option for a liveness violation. */
-export function optionFloor(k: ShrinkableOption, o: BrokerOptions): number {
+/**
+ * The lowest value the shrinker may give a broker option for a liveness violation of a run that
+ * sends `sent` workload items.
+ */
+export function optionFloor(k: ShrinkableOption, o: BrokerOptions, sent = 0): number {
   switch (k) {
     case "graceMs":
       return reconnectWorstMs(o);
     case "acceptanceTimeoutMs":
       return o.pushReceiptTimeoutMs;
     case "inboxCapacity":
-      return 1;
+      return Math.max(1, sent);
   }
 }
 

@@ -10,19 +10,27 @@
  *    draws served past the end become explicit.
  * 2. A safety violation stops the run where it happens, so the run is first cut off at that moment
  *    (`durationMs`): a candidate that does not fail then costs no more than the failing run did.
- *    A liveness violation is judged at the end of the run; there the shrinker tries earlier stops,
- *    and first a shorter liveness phase with a smaller graceMs (the phase lasts at least graceMs +
- *    2 s, 602 s by default) and smaller broker timeouts and inbox capacity (`timingPass`). For a
- *    liveness violation these edits never go below the fairness floors of floors.ts (a correct
- *    broker's worst-case convergence), so the repro cannot fail for want of time.
- * 3. Passes, repeated while any of them makes progress: leave out plugins, endpoints and planned
- *    reconnects; leave out workload items together with the draws they served (every draw is
- *    tagged with its item, so later items keep theirs), else drawn but not sent; per stream,
- *    set every draw to its simplest value at once, delete chunks of draws (halving chunk sizes,
- *    from the end — delta debugging), then simplify single draws (simplest value, else halfway
- *    there). A replayed stream that runs out serves simplest values, so deleting
- *    draws also simplifies whatever follows them. Once the passes stop, a repro still above
+ *    A liveness violation is judged at the end of the run; there the shrinker first shortens the
+ *    liveness phase (a smaller graceMs with the shortest budget it allows, never below the fairness
+ *    floors of floors.ts) and tries earlier stops of the safety phase, because every candidate
+ *    waits out that phase.
+ * 3. Passes (setup-passes.ts, log-passes.ts), repeated in rounds while any of them makes the run
+ *    smaller: the liveness budget and an earlier stop, plugins, endpoints and planned reconnects
+ *    left out, workload items left out together with the draws they served (every draw is tagged
+ *    with its item), smaller broker timeouts and inbox capacity, items drawn but not sent; then
+ *    per stream: no draws at all, every draw simplest, the shortest failing prefix, chunk deletion
+ *    (delta debugging) and single draws. A replayed stream that runs out serves simplest values,
+ *    so deleting draws also simplifies whatever follows them. Whenever the log passes have made
+ *    the run a tenth smaller, the whole-run passes run again before the next stream (each of their
+ *    successes makes every later candidate cheaper). Once the rounds stop, a repro still above
  *    `GOAL_EVENTS` gets exhaustive rounds (fine deletion on every stream) while the budget lasts.
+ *    Each distinct candidate runs once (a rejected one stays rejected).
+ * 3a. Fairness: a smaller failing candidate is accepted only if the fairness oracle (`fair`)
+ *    agrees that a broker without the bug keeps the invariant in its world: without the planted
+ *    faults, on the reference core for another target, or the caller's (the mutation script runs
+ *    the unmutated tree). A large candidate (judging it costs a whole run) is accepted unjudged;
+ *    every small one is judged, and so is the final repro, which falls back to the latest repro
+ *    judged fair if it is not. The floors of floors.ts hold for every candidate regardless.
  * 4. With `invariant` (`--shrink-for`), every run checks that invariant alone, so another that
  *    breaks first cannot stop the run or count as "still failing".
  * 5. Wall-clock time is read only to stop at the time budget (this is a tool, not the simulated
@@ -30,9 +38,8 @@
  */
 
 import type { Violation } from "../checkers/checker.ts";
-import type { BrokerOptions } from "../../src/broker/options.ts";
 import type { Scenario } from "../scenarios/scenario.ts";
-import { type DecisionLog, DRAW_ID, simplestDraw } from "./decision-log.ts";
+import type { DecisionLog } from "./decision-log.ts";
 import {
   findScenario,
   type ReproRun,
@@ -41,8 +48,17 @@ import {
   runRepro,
   smaller,
 } from "./repro.ts";
-import { type Floors, LIVENESS_FLOORS, SAFETY_FLOORS } from "./floors.ts";
-import { SHRINKABLE_OPTIONS, type SetupEdits, type ShrinkableOption } from "./setup.ts";
+import { LIVENESS_FLOORS, SAFETY_FLOORS } from "./floors.ts";
+import { logPass } from "./log-passes.ts";
+import type { SetupEdits } from "./setup.ts";
+import {
+  dropItemsPass,
+  durationPass,
+  livenessBudgetPass,
+  optionsPass,
+  setupPass,
+  workloadPass,
+} from "./setup-passes.ts";
 
 export interface ShrinkOptions {
   /** Stop trying candidates after this much wall time (default 20 s). */
@@ -63,7 +79,23 @@ export interface ShrinkOptions {
   invariant?: string;
   /** A repro above this many events gets exhaustive rounds while the budget lasts (default 25). */
   goalEvents?: number;
+  /**
+   * The fairness oracle: true when the world of `spec` (a candidate about to be accepted, its
+   * invariant checked alone) lets a broker without the bug keep that invariant. A candidate it
+   * rejects is not accepted, so the repro shows the bug, not an unfair world. Default: for planted
+   * faults, the same run without them; for another target, the same run on the reference core;
+   * otherwise none (the fairness floors of floors.ts are then the only guard). `null` turns the
+   * default off.
+   */
+  fair?: FairnessOracle | null;
 }
+
+/**
+ * True when a broker without the bug keeps the invariant in the world of `spec` (its invariant
+ * checked alone). `safetyOnly`: the violation happened in the safety phase, so that phase alone
+ * needs judging (`RunOptions.safetyOnly`).
+ */
+export type FairnessOracle = (spec: ReproSpec, safetyOnly: boolean) => boolean;
 
 export interface ShrinkResult {
   invariant: string;
@@ -76,11 +108,15 @@ export interface ShrinkResult {
   wallMs: number;
   /** True when the time budget ended the search before it converged. */
   outOfTime: boolean;
+  /** Candidates that still failed and were smaller, rejected by the fairness oracle. */
+  unfair: number;
 }
 
 export class NotFailingError extends Error {}
 
 export const DEFAULT_SHRINK_BUDGET_MS = 20_000;
+/** Candidates up to this many trace lines are judged by the fairness oracle when accepted. */
+const FAIR_JUDGE_LINES = 1_500;
 /** The size a repro should reach (issue bar: a reader follows at most this many events). */
 export const GOAL_EVENTS = 25;
 
@@ -106,6 +142,14 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   let best = original;
   let edits: SetupEdits = { ...start.edits };
   const fails = (v: Violation | undefined) => v !== undefined && v.invariant === target.invariant;
+  const fair = opts.fair === null ? undefined : (opts.fair ?? defaultFairness(start, scenario, extra));
+  let unfair = 0;
+  const isFair = (e: SetupEdits, r: ReproRun) =>
+    fair!({ ...start, edits: e, decisions: r.log, checkers: [target.invariant] }, !atEnd);
+
+  // A candidate's outcome depends only on its edits and log, and a rejected one stays rejected
+  // (the best only gets smaller): each is run at most once.
+  const tried = new Set<string>();
 
   /** Try one candidate; on success it becomes the current best. */
   const attempt = (candEdits: SetupEdits, log: DecisionLog): boolean => {
@@ -113,16 +157,27 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
       outOfTime = true;
       return false;
     }
+    const key = candidateKey(candEdits, log);
+    if (tried.has(key)) return false;
+    tried.add(key);
     runs++;
     // Slack over the best's event count: trace lines, not checker events, decide "smaller".
     const cap = Math.ceil(best.report.events * 1.25) + 20;
     const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap, extra);
     if (!fails(r.report.violation) || !smaller(r, best)) return false;
+    // A large candidate is accepted unjudged (judging it costs a whole run without the bug); every
+    // small one is judged, and so is the final repro (see below).
+    const judged = fair !== undefined && r.size.traceLines <= FAIR_JUDGE_LINES;
+    if (judged && !isFair(candEdits, r)) {
+      unfair++;
+      return false;
+    }
     best = r;
     opts.onProgress?.(r, runs, now() - began);
     // A safety violation ends the run where it happens: stop later candidates there too.
     const at = r.report.violation!.atMs;
     edits = !atEnd && at < (candEdits.durationMs ?? Infinity) ? { ...candEdits, durationMs: at } : candEdits;
+    if (judged) lastFair = { run: best, edits };
     return true;
   };
 
@@ -137,6 +192,33 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     }
   }
 
+  // The latest accepted repro the oracle judged fair (the original run is taken as fair).
+  let lastFair = { run: best, edits };
+  const current = () => best;
+  const currentEdits = () => edits;
+  const late = () => outOfTime;
+  /**
+   * The passes that edit the whole run (an earlier stop, plugins and endpoints left out, timing),
+   * a few candidates each: run first in every round, and again between the log passes' streams
+   * once those made the run at least a tenth smaller, because each success makes every later
+   * candidate cheaper.
+   */
+  const wholeRun = (): boolean => {
+    let progress = false;
+    if (atEnd) progress = durationPass(current, currentEdits, attempt, late) || progress;
+    progress = setupPass(current, currentEdits, attempt) || progress;
+    if (atEnd) progress = livenessBudgetPass(current, currentEdits, attempt, floors) || progress;
+    progress = optionsPass(current, currentEdits, attempt, floors) || progress;
+    return progress;
+  };
+  let wholeRunAt = best.size.traceLines;
+  const between = (): boolean => {
+    if (outOfTime || best.size.traceLines > wholeRunAt * 0.9) return false;
+    wholeRunAt = best.size.traceLines;
+    const items = dropItemsPass(current, currentEdits, attempt, late);
+    return wholeRun() || items;
+  };
+
   // Rounds of every pass while they make the run smaller. Once they stop, a repro still above the
   // goal gets exhaustive rounds (fine deletion and single draws on every stream, however long)
   // while the budget lasts; the budget running out there is not "out of time" (the ordinary search
@@ -146,15 +228,17 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   for (let round = 0; round < 50 && !outOfTime; round++) {
     const before = best.size;
     let progress = false;
-    if (atEnd) progress = timingPass(best, () => edits, attempt, floors) || progress;
-    if (atEnd) progress = durationPass(best, () => edits, attempt) || progress;
-    progress = setupPass(best, () => edits, attempt) || progress;
-    const current = () => best;
-    const currentEdits = () => edits;
-    const late = () => outOfTime;
+    // A violation judged at the end waits out the liveness phase in every candidate: that phase
+    // goes down to its floor first, then timeouts and capacity, an earlier stop, plugins and
+    // endpoints, and workload items with their draws.
+    if (atEnd) progress = livenessBudgetPass(current, currentEdits, attempt, floors) || progress;
+    progress = optionsPass(current, currentEdits, attempt, floors) || progress;
+    if (atEnd) progress = durationPass(current, currentEdits, attempt, late) || progress;
+    progress = setupPass(current, currentEdits, attempt) || progress;
     progress = dropItemsPass(current, currentEdits, attempt, late) || progress;
+    wholeRunAt = best.size.traceLines;
     progress = workloadPass(current, currentEdits, attempt, late) || progress;
-    progress = logPass(current, currentEdits, attempt, late, exhaustive) || progress;
+    progress = logPass(current, currentEdits, attempt, late, exhaustive, between) || progress;
     // Another round only for a smaller run or log; simpler draw values alone do not pay for one.
     const sizeShrank = best.size.traceLines < before.traceLines || best.size.draws < before.draws;
     if (!progress || !sizeShrank) {
@@ -163,6 +247,13 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     }
   }
   if (exhaustive) outOfTime = false;
+
+  // A repro accepted unjudged is judged now; if unfair, the latest one judged fair stands.
+  if (fair !== undefined && best !== lastFair.run && !isFair(edits, best)) {
+    unfair++;
+    best = lastFair.run;
+    edits = lastFair.edits;
+  }
 
   const spec: ReproSpec = { ...start, edits, decisions: best.log };
   return {
@@ -173,343 +264,41 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     runs,
     wallMs: now() - began,
     outOfTime,
+    unfair,
   };
 }
 
-type Attempt = (edits: SetupEdits, log: DecisionLog) => boolean;
-
-function setupPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): boolean {
-  let progress = false;
-  const plugins = best.plugins;
-  for (const p of plugins) {
-    const e = edits();
-    if (e.dropPlugins?.includes(p.pid)) continue;
-    if (attempt({ ...e, dropPlugins: [...(e.dropPlugins ?? []), p.pid] }, best.log)) progress = true;
+/** A 53-bit hash of a candidate (cyrb53 over its edits and log): the key of `tried`. */
+function candidateKey(edits: SetupEdits, log: DecisionLog): string {
+  const text = JSON.stringify(edits) + JSON.stringify(log);
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
   }
-  for (const p of plugins) {
-    for (const ep of p.endpoints) {
-      const e = edits();
-      if (e.dropPlugins?.includes(p.pid)) continue;
-      if (e.dropEndpoints?.some((d) => d.pid === p.pid && d.kind === ep.kind)) continue;
-      const drop = [...(e.dropEndpoints ?? []), { pid: p.pid, kind: ep.kind }];
-      if (attempt({ ...e, dropEndpoints: drop }, best.log)) progress = true;
-    }
-    const e = edits();
-    if (
-      p.behaviour.reconnect !== undefined &&
-      !e.noReconnect?.includes(p.pid) &&
-      !e.dropPlugins?.includes(p.pid)
-    ) {
-      if (attempt({ ...e, noReconnect: [...(e.noReconnect ?? []), p.pid] }, best.log)) progress = true;
-    }
-  }
-  return progress;
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return `${(h2 >>> 0).toString(16)}:${(h1 >>> 0).toString(16)}:${text.length}`;
 }
 
 /**
- * Delta debugging over the workload items the run sent: chunks of them, largest first, from the
- * end, each handed to `tryChunk` with the current edits and run.
+ * The default fairness oracle (`ShrinkOptions.fair`): the run without its planted faults, or on the
+ * reference core when it names another target, must keep the invariant.
  */
-function itemChunksPass(
-  best: () => ReproRun,
-  edits: () => SetupEdits,
-  outOfTime: () => boolean,
-  tryChunk: (chunk: number[], e: SetupEdits, run: ReproRun) => boolean,
-): boolean {
-  let progress = false;
-  for (let size = highestPowerOfTwo(sentItems(best(), edits()).length); size >= 1; size >>= 1) {
-    for (let i = sentItems(best(), edits()).length - size; i >= 0 && !outOfTime(); i -= size) {
-      const items = sentItems(best(), edits());
-      if (i + size > items.length) continue;
-      if (tryChunk(items.slice(i, i + size), edits(), best())) progress = true;
-    }
+function defaultFairness(
+  start: ReproSpec,
+  scenario: Scenario,
+  extra: ReproRunOptions,
+): FairnessOracle | undefined {
+  const passes = (spec: ReproSpec, run: ReproRunOptions) =>
+    runRepro(spec, scenario, undefined, run).report.violation === undefined;
+  if (start.planted.length > 0)
+    return (spec, safetyOnly) => passes({ ...spec, planted: [] }, { ...extra, safetyOnly });
+  if (start.target !== undefined && start.target !== "reference") {
+    const { target: _own, ...rest } = extra;
+    return (spec, safetyOnly) => passes({ ...spec, target: "reference" }, { ...rest, safetyOnly });
   }
-  return progress;
-}
-
-/**
- * Leave workload items out. An omitted item is still drawn, so no later draw moves: this removes
- * a message in the middle of a run, which deleting its draws from the log cannot do without
- * reshaping every message after it.
- */
-function workloadPass(
-  best: () => ReproRun,
-  edits: () => SetupEdits,
-  attempt: Attempt,
-  outOfTime: () => boolean,
-): boolean {
-  return itemChunksPass(best, edits, outOfTime, (chunk, e, run) => {
-    const omit = [...(e.omitMessages ?? []), ...chunk].sort((x, y) => x - y);
-    return attempt({ ...e, omitMessages: omit }, run.log);
-  });
-}
-
-/**
- * Leave workload items out together with the draws they served: the items after them find their
- * own network, platform and plugin draws where they were, which leaving an item out while keeping
- * its draws (`workloadPass`) cannot give when those streams are shared. Draws that served no item
- * are kept.
- */
-function dropItemsPass(
-  best: () => ReproRun,
-  edits: () => SetupEdits,
-  attempt: Attempt,
-  outOfTime: () => boolean,
-): boolean {
-  return itemChunksPass(best, edits, outOfTime, (items, e, run) => {
-    const chunk = new Set(items);
-    const drop = [...(e.dropItems ?? []), ...items].sort((x, y) => x - y);
-    const log: DecisionLog = {};
-    for (const key of Object.keys(run.log)) {
-      const causes = run.causes[key] ?? [];
-      log[key] = run.log[key]!.filter((_, j) => !chunk.has(causes[j] ?? 0));
-    }
-    return attempt({ ...e, dropItems: drop }, log);
-  });
-}
-
-/** The workload items (1-based arrival numbers) the run sent, in order. */
-function sentItems(run: ReproRun, edits: SetupEdits): number[] {
-  const omitted = new Set([...(edits.omitMessages ?? []), ...(edits.dropItems ?? [])]);
-  const sent = sentCount(run);
-  const out: number[] = [];
-  for (let n = 1; out.length < sent; n++) if (!omitted.has(n)) out.push(n);
-  return out;
-}
-
-const sentCounts = new WeakMap<ReproRun, number>();
-
-/** How many messages the platform sent (first sends come in seq order); one scan per run. */
-function sentCount(run: ReproRun): number {
-  let sent = sentCounts.get(run);
-  if (sent !== undefined) return sent;
-  sent = 0;
-  for (const line of run.lines)
-    if (line.includes('"f":"server_sent"') && line.includes(`"seq":${sent + 1},`)) sent++;
-  sentCounts.set(run, sent);
-  return sent;
-}
-
-/**
- * A violation judged at the end of the run waits out the whole liveness phase, whose budget is at
- * least graceMs + 2 s (600 s by default): every candidate then costs that much virtual time. Try a
- * smaller grace with the shortest budget it allows, a shorter budget alone, then smaller broker
- * timeouts and inbox capacity — smallest value first, the first that still fails wins.
- */
-function timingPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt, floors: Floors): boolean {
-  let progress = false;
-  const withOption = (e: SetupEdits, k: string, v: number): SetupEdits => ({
-    ...e,
-    brokerOptions: { ...e.brokerOptions, [k]: v },
-  });
-  // Never below the fairness floors (floors.ts): a correct broker must still converge.
-  const budgetFor = (o: BrokerOptions) => floors.livenessBudgetMs(o);
-  const optionFloor = (k: ShrinkableOption) => floors.option(k, best.options);
-  for (const g of lowerValues(best.options.graceMs, optionFloor("graceMs"))) {
-    const e = withOption(edits(), "graceMs", g);
-    const budget = budgetFor({ ...best.options, graceMs: g });
-    if (attempt({ ...e, livenessBudgetMs: budget }, best.log)) {
-      progress = true;
-      break;
-    }
-  }
-  for (const b of lowerValues(best.report.phases.livenessBudgetMs, budgetFor(best.options))) {
-    if (attempt({ ...edits(), livenessBudgetMs: b }, best.log)) {
-      progress = true;
-      break;
-    }
-  }
-  for (const k of SHRINKABLE_OPTIONS) {
-    if (k === "graceMs") continue;
-    const v0 = best.options[k];
-    const floor = optionFloor(k);
-    for (const v of k.endsWith("Ms") ? lowerValues(v0, floor) : lowerCounts(v0, floor)) {
-      if (attempt(withOption(edits(), k, v), best.log)) {
-        progress = true;
-        break;
-      }
-    }
-  }
-  // A smaller inbox fills with fewer messages: one slot less often needs one message less too,
-  // which neither edit finds alone (tried only once few items are left).
-  const items = sentItems(best, edits());
-  const cap = best.options.inboxCapacity;
-  if (cap > optionFloor("inboxCapacity") && items.length <= PAIR_ITEMS_MAX) {
-    for (const n of items.slice().reverse()) {
-      const e = withOption(edits(), "inboxCapacity", cap - 1);
-      if (attempt({ ...e, omitMessages: [...(e.omitMessages ?? []), n].sort((a, b) => a - b) }, best.log)) {
-        progress = true;
-        break;
-      }
-    }
-  }
-  return progress;
-}
-
-/** The capacity-and-item pair edit is tried only for runs sending at most this many items. */
-const PAIR_ITEMS_MAX = 16;
-
-/** Candidate values below `v` and at least `floor`, smallest first: the floor, then 1/16, 1/4 and 1/2 of `v`. */
-function lowerValues(v: number, floor: number): number[] {
-  const out: number[] = [];
-  for (const x of [floor, v / 16, v / 4, v / 2]) {
-    const n = Math.floor(x);
-    if (n >= floor && n >= 100 && n < v && !out.includes(n)) out.push(n);
-  }
-  return out.sort((a, b) => a - b);
-}
-
-/** Counts below `n` and at least `floor`, smallest first: the floor, 2, then half of `n`. */
-function lowerCounts(n: number, floor: number): number[] {
-  const out: number[] = [];
-  for (const x of [floor, 2, Math.floor(n / 2)]) if (x >= floor && x < n && !out.includes(x)) out.push(x);
-  return out;
-}
-
-function durationPass(best: ReproRun, edits: () => SetupEdits, attempt: Attempt): boolean {
-  const end = best.report.phases.safetyMs;
-  for (const f of [0.05, 0.1, 0.25, 0.5, 0.75, 0.9]) {
-    if (attempt({ ...edits(), durationMs: Math.floor(end * f) }, best.log)) return true;
-  }
-  return false;
-}
-
-/** Streams longer than this get no single-draw pass in a round. */
-const FINE_DRAWS_MAX = 160;
-/** Coarse chunk deletion stops at 1/COARSE_PARTS of a stream. */
-const COARSE_PARTS = 32;
-/** The largest raw draw: slowest arrival, longest latency, last choice. */
-const DRAW_MAX = 0xffff_ffff;
-
-interface LogCtx {
-  best: () => ReproRun;
-  edits: () => SetupEdits;
-  attempt: Attempt;
-  outOfTime: () => boolean;
-}
-
-/**
- * The decision-log passes, cheapest first across all streams: whole-stream rewrites and prefix
- * searches (a few runs each), then coarse chunk deletion, then fine deletion and single draws for
- * the streams that are short by then.
- */
-function logPass(
-  best: () => ReproRun,
-  edits: () => SetupEdits,
-  attempt: Attempt,
-  outOfTime: () => boolean,
-  exhaustive: boolean,
-): boolean {
-  const ctx: LogCtx = { best, edits, attempt, outOfTime };
-  const keys = () => Object.keys(best().log).sort((a, b) => best().log[b]!.length - best().log[a]!.length);
-  let progress = false;
-  for (const key of keys()) if (!outOfTime()) progress = wholeStream(ctx, key) || progress;
-  for (const key of keys()) if (!outOfTime()) progress = deleteChunks(ctx, key, true) || progress;
-  for (const key of keys()) {
-    if (outOfTime() || (!exhaustive && len(ctx, key) > FINE_DRAWS_MAX)) continue;
-    progress = deleteChunks(ctx, key, false) || progress;
-    progress = singleDraws(ctx, key) || progress;
-  }
-  return progress;
-}
-
-const len = (ctx: LogCtx, key: string) => ctx.best().log[key]?.length ?? 0;
-const withKey = (ctx: LogCtx, key: string, draws: number[]): DecisionLog => ({
-  ...ctx.best().log,
-  [key]: draws,
-});
-
-function wholeStream(ctx: LogCtx, key: string): boolean {
-  let progress = false;
-  // Everything simplest at once (ids keep their values).
-  const cur = ctx.best().log[key] ?? [];
-  const kinds = ctx.best().kinds[key] ?? [];
-  const simple = cur.map((v, i) => (kinds[i] === DRAW_ID ? v : simplestDraw(kinds[i]!, key, i)));
-  if (simple.some((v, i) => v !== cur[i]) && ctx.attempt(ctx.edits(), withKey(ctx, key, simple)))
-    progress = true;
-  // The shortest prefix that still fails (the rest served as simplest values) …
-  const keepPrefix = (keep: number) =>
-    ctx.attempt(ctx.edits(), withKey(ctx, key, ctx.best().log[key]!.slice(0, keep)));
-  progress = prefixSearch(len(ctx, key), keepPrefix) || progress;
-  // … and the shortest prefix after which every draw is the largest (later arrivals, so fewer
-  // workload items before the failure; longer latencies; last choices).
-  const maxAfter = (keep: number) => {
-    const d = ctx.best().log[key]!;
-    const k = ctx.best().kinds[key]!;
-    // Ids keep their values: all-equal ids would collide and make a different bug.
-    const next = d.map((v, i) => (i < keep || k[i] === DRAW_ID ? v : DRAW_MAX));
-    if (next.every((v, i) => v === d[i])) return false;
-    return ctx.attempt(ctx.edits(), withKey(ctx, key, next));
-  };
-  progress = prefixSearch(len(ctx, key), maxAfter) || progress;
-  return progress;
-}
-
-/** Delta debugging: delete chunks, largest first, from the end (later draws matter least). */
-function deleteChunks(ctx: LogCtx, key: string, coarse: boolean): boolean {
-  let progress = false;
-  const minSize = coarse ? Math.max(1, Math.floor(len(ctx, key) / COARSE_PARTS)) : 1;
-  const maxSize = coarse
-    ? highestPowerOfTwo(len(ctx, key))
-    : Math.max(1, Math.floor(len(ctx, key) / COARSE_PARTS));
-  for (let size = maxSize; size >= minSize; size >>= 1) {
-    for (let i = len(ctx, key) - size; i >= 0 && !ctx.outOfTime(); i -= size) {
-      const draws = ctx.best().log[key] ?? [];
-      if (i + size > draws.length) continue;
-      const next = draws.slice(0, i).concat(draws.slice(i + size));
-      if (ctx.attempt(ctx.edits(), withKey(ctx, key, next))) progress = true;
-    }
-  }
-  return progress;
-}
-
-/** Single draws: simplest value, else halfway there. */
-function singleDraws(ctx: LogCtx, key: string): boolean {
-  let progress = false;
-  for (let i = 0; i < len(ctx, key) && !ctx.outOfTime(); i++) {
-    const draws = ctx.best().log[key]!;
-    const kind = ctx.best().kinds[key]![i]!;
-    if (kind === DRAW_ID) continue;
-    const v = draws[i]!;
-    const s = simplestDraw(kind, key, i);
-    if (v === s) continue;
-    const replaced = (x: number) => {
-      const d = draws.slice();
-      d[i] = x;
-      return withKey(ctx, key, d);
-    };
-    if (ctx.attempt(ctx.edits(), replaced(s))) {
-      progress = true;
-      continue;
-    }
-    const half = Math.floor((v + s) / 2);
-    if (half !== v && half !== s && ctx.attempt(ctx.edits(), replaced(half))) progress = true;
-  }
-  return progress;
-}
-
-/**
- * Binary search for the smallest `keep` in [0, n) for which `tryKeep` succeeds (it is not
- * monotone, so this is a heuristic: each success also shrinks the upper bound).
- */
-function prefixSearch(n: number, tryKeep: (keep: number) => boolean): boolean {
-  let lo = 0;
-  let hi = n;
-  let progress = false;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (tryKeep(mid)) {
-      progress = true;
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  return progress;
-}
-
-function highestPowerOfTwo(n: number): number {
-  let p = 1;
-  while (p * 2 <= n) p *= 2;
-  return n === 0 ? 0 : p;
+  return undefined;
 }
