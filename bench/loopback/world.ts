@@ -159,6 +159,34 @@ export async function latency(
   };
 }
 
+/** Seconds between progress lines of a long run (burst, soak) on stderr. */
+const PROGRESS_EVERY_MS = 10_000;
+
+/**
+ * Print a progress line every `PROGRESS_EVERY_MS` (acked so far, overall and recent rate, this
+ * process's RSS), so a run cut short still shows how far it got and whether memory stayed flat.
+ * Returns the function that stops it.
+ */
+function progress(what: string, d: LoopbackWorld, first: number, count: number): () => void {
+  const t0 = performance.now();
+  let lastAcked = 0;
+  let lastT = t0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const acked = Math.max(0, d.acked.upTo - first + 1);
+    const rate = (acked / (now - t0)) * 1000;
+    const recent = ((acked - lastAcked) / (now - lastT)) * 1000;
+    lastAcked = acked;
+    lastT = now;
+    const rss = process.memoryUsage.rss() / 1_048_576;
+    process.stderr.write(
+      `[${what} ${d.name}] ${((now - t0) / 1000).toFixed(0)} s: acked ${acked} of ${count}, ` +
+        `${rate.toFixed(0)} msgs/s (last ${PROGRESS_EVERY_MS / 1000} s: ${recent.toFixed(0)}/s), stub RSS ${rss.toFixed(0)} MB\n`,
+    );
+  }, PROGRESS_EVERY_MS);
+  return () => clearInterval(timer);
+}
+
 export interface BurstResult {
   messages: number;
   ms: number;
@@ -174,6 +202,7 @@ export async function burst(d: LoopbackWorld, count: number, stallMs = 15_000): 
   const first = connector.model.head + 1;
   const last = first + count - 1;
   const t0 = performance.now();
+  const stopProgress = progress("burst", d, first, count);
   for (let i = 0; i < count; i += 1_000) {
     for (let j = i; j < Math.min(count, i + 1_000); j++) connector.append({ content: CONTENT, metadata });
     await new Promise((r) => setImmediate(r));
@@ -191,6 +220,7 @@ export async function burst(d: LoopbackWorld, count: number, stallMs = 15_000): 
       break;
     }
   }
+  stopProgress();
   const ms = performance.now() - t0;
   return {
     messages: count,
@@ -242,6 +272,7 @@ export async function soak(
     rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
   }, 250);
   const t0 = performance.now();
+  const stopProgress = progress("soak", d, first, count);
   let stalled = false;
   try {
     await new Promise<void>((resolve) => {
@@ -283,6 +314,7 @@ export async function soak(
       top();
     });
   } finally {
+    stopProgress();
     clearInterval(rssTimer);
     plugin.onArrival = undefined;
   }

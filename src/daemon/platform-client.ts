@@ -27,6 +27,7 @@ import type {
   Failure,
 } from "../broker/api.ts";
 import { KeepAliveTransport, type Transport } from "./http-transport.ts";
+import { ioTimeoutSignal } from "./io-deadline.ts";
 import type { Logger } from "./logger.ts";
 
 export const DEFAULT_API_REQUEST_TIMEOUT_MS = 15_000;
@@ -273,13 +274,22 @@ export class PlatformClient {
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await this.doFetch(`${this.base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.closing.signal]),
-    });
-    const text = await res.text();
+    // The timeout is judged after the answers that already arrived (io-deadline.ts).
+    const timeout = ioTimeoutSignal(this.timeoutMs);
+    let text: string;
+    let status: number;
+    try {
+      const res = await this.doFetch(`${this.base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.any([timeout.signal, this.closing.signal]),
+      });
+      status = res.status;
+      text = await res.text();
+    } finally {
+      timeout.done();
+    }
     let parsed: unknown;
     if (text.length > 0) {
       try {
@@ -288,7 +298,7 @@ export class PlatformClient {
         parsed = text;
       }
     }
-    return { status: res.status, body: parsed };
+    return { status, body: parsed };
   }
 }
 
