@@ -179,6 +179,8 @@ export interface RunSizes {
   burst: number;
   /** Messages in the soak (0 = none), with `window` in flight. */
   soak: number;
+  /** Time budget of the soak in ms; it reports what it reached when cut (default none). */
+  soakMaxMs?: number;
 }
 
 /**
@@ -237,7 +239,12 @@ export async function runDaemon(
     if (sizes.soak > 0) {
       try {
         run.soak = await withRss(`soak ${daemon.name}`, () =>
-          world.ask<SoakResult>({ cmd: "soak", count: sizes.soak, window: sizes.window }),
+          world.ask<SoakResult>({
+            cmd: "soak",
+            count: sizes.soak,
+            window: sizes.window,
+            ...(sizes.soakMaxMs !== undefined ? { maxMs: sizes.soakMaxMs } : {}),
+          }),
         );
       } catch (err) {
         run.soakError = (err as Error).message;

@@ -239,6 +239,8 @@ export interface SoakResult {
   p99Ms: number;
   maxMs: number;
   stalled: boolean;
+  /** The run reached its time budget (`maxMs`) before its last message was acked. */
+  cutShort: boolean;
   ackedUpTo: number;
   /** Peak RSS of the world process (stubs + plugin) during the soak. */
   worldRssPeakMb: number;
@@ -246,12 +248,14 @@ export interface SoakResult {
 
 /**
  * `count` messages with at most `window` unacked, like `throughput`, timing every message from
- * its append to its push at the plugin. Only the messages in flight are remembered.
+ * its append to its push at the plugin. Only the messages in flight are remembered. With `maxMs`
+ * the run ends at that time budget and reports what it reached (`cutShort`).
  */
 export async function soak(
   d: LoopbackWorld,
   count: number,
   window: number,
+  maxMs?: number,
   stallMs = 30_000,
 ): Promise<SoakResult> {
   const { connector, acked, plugin } = d;
@@ -274,6 +278,7 @@ export async function soak(
   const t0 = performance.now();
   const stopProgress = progress("soak", d, first, count);
   let stalled = false;
+  let cutShort = false;
   try {
     await new Promise<void>((resolve) => {
       let appended = first - 1;
@@ -292,6 +297,10 @@ export async function soak(
       const timer = setInterval(() => {
         if (performance.now() - lastProgress > stallMs) {
           stalled = true;
+          done();
+          resolve();
+        } else if (maxMs !== undefined && performance.now() - t0 > maxMs) {
+          cutShort = true;
           done();
           resolve();
         }
@@ -331,6 +340,7 @@ export async function soak(
     p99Ms: q(0.99),
     maxMs: measured === 0 ? Number.NaN : sorted[measured - 1]!,
     stalled,
+    cutShort,
     ackedUpTo,
     worldRssPeakMb: rssPeak / 1_048_576,
   };
