@@ -25,11 +25,20 @@ export function afterIoTurns(turns: number, fn: () => void): void {
   setImmediate(() => afterIoTurns(turns - 1, fn));
 }
 
+/** The abort signal of one request, with its timeout. */
+export interface IoTimeout {
+  signal: AbortSignal;
+  /** The request settled: the timeout is cleared. */
+  done(): void;
+  /** Abort now (the daemon is closing), with an `AbortError`. */
+  abort(): void;
+}
+
 /**
  * An abort signal for one request: aborts (reason a `TimeoutError`, as `AbortSignal.timeout`)
  * `timeoutMs` after it is made plus the I/O grace, unless `done()` is called first.
  */
-export function ioTimeoutSignal(timeoutMs: number): { signal: AbortSignal; done: () => void } {
+export function ioTimeoutSignal(timeoutMs: number): IoTimeout {
   const controller = new AbortController();
   let settled = false;
   const timer = setTimeout(
@@ -46,6 +55,10 @@ export function ioTimeoutSignal(timeoutMs: number): { signal: AbortSignal; done:
     done: () => {
       settled = true;
       clearTimeout(timer);
+    },
+    abort: () => {
+      clearTimeout(timer);
+      controller.abort(new DOMException("This operation was aborted", "AbortError"));
     },
   };
 }
