@@ -179,15 +179,26 @@ export interface RunSizes {
   burst: number;
   /** Messages in the soak (0 = none), with `window` in flight. */
   soak: number;
+  /** Time budget of the soak in ms; it reports what it reached when cut (default none). */
+  soakMaxMs?: number;
 }
 
-/** Run `f`, sampling this process's RSS (the daemon under test lives here) every 250 ms. */
-async function withRss<T>(f: () => Promise<T>): Promise<T & { daemonRss: DaemonRss }> {
+/**
+ * Run `f`, sampling this process's RSS (the daemon under test lives here) every 250 ms and printing
+ * it on stderr every 10 s beside the world's progress lines.
+ */
+async function withRss<T>(what: string, f: () => Promise<T>): Promise<T & { daemonRss: DaemonRss }> {
   const mb = () => process.memoryUsage.rss() / 1_048_576;
   const startMb = mb();
   let peakMb = startMb;
+  let ticks = 0;
   const timer = setInterval(() => {
-    peakMb = Math.max(peakMb, mb());
+    const now = mb();
+    peakMb = Math.max(peakMb, now);
+    if (++ticks % 40 === 0)
+      process.stderr.write(
+        `[${what}] daemon RSS ${now.toFixed(0)} MB (start ${startMb.toFixed(0)}, peak ${peakMb.toFixed(0)})\n`,
+      );
   }, 250);
   try {
     const r = await f();
@@ -227,8 +238,13 @@ export async function runDaemon(
     // The soak before the burst: a burst that stalls the daemon must not decide the soak's figures.
     if (sizes.soak > 0) {
       try {
-        run.soak = await withRss(() =>
-          world.ask<SoakResult>({ cmd: "soak", count: sizes.soak, window: sizes.window }),
+        run.soak = await withRss(`soak ${daemon.name}`, () =>
+          world.ask<SoakResult>({
+            cmd: "soak",
+            count: sizes.soak,
+            window: sizes.window,
+            ...(sizes.soakMaxMs !== undefined ? { maxMs: sizes.soakMaxMs } : {}),
+          }),
         );
       } catch (err) {
         run.soakError = (err as Error).message;
@@ -236,7 +252,9 @@ export async function runDaemon(
     }
     if (sizes.burst > 0) {
       try {
-        run.burst = await withRss(() => world.ask<BurstResult>({ cmd: "burst", count: sizes.burst }));
+        run.burst = await withRss(`burst ${daemon.name}`, () =>
+          world.ask<BurstResult>({ cmd: "burst", count: sizes.burst }),
+        );
       } catch (err) {
         run.burstError = (err as Error).message;
       }

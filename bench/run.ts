@@ -7,6 +7,7 @@
  *   npm run bench -- --only core,ref    sections: core, ref, daemon, sim, memory, targets
  *   npm run bench -- --burst 20000      burst size for the daemon comparison (0 = none)
  *   npm run bench -- --soak 200000      daemon soak size (0 = none)
+ *   npm run bench -- --soak-minutes 10  end each daemon soak after 10 minutes, reporting how far it got
  *   npm run bench -- --help             this text
  *
  * Figures are wall-clock and depend on the machine and its load (the load average is recorded with
@@ -38,6 +39,8 @@ const USAGE = `usage: npm run bench -- [options]
   --burst N         messages appended at once in the daemon section (default 0, --full 100000)
   --soak N          messages through each daemon with 256 in flight: msgs/s, hand-off p50/p99,
                     daemon RSS (default 0, --full 1000000)
+  --soak-minutes N  end each daemon soak after N minutes and report what it reached, marked "cut at
+                    N min" (default: no limit)
   --daemons LIST    daemons of the daemon section: ours, reference (default both)
   --out DIR         where the JSON results go (default out/bench)
   --help            this text
@@ -49,6 +52,7 @@ const { values } = parseArgs({
     full: { type: "boolean", default: false },
     burst: { type: "string" },
     soak: { type: "string" },
+    "soak-minutes": { type: "string" },
     daemons: { type: "string", default: "ours,reference" },
     only: { type: "string" },
     out: { type: "string", default: "out/bench" },
@@ -93,6 +97,10 @@ const sizes = full
   : { core: 50_000, coreRepeats: 3, ref: 5_000, daemon: 3_000, latency: 1_000, burst: 0, soak: 0 };
 sizes.burst = count("burst", values.burst, sizes.burst);
 sizes.soak = count("soak", values.soak, sizes.soak);
+const soakMinutesText = values["soak-minutes"];
+const soakMinutes = soakMinutesText === undefined ? undefined : Number(soakMinutesText);
+if (soakMinutes !== undefined && (!Number.isFinite(soakMinutes) || soakMinutes <= 0))
+  usageError(`--soak-minutes wants a positive number of minutes, got ${soakMinutesText}`);
 const simSeeds = full ? 5 : 3;
 const soakMessages = full ? 1_000_000 : 200_000;
 /** Messages in flight for the windowed runs; the reference peaks around here (measured 1…1024). */
@@ -211,6 +219,7 @@ if (only.has("daemon")) {
         latencyIntervalMs: 4,
         burst: sizes.burst,
         soak: sizes.soak,
+        ...(soakMinutes !== undefined ? { soakMaxMs: soakMinutes * 60_000 } : {}),
       });
       rows[name] = r;
       const b = r.burst;
@@ -218,7 +227,7 @@ if (only.has("daemon")) {
       if (k)
         soakRows.push([
           name,
-          `${fmt(k.ackedUpTo)} of ${fmt(k.messages)}${k.stalled ? " STALLED" : ""}`,
+          `${fmt(k.ackedUpTo)} of ${fmt(k.messages)}${k.stalled ? " STALLED" : ""}${k.cutShort ? ` (cut at ${fmt(k.ms / 60_000, 1)} min)` : ""}`,
           fmt(k.msgsPerSec),
           fmt(k.p50Ms, 1),
           fmt(k.p99Ms, 1),

@@ -27,7 +27,7 @@ async function handle(m: ToWorld): Promise<unknown> {
     case "burst":
       return burst(need(), m.count);
     case "soak":
-      return soak(need(), m.count, m.window);
+      return soak(need(), m.count, m.window, m.maxMs);
     case "close":
       world?.plugin.close();
       await Promise.all([stubs.connector.close(), stubs.api.close()]);

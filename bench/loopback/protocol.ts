@@ -5,7 +5,7 @@ export type ToWorld =
   | { cmd: "throughput"; count: number; window: number }
   | { cmd: "latency"; count: number; batch: number; intervalMs: number }
   | { cmd: "burst"; count: number }
-  | { cmd: "soak"; count: number; window: number }
+  | { cmd: "soak"; count: number; window: number; maxMs?: number }
   | { cmd: "close" };
 
 export type FromWorld =

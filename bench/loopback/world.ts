@@ -159,6 +159,34 @@ export async function latency(
   };
 }
 
+/** Seconds between progress lines of a long run (burst, soak) on stderr. */
+const PROGRESS_EVERY_MS = 10_000;
+
+/**
+ * Print a progress line every `PROGRESS_EVERY_MS` (acked so far, overall and recent rate, this
+ * process's RSS), so a run cut short still shows how far it got and whether memory stayed flat.
+ * Returns the function that stops it.
+ */
+function progress(what: string, d: LoopbackWorld, first: number, count: number): () => void {
+  const t0 = performance.now();
+  let lastAcked = 0;
+  let lastT = t0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const acked = Math.max(0, d.acked.upTo - first + 1);
+    const rate = (acked / (now - t0)) * 1000;
+    const recent = ((acked - lastAcked) / (now - lastT)) * 1000;
+    lastAcked = acked;
+    lastT = now;
+    const rss = process.memoryUsage.rss() / 1_048_576;
+    process.stderr.write(
+      `[${what} ${d.name}] ${((now - t0) / 1000).toFixed(0)} s: acked ${acked} of ${count}, ` +
+        `${rate.toFixed(0)} msgs/s (last ${PROGRESS_EVERY_MS / 1000} s: ${recent.toFixed(0)}/s), stub RSS ${rss.toFixed(0)} MB\n`,
+    );
+  }, PROGRESS_EVERY_MS);
+  return () => clearInterval(timer);
+}
+
 export interface BurstResult {
   messages: number;
   ms: number;
@@ -174,6 +202,7 @@ export async function burst(d: LoopbackWorld, count: number, stallMs = 15_000): 
   const first = connector.model.head + 1;
   const last = first + count - 1;
   const t0 = performance.now();
+  const stopProgress = progress("burst", d, first, count);
   for (let i = 0; i < count; i += 1_000) {
     for (let j = i; j < Math.min(count, i + 1_000); j++) connector.append({ content: CONTENT, metadata });
     await new Promise((r) => setImmediate(r));
@@ -191,6 +220,7 @@ export async function burst(d: LoopbackWorld, count: number, stallMs = 15_000): 
       break;
     }
   }
+  stopProgress();
   const ms = performance.now() - t0;
   return {
     messages: count,
@@ -209,6 +239,8 @@ export interface SoakResult {
   p99Ms: number;
   maxMs: number;
   stalled: boolean;
+  /** The run reached its time budget (`maxMs`) before its last message was acked. */
+  cutShort: boolean;
   ackedUpTo: number;
   /** Peak RSS of the world process (stubs + plugin) during the soak. */
   worldRssPeakMb: number;
@@ -216,12 +248,14 @@ export interface SoakResult {
 
 /**
  * `count` messages with at most `window` unacked, like `throughput`, timing every message from
- * its append to its push at the plugin. Only the messages in flight are remembered.
+ * its append to its push at the plugin. Only the messages in flight are remembered. With `maxMs`
+ * the run ends at that time budget and reports what it reached (`cutShort`).
  */
 export async function soak(
   d: LoopbackWorld,
   count: number,
   window: number,
+  maxMs?: number,
   stallMs = 30_000,
 ): Promise<SoakResult> {
   const { connector, acked, plugin } = d;
@@ -242,7 +276,9 @@ export async function soak(
     rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
   }, 250);
   const t0 = performance.now();
+  const stopProgress = progress("soak", d, first, count);
   let stalled = false;
+  let cutShort = false;
   try {
     await new Promise<void>((resolve) => {
       let appended = first - 1;
@@ -261,6 +297,10 @@ export async function soak(
       const timer = setInterval(() => {
         if (performance.now() - lastProgress > stallMs) {
           stalled = true;
+          done();
+          resolve();
+        } else if (maxMs !== undefined && performance.now() - t0 > maxMs) {
+          cutShort = true;
           done();
           resolve();
         }
@@ -283,6 +323,7 @@ export async function soak(
       top();
     });
   } finally {
+    stopProgress();
     clearInterval(rssTimer);
     plugin.onArrival = undefined;
   }
@@ -299,6 +340,7 @@ export async function soak(
     p99Ms: q(0.99),
     maxMs: measured === 0 ? Number.NaN : sorted[measured - 1]!,
     stalled,
+    cutShort,
     ackedUpTo,
     worldRssPeakMb: rssPeak / 1_048_576,
   };

@@ -12,12 +12,17 @@
  *    inputs and after every `advance`. When it fires the driver calls `core.advance(now)`.
  * 4. `now` never decreases, even if the wall clock steps back (the core's rule 1 of types.ts).
  * 5. After `dispose()` nothing reaches the core and no timer stays armed.
+ * 6. A deadline is judged after the I/O that had already arrived when its timer fired
+ *    (io-deadline.ts): the core is advanced only after the I/O grace, inputs fed meanwhile are
+ *    handled first (a push receipt waiting in its socket settles its deadline instead of missing
+ *    it), and no second timer is armed while a grace is running.
  */
 
 import type { ApiArgs, ApiOp } from "../broker/api.ts";
 import type { BrokerCore } from "../broker/broker.ts";
 import type { OutboundFrame } from "../broker/connector/frames.ts";
 import type { Input, Output, PushFrame, StorageOp } from "../broker/types.ts";
+import { afterIoTurns, IO_GRACE_TURNS } from "./io-deadline.ts";
 import type { Logger } from "./logger.ts";
 
 /** The largest delay `setTimeout` honours; longer deadlines are reached in several hops. */
@@ -45,6 +50,11 @@ export interface DriverOptions {
   logger?: Logger;
   /** Called after every step of the core (its inputs handled, its outputs performed). */
   afterStep?: () => void;
+  /**
+   * Runs its argument once the I/O that had arrived when a deadline fell due has been read.
+   * Default: after `IO_GRACE_TURNS` turns of the event loop (io-deadline.ts).
+   */
+  ioGrace?: (judge: () => void) => void;
 }
 
 export class Driver {
@@ -57,6 +67,9 @@ export class Driver {
   private readonly clock: () => number;
   private readonly logger: Logger | undefined;
   private readonly afterStep: (() => void) | undefined;
+  private readonly ioGrace: (judge: () => void) => void;
+  /** A due deadline waits for its I/O grace; no timer is armed meanwhile. */
+  private judging = false;
   /** Counts of inputs fed and outputs performed, for tests and `/health`-style diagnostics. */
   readonly stats = { inputs: 0, outputs: 0, advances: 0, performErrors: 0 };
 
@@ -68,6 +81,7 @@ export class Driver {
     this.clock = opts.now ?? Date.now;
     this.logger = opts.logger;
     this.afterStep = opts.afterStep;
+    this.ioGrace = opts.ioGrace ?? ((judge) => afterIoTurns(IO_GRACE_TURNS, judge));
   }
 
   /** Current time as the core sees it (monotone). */
@@ -157,7 +171,7 @@ export class Driver {
   }
 
   private arm(): void {
-    if (this.disposed) return;
+    if (this.disposed || this.judging) return;
     const at = this.core.nextDeadline();
     if (at === this.timerAt && this.timer !== undefined) return;
     this.clearTimer();
@@ -171,18 +185,28 @@ export class Driver {
     this.timer = undefined;
     this.timerAt = undefined;
     if (this.disposed) return;
-    const now = this.now();
     const due = this.core.nextDeadline();
     // A far deadline is reached in hops of MAX_TIMER_MS; only call the core when one is due.
-    if (due !== undefined && due <= now) {
+    if (due === undefined || due > this.now()) {
+      this.arm();
+      return;
+    }
+    this.judging = true;
+    this.ioGrace(() => {
+      this.judging = false;
+      if (this.disposed) return;
+      const now = this.now();
+      const still = this.core.nextDeadline();
+      if (still === undefined || still > now) {
+        this.arm();
+        return;
+      }
       this.run(() => {
         this.stats.advances++;
         this.core.advance(now);
         this.performAll();
       });
-    } else {
-      this.arm();
-    }
+    });
   }
 
   /** Run `first`, then every queued input, each followed by its outputs; then re-arm the timer. */

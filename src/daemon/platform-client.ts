@@ -27,6 +27,7 @@ import type {
   Failure,
 } from "../broker/api.ts";
 import { KeepAliveTransport, type Transport } from "./http-transport.ts";
+import { type IoTimeout, ioTimeoutSignal } from "./io-deadline.ts";
 import type { Logger } from "./logger.ts";
 
 export const DEFAULT_API_REQUEST_TIMEOUT_MS = 15_000;
@@ -169,8 +170,14 @@ export class PlatformClient {
   private readonly timeoutMs: number;
   private readonly doFetch: Transport;
   private readonly transport: KeepAliveTransport | undefined;
-  /** Aborts every request in flight when the daemon goes away. */
-  private readonly closing = new AbortController();
+  /**
+   * The signals of the requests in flight, aborted when the daemon goes away. One controller per
+   * request, not `AbortSignal.any` with a daemon-long signal: node keeps a WeakRef per dependent
+   * signal in the long-lived one, two per message, and never drops them (about 60 KB per thousand
+   * messages, without bound).
+   */
+  private readonly live = new Set<IoTimeout>();
+  private closed = false;
   /** Requests in flight (port calls and control acks), so a graceful close can let them land. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -265,7 +272,8 @@ export class PlatformClient {
 
   /** Abort every request in flight (they resolve as transient failures) and refuse new ones. */
   abortAll(): void {
-    this.closing.abort();
+    this.closed = true;
+    for (const t of this.live) t.abort();
     this.transport?.destroy();
   }
 
@@ -273,13 +281,25 @@ export class PlatformClient {
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await this.doFetch(`${this.base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.closing.signal]),
-    });
-    const text = await res.text();
+    // The timeout is judged after the answers that already arrived (io-deadline.ts).
+    const timeout = ioTimeoutSignal(this.timeoutMs);
+    if (this.closed) timeout.abort();
+    this.live.add(timeout);
+    let text: string;
+    let status: number;
+    try {
+      const res = await this.doFetch(`${this.base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: timeout.signal,
+      });
+      status = res.status;
+      text = await res.text();
+    } finally {
+      timeout.done();
+      this.live.delete(timeout);
+    }
     let parsed: unknown;
     if (text.length > 0) {
       try {
@@ -288,7 +308,7 @@ export class PlatformClient {
         parsed = text;
       }
     }
-    return { status: res.status, body: parsed };
+    return { status, body: parsed };
   }
 }
 

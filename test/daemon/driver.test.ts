@@ -8,6 +8,8 @@ import { CountingRandom } from "../support/random.ts";
 const T0 = 1_700_000_000_000;
 /** An input the core only logs (a storage result for an id it never issued): it just re-arms the timer. */
 const HARMLESS: Input = { kind: "storage_result", id: 999_999, ok: true };
+/** Deadlines judged as soon as their timer fires (the I/O grace has its own tests below). */
+const NO_GRACE = { ioGrace: (judge: () => void) => judge() };
 
 /** Ports that record what the driver performed, in order. */
 function recordingPorts(): { ports: DriverPorts; done: Array<Output["kind"]> } {
@@ -37,7 +39,7 @@ describe("the driver loop", () => {
   it("calls the core at its next deadline with the wall-clock time", () => {
     const core = new BrokerCore({ random: new CountingRandom() });
     const { ports, done } = recordingPorts();
-    const driver = new Driver(core, ports);
+    const driver = new Driver(core, ports, NO_GRACE);
     const fired: number[] = [];
     core.env.deadlines.set("test:a", T0 + 1_000, () => {
       fired.push(core.env.nowMs);
@@ -56,7 +58,7 @@ describe("the driver loop", () => {
 
   it("re-arms for deadlines armed by an expiring deadline and runs them in order", () => {
     const core = new BrokerCore({ random: new CountingRandom() });
-    const driver = new Driver(core, recordingPorts().ports);
+    const driver = new Driver(core, recordingPorts().ports, NO_GRACE);
     const order: string[] = [];
     core.env.deadlines.set("first", T0 + 500, () => {
       order.push("first");
@@ -73,7 +75,7 @@ describe("the driver loop", () => {
 
   it("keeps one timer: a nearer deadline replaces the armed one", () => {
     const core = new BrokerCore({ random: new CountingRandom() });
-    const driver = new Driver(core, recordingPorts().ports);
+    const driver = new Driver(core, recordingPorts().ports, NO_GRACE);
     core.env.deadlines.set("far", T0 + 60_000, () => {});
     driver.feed(HARMLESS);
     expect(driver.armedAt).toBe(T0 + 60_000);
@@ -87,7 +89,7 @@ describe("the driver loop", () => {
 
   it("never hands the core a time earlier than one it already saw", () => {
     const core = new BrokerCore({ random: new CountingRandom() });
-    const driver = new Driver(core, recordingPorts().ports);
+    const driver = new Driver(core, recordingPorts().ports, NO_GRACE);
     driver.feed(HARMLESS);
     clock.setSystemTime(T0 - 60_000);
     expect(driver.now()).toBe(T0);
@@ -104,7 +106,7 @@ describe("the driver loop", () => {
       driver.feed({ kind: "storage_result", id, ok: true });
       seen.push(`after feed ${id}`);
     };
-    driver = new Driver(core, ports);
+    driver = new Driver(core, ports, NO_GRACE);
     core.env.deadlines.set("write", T0 + 10, () =>
       core.env.storage({ op: "write_cursor", lastKnownSeq: 1 }, () => seen.push("cb")),
     );
@@ -120,7 +122,7 @@ describe("the driver loop", () => {
     ports.connectorConnect = () => {
       throw new Error("boom");
     };
-    const driver = new Driver(core, ports);
+    const driver = new Driver(core, ports, NO_GRACE);
     core.env.deadlines.set("x", T0 + 1, () => {
       core.env.emit({ kind: "connector_connect" });
       core.env.emit({ kind: "stopped" });
@@ -134,7 +136,7 @@ describe("the driver loop", () => {
 
   it("ignores inputs after dispose and leaves no timer behind", () => {
     const core = new BrokerCore({ random: new CountingRandom() });
-    const driver = new Driver(core, recordingPorts().ports);
+    const driver = new Driver(core, recordingPorts().ports, NO_GRACE);
     core.env.deadlines.set("x", T0 + 1_000, () => {});
     driver.dispose();
     driver.feed({ kind: "start" });
@@ -148,7 +150,7 @@ describe("the driver loop", () => {
     const { ports } = recordingPorts();
     ports.connectorSend = (frame) => performed.push({ kind: "connector_send", frame });
     ports.connectorClose = (code, reason) => performed.push({ kind: "connector_close", code, reason });
-    const driver = new Driver(core, ports);
+    const driver = new Driver(core, ports, NO_GRACE);
     driver.feed({ kind: "start" });
     driver.feed({ kind: "connector_open" });
     expect(performed.map((o) => o.kind)).toEqual(["connector_send"]);
@@ -157,5 +159,70 @@ describe("the driver loop", () => {
     clock.tick(1);
     expect(performed[1]).toEqual({ kind: "connector_close", code: 4000, reason: "Register timeout" });
     driver.dispose();
+  });
+
+  it("judges a due deadline only after the input that arrived while it was due", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    const graces: Array<() => void> = [];
+    const driver = new Driver(core, recordingPorts().ports, { ioGrace: (judge) => graces.push(judge) });
+    const fired: string[] = [];
+    core.env.deadlines.set("receipt:p1", T0 + 2_000, () => fired.push("receipt timeout"));
+    driver.feed(HARMLESS);
+    clock.tick(2_000);
+    expect(graces).toHaveLength(1);
+    expect(fired).toEqual([]);
+    // The answer was already in the socket: it settles the deadline before the verdict.
+    core.env.deadlines.cancel("receipt:p1");
+    driver.feed(HARMLESS);
+    expect(clock.countTimers()).toBe(0);
+    graces.shift()!();
+    expect(fired).toEqual([]);
+    expect(driver.stats.advances).toBe(0);
+    driver.dispose();
+  });
+
+  it("fires a deadline nothing settled once its grace is over, and arms no second timer meanwhile", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    const graces: Array<() => void> = [];
+    const driver = new Driver(core, recordingPorts().ports, { ioGrace: (judge) => graces.push(judge) });
+    const fired: number[] = [];
+    core.env.deadlines.set("receipt:p1", T0 + 2_000, () => fired.push(core.env.nowMs));
+    core.env.deadlines.set("later", T0 + 5_000, () => fired.push(-1));
+    driver.feed(HARMLESS);
+    clock.tick(2_000);
+    driver.feed(HARMLESS);
+    expect(driver.armedAt).toBeUndefined();
+    clock.tick(50);
+    graces.shift()!();
+    expect(fired).toEqual([T0 + 2_050]);
+    expect(driver.armedAt).toBe(T0 + 5_000);
+    driver.dispose();
+  });
+});
+
+describe("the default I/O grace of a deadline", () => {
+  it("reads a socket answer that arrived while the process could not run before calling the deadline missed", async () => {
+    const { createServer, connect } = await import("node:net");
+    const { ioTimeoutSignal } = await import("../../src/daemon/io-deadline.ts");
+    const server = createServer((s) => s.on("data", () => s.write("answer")));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    const sock = connect(port, "127.0.0.1");
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    let answered = false;
+    sock.on("data", () => {
+      answered = true;
+      timeout.done();
+    });
+    const timeout = ioTimeoutSignal(20);
+    sock.write("question");
+    // Starve this process past the timeout: the answer arrives meanwhile, unread.
+    const until = Date.now() + 200;
+    while (Date.now() < until) {}
+    await new Promise((r) => setTimeout(r, 100));
+    expect(answered).toBe(true);
+    expect(timeout.signal.aborted).toBe(false);
+    sock.destroy();
+    server.close();
   });
 });
