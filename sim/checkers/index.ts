@@ -1,6 +1,6 @@
 /**
  * Every checker, in the order they run on each event: one per invariant of PROTOCOL §7 (docs/protocol.md)
- * plus X1 (the core never throws), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
+ * plus X1 (the core never throws), X2 (bad input is refused cleanly), A12 (a local dispatch does what it names), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
  *
  * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
  * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
@@ -12,6 +12,7 @@ import { LIVENESS_CHECKERS } from "./liveness/index.ts";
 import { A1 } from "./safety/a1-sequence-monotonicity.ts";
 import { A10 } from "./safety/a10-no-silent-inbox-loss.ts";
 import { A11 } from "./safety/a11-exclusivity.ts";
+import { A12 } from "./safety/a12-local-dispatch.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
 import { A3 } from "./safety/a3-reply-ordering.ts";
 import { A4_ACROSS_CRASHES } from "./safety/a4-across-crashes.ts";
@@ -42,6 +43,7 @@ import { S7 } from "./safety/s7-release-before-redelivery.ts";
 import { S8 } from "./safety/s8-gap-fill-argument.ts";
 import { T1 } from "./safety/t1-send-ack-wait.ts";
 import { X1 } from "./safety/x1-core-never-throws.ts";
+import { X2 } from "./safety/x2-bad-input.ts";
 
 export const SAFETY_CHECKERS: CheckerDef[] = [
   X1,
@@ -76,7 +78,9 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A9,
   A10,
   A11,
+  A12,
   T1,
+  X2,
 ];
 
 export const ALL_CHECKERS: CheckerDef[] = [...SAFETY_CHECKERS, ...LIVENESS_CHECKERS];
