@@ -1,6 +1,6 @@
 /**
  * Every checker, in the order they run on each event: one per invariant of PROTOCOL §7 (docs/protocol.md)
- * plus X1 (the core never throws), X2 (bad input is refused cleanly), A12 (a local dispatch does what it names), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
+ * plus X1 (the core never throws), X2 (bad input is refused cleanly), A12 (a local dispatch does what it names), M1 (outbound trace and require_live metadata), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
  *
  * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
  * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
@@ -28,6 +28,7 @@ import { E3 } from "./safety/e3-after-removal.ts";
 import { E4 } from "./safety/e4-transition-order.ts";
 import { I2 } from "./safety/i2-ownership.ts";
 import { I3 } from "./safety/i3-push-receipts.ts";
+import { M1 } from "./safety/m1-outbound-metadata.ts";
 import { R1 } from "./safety/r1-destination-exclusivity.ts";
 import { R2 } from "./safety/r2-claim-before-push.ts";
 import { R3 } from "./safety/r3-state-appropriate-delivery.ts";
@@ -79,6 +80,7 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A10,
   A11,
   A12,
+  M1,
   T1,
   X2,
 ];
