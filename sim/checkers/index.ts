@@ -1,6 +1,6 @@
 /**
  * Every checker, in the order they run on each event: one per invariant of PROTOCOL §7 (docs/protocol.md)
- * plus X1 (the core never throws), X2 (bad input is refused cleanly), A12 (a local dispatch does what it names), M1 (outbound trace and require_live metadata), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
+ * plus X1 (the core never throws), X2 (bad input is refused cleanly), A12 (a local dispatch does what it names), A13 (a final adapter state ends the assignment), M1 (outbound trace and require_live metadata), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
  *
  * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
  * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
@@ -13,6 +13,7 @@ import { A1 } from "./safety/a1-sequence-monotonicity.ts";
 import { A10 } from "./safety/a10-no-silent-inbox-loss.ts";
 import { A11 } from "./safety/a11-exclusivity.ts";
 import { A12 } from "./safety/a12-local-dispatch.ts";
+import { A13 } from "./safety/a13-final-state-ends-assignment.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
 import { A3 } from "./safety/a3-reply-ordering.ts";
 import { A4_ACROSS_CRASHES } from "./safety/a4-across-crashes.ts";
@@ -80,6 +81,7 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A10,
   A11,
   A12,
+  A13,
   M1,
   T1,
   X2,

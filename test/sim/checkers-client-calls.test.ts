@@ -1,10 +1,11 @@
 /**
  * The checkers for the wider clients (docs/world-model.md): X2 (bad input is refused cleanly), A12
- * (a local dispatch does what it names) and M1 (outbound trace and `require_live` metadata), each with a hand-made history that violates the invariant and the legal twin.
+ * (a local dispatch does what it names), A13 (a final adapter state ends the assignment) and M1 (outbound trace and `require_live` metadata), each with a hand-made history that violates the invariant and the legal twin.
  */
 
 import { describe, expect, it } from "vitest";
 import { A12 } from "../../sim/checkers/safety/a12-local-dispatch.ts";
+import { A13 } from "../../sim/checkers/safety/a13-final-state-ends-assignment.ts";
 import { M1 } from "../../sim/checkers/safety/m1-outbound-metadata.ts";
 import { badInput, X2 } from "../../sim/checkers/safety/x2-bad-input.ts";
 import { check, History } from "./support/history.ts";
@@ -179,5 +180,30 @@ describe("M1 outbound metadata", () => {
   it("reports require_live dropped from the frame", () => {
     const h = sendWith({ require_live: true }, { traceparent: tp, require_live: false });
     expect(check(M1, h)?.message).toMatch(/require_live false; the body said true/);
+  });
+});
+
+describe("A13 a final adapter state ends the assignment", () => {
+  const failedThenQuiet = (assignments: Array<{ assignmentId: string; accepted: boolean }>) => {
+    const h = new History().channel(1, 10).registered("ep-1", 10).open();
+    h.request(70, "POST", "/v1/runtime/processing-state", {});
+    h.call("processing_state", {
+      state: "processing_failed",
+      assignment_id: "as-1",
+      source_message_id: "m-1",
+    });
+    const id = h.lastId;
+    h.end().result(id).end();
+    return h.quiescent({ assignments } as never);
+  };
+
+  it("passes when the broker forgot the failed assignment", () => {
+    expect(check(A13, failedThenQuiet([{ assignmentId: "as-2", accepted: true }]))).toBeUndefined();
+  });
+
+  it("reports an assignment still held after its processing_failed was accepted", () => {
+    expect(check(A13, failedThenQuiet([{ assignmentId: "as-1", accepted: true }]))?.message).toMatch(
+      /still holds 1 assignment\(s\) whose processing_failed or expired the platform accepted: as-1 \(accepted\)/,
+    );
   });
 });
