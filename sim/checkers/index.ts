@@ -1,6 +1,6 @@
 /**
  * Every checker, in the order they run on each event: one per invariant of PROTOCOL §7 (docs/protocol.md)
- * plus X1 (the core never throws), X2 (bad input is refused cleanly), A12 (a local dispatch does what it names), A13 (a final adapter state ends the assignment), M1 (outbound trace and require_live metadata), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
+ * plus X1 (the core never throws), X2 (bad input is refused cleanly), A14 (a local dispatch does what it names), A15 (a final adapter state ends the assignment), M1 (outbound trace and require_live metadata), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
  *
  * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
  * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
@@ -12,8 +12,8 @@ import { LIVENESS_CHECKERS } from "./liveness/index.ts";
 import { A1 } from "./safety/a1-sequence-monotonicity.ts";
 import { A10 } from "./safety/a10-no-silent-inbox-loss.ts";
 import { A11 } from "./safety/a11-exclusivity.ts";
-import { A12 } from "./safety/a12-local-dispatch.ts";
-import { A13 } from "./safety/a13-final-state-ends-assignment.ts";
+import { A14 } from "./safety/a14-local-dispatch.ts";
+import { A15 } from "./safety/a15-final-state-ends-assignment.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
 import { A3 } from "./safety/a3-reply-ordering.ts";
 import { A4_ACROSS_CRASHES } from "./safety/a4-across-crashes.ts";
@@ -80,8 +80,8 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A9,
   A10,
   A11,
-  A12,
-  A13,
+  A14,
+  A15,
   M1,
   T1,
   X2,

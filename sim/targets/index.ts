@@ -56,7 +56,7 @@ export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   A9: ["storage"],
   A10: ["snapshot"],
   A11: ["storage", "snapshot"],
-  A13: ["snapshot"],
+  A15: ["snapshot"],
   L1: ["snapshot"],
   L3: ["snapshot"],
   L4: ["snapshot"],

@@ -1,11 +1,11 @@
 /**
- * The checkers for the wider clients (docs/world-model.md): X2 (bad input is refused cleanly), A12
- * (a local dispatch does what it names), A13 (a final adapter state ends the assignment) and M1 (outbound trace and `require_live` metadata), each with a hand-made history that violates the invariant and the legal twin.
+ * The checkers for the wider clients (docs/world-model.md): X2 (bad input is refused cleanly), A14
+ * (a local dispatch does what it names), A15 (a final adapter state ends the assignment) and M1 (outbound trace and `require_live` metadata), each with a hand-made history that violates the invariant and the legal twin.
  */
 
 import { describe, expect, it } from "vitest";
-import { A12 } from "../../sim/checkers/safety/a12-local-dispatch.ts";
-import { A13 } from "../../sim/checkers/safety/a13-final-state-ends-assignment.ts";
+import { A14 } from "../../sim/checkers/safety/a14-local-dispatch.ts";
+import { A15 } from "../../sim/checkers/safety/a15-final-state-ends-assignment.ts";
 import { M1 } from "../../sim/checkers/safety/m1-outbound-metadata.ts";
 import { badInput, X2 } from "../../sim/checkers/safety/x2-bad-input.ts";
 import { check, History } from "./support/history.ts";
@@ -95,7 +95,7 @@ describe("X2 bad input is refused cleanly", () => {
   });
 });
 
-describe("A12 local dispatch", () => {
+describe("A14 local dispatch", () => {
   const assigned = (row: string, target: string) => ({
     state: "assigned_to_runtime_target",
     assignment_id: "local-1",
@@ -112,21 +112,21 @@ describe("A12 local dispatch", () => {
     h.call("processing_state", assigned("m-1", "ep-1"));
     const id = h.lastId;
     h.end().result(id).respond(50, 200, { ok: true }).end();
-    expect(check(A12, h)).toBeUndefined();
+    expect(check(A14, h)).toBeUndefined();
   });
 
   it("passes when a refused dispatch posts nothing", () => {
     const h = new History().channel(1, 10).registered("ep-1", 10).open();
     h.request(50, "POST", "/v1/dispatch", { undispatched_id: "m-1", target_endpoint_id: "ep-1" });
     h.respond(50, 400, { error: "dispatch_failed" }).end();
-    expect(check(A12, h)).toBeUndefined();
+    expect(check(A14, h)).toBeUndefined();
   });
 
   it("reports a dispatch assigned to another endpoint", () => {
     const h = new History().channel(1, 10).registered("ep-1", 10).open();
     h.request(50, "POST", "/v1/dispatch", { undispatched_id: "m-1", target_endpoint_id: "ep-1" });
     h.call("processing_state", assigned("m-1", "ep-2")).end();
-    expect(check(A12, h)?.message).toMatch(
+    expect(check(A14, h)?.message).toMatch(
       /named row m-1 and endpoint ep-1, but the broker assigned row m-1 to ep-2/,
     );
   });
@@ -135,7 +135,7 @@ describe("A12 local dispatch", () => {
     const h = new History().channel(1, 10).registered("ep-1", 10).open();
     h.request(50, "POST", "/v1/dispatch", { undispatched_id: "m-1", target_endpoint_id: "ep-1" });
     h.respond(50, 200, { ok: true }).end();
-    expect(check(A12, h)?.message).toMatch(/answered 200 without an assigned_to_runtime_target post/);
+    expect(check(A14, h)?.message).toMatch(/answered 200 without an assigned_to_runtime_target post/);
   });
 });
 
@@ -183,7 +183,7 @@ describe("M1 outbound metadata", () => {
   });
 });
 
-describe("A13 a final adapter state ends the assignment", () => {
+describe("A15 a final adapter state ends the assignment", () => {
   const failedThenQuiet = (assignments: Array<{ assignmentId: string; accepted: boolean }>) => {
     const h = new History().channel(1, 10).registered("ep-1", 10).open();
     h.request(70, "POST", "/v1/runtime/processing-state", {});
@@ -198,11 +198,11 @@ describe("A13 a final adapter state ends the assignment", () => {
   };
 
   it("passes when the broker forgot the failed assignment", () => {
-    expect(check(A13, failedThenQuiet([{ assignmentId: "as-2", accepted: true }]))).toBeUndefined();
+    expect(check(A15, failedThenQuiet([{ assignmentId: "as-2", accepted: true }]))).toBeUndefined();
   });
 
   it("reports an assignment still held after its processing_failed was accepted", () => {
-    expect(check(A13, failedThenQuiet([{ assignmentId: "as-1", accepted: true }]))?.message).toMatch(
+    expect(check(A15, failedThenQuiet([{ assignmentId: "as-1", accepted: true }]))?.message).toMatch(
       /still holds 1 assignment\(s\) whose processing_failed or expired the platform accepted: as-1 \(accepted\)/,
     );
   });

@@ -14,15 +14,15 @@ interface Open {
 }
 
 /**
- * A12 Local dispatch does what it names (PROTOCOL §3.2 `POST /v1/dispatch`). A dispatch request
+ * A14 Local dispatch does what it names (PROTOCOL §3.2 `POST /v1/dispatch`). A dispatch request
  * names a row and a target endpoint; the broker synthesises a dispatch event for exactly those.
  * So every `assigned_to_runtime_target` of a local dispatch that answers an open request names that
  * request's row and target, and a request answered 200 had its `assigned` post made before the
  * answer (the broker answers after the dispatch was handled). A post is tied to its request by its
  * cause, or, for a target without causes, by the row when only one open request names it.
  */
-export const A12 = defineChecker({
-  id: "A12",
+export const A14 = defineChecker({
+  id: "A14",
   kind: "safety",
   kinds: ["start", "in", "out"],
   statement:

@@ -1,14 +1,14 @@
 import { defineChecker } from "../checker.ts";
 
 /**
- * A13 An adapter's final state ends its assignment (PROTOCOL §5.3): once the platform took a
+ * A15 An adapter's final state ends its assignment (PROTOCOL §5.3): once the platform took a
  * `processing_failed` or `expired` the adapter reported, the broker forgets the assignment (a
  * retryable failure before acceptance restores its message first). Judged on every quiescent
  * snapshot: no live assignment of the broker is one whose final state the platform accepted. A
  * broker that ignores the report keeps an accepted assignment (and its reply handle) for ever.
  */
-export const A13 = defineChecker({
-  id: "A13",
+export const A15 = defineChecker({
+  id: "A15",
   kind: "safety",
   kinds: ["start", "in", "quiescent"],
   statement:
