@@ -173,6 +173,10 @@ export class Dispatcher implements PlatformListener {
     }
   }
 
+  onLocalAssignment(row: PlatformRow, a: PlatformAssignment): void {
+    this.latestByRow.set(row.undispatchedId, a.assignmentId);
+  }
+
   onControlAck(key: string, status: string, detail: string | undefined, nowMs: number): void {
     const ev = this.events.get(key);
     if (!ev) return;

@@ -26,6 +26,9 @@
  *    check). With it, A1 ("accepted sequences increase") rests on the broker alone, which is what
  *    lets a sweep catch a broker that forwards stale adapter sequences (planted `noSequenceGuard`).
  *    The default, `"reject"`, is the real platform's behaviour (point 4).
+ * 7. A local dispatch (`POST /v1/dispatch`, key `local-<uuid>`, a broker-chosen projection token)
+ *    is adopted when its `assigned_to_runtime_target` arrives for a row the platform still holds:
+ *    it becomes the row's newest assignment, judged like the dispatcher's own from then on.
  */
 
 import type {
@@ -93,6 +96,8 @@ export interface PlatformApiOptions {
 export interface PlatformListener {
   onRowAdded(row: PlatformRow, nowMs: number): void;
   onProcessingState(a: PlatformAssignment, ev: ProcessingStateEvent, nowMs: number): void;
+  /** The broker assigned `row` by a local `/v1/dispatch` (point 7): it is the row's newest assignment. */
+  onLocalAssignment?(row: PlatformRow, a: PlatformAssignment): void;
 }
 
 /** States only the broker may originate (PROTOCOL §5.3). */
@@ -264,7 +269,7 @@ export class PlatformApi {
   }
 
   private onProcessingState(ev: ProcessingStateEvent, nowMs: number): ApiResult<"processing_state"> {
-    const a = this.assignments.get(ev.assignment_id);
+    const a = this.assignments.get(ev.assignment_id) ?? this.adoptLocal(ev);
     if (!a) return fail(404, "runtime_assignment_unknown", "reply_handle_stale");
     if (BROKER_OWNED.has(ev.state) && ev.broker_projection_token !== a.token) {
       return fail(403, "broker_projection_token_invalid");
@@ -281,7 +286,31 @@ export class PlatformApi {
     this.listener?.onProcessingState(a, ev, nowMs);
     return OK;
   }
+
+  /**
+   * Point 7: the first post of a local dispatch (`assigned_to_runtime_target` under a `local-` key,
+   * for a row the platform still wants dispatched) makes the platform adopt it as the row's
+   * assignment, with the broker's projection token.
+   */
+  private adoptLocal(ev: ProcessingStateEvent): PlatformAssignment | undefined {
+    if (ev.state !== "assigned_to_runtime_target" || !LOCAL_DISPATCH.test(ev.assignment_id)) return undefined;
+    const row = ev.undispatched_id !== undefined ? this.rows.get(ev.undispatched_id) : undefined;
+    if (!row || row.status === "done" || row.status === "removed") return undefined;
+    const a = this.issueAssignment({
+      assignmentId: ev.assignment_id,
+      undispatchedId: row.undispatchedId,
+      sourceMessageId: ev.source_message_id,
+      targetRef: ev.target_ref,
+      token: ev.broker_projection_token ?? "",
+    });
+    row.status = "assigned";
+    this.listener?.onLocalAssignment?.(row, a);
+    return a;
+  }
 }
+
+/** Idempotency keys of the broker's local dispatches (`POST /v1/dispatch`, PROTOCOL §3.2). */
+const LOCAL_DISPATCH = /^local-/;
 
 /** `{ok: true}` for ops whose success body is empty (`Record<string, never>` does not admit `ok`). */
 const OK = { ok: true } as unknown as ApiResult<never>;

@@ -25,6 +25,11 @@
  *    and then retry, or (only after answers that say nothing was sent) retry with a fresh
  *    `reply_request_id`. After a success the choices are: repeat it, reconnect, re-register, or
  *    nothing. Without `answerChoices` the plugin keeps the plain policy of point 2.
+ * 4b. Extra client calls (`extras`, set by the `client-calls` fault module, docs/world-model.md):
+ *    an assignment push may be answered `processing_failed` instead of accepted (retryable or not),
+ *    accepted work may end in `processing_failed` instead of a reply, and a `/v1/send` may carry a
+ *    client `traceparent` (valid, or upper-case and so invalid) and a `require_live` flag. Local
+ *    dispatches (`/v1/dispatch`) and receipt-less plugins live in `plugin-extras.ts`.
  * 5. Adapter-side state sequences start at 2 (the broker's `assigned` is 1) and only grow — except
  *    that with `staleSequenceProbability` a `processing_started` is reported with the adapter's
  *    first sequence (2) again, as an adapter that lost count would: the broker must raise it (A1).
@@ -33,6 +38,7 @@
 import type { PushFrame, RuntimeAssignmentRef } from "../../src/broker/types.ts";
 import type { Fact } from "../kernel/events.ts";
 import type { Stream } from "../kernel/prng.ts";
+import { sendExtras } from "./plugin-extras.ts";
 
 export interface EndpointSpec {
   kind: string;
@@ -86,6 +92,20 @@ export interface AnswerChoices {
   afterSuccessProbability: number;
 }
 
+/** Extra legal client calls (theory, point 4b; docs/world-model.md). */
+export interface ClientExtras {
+  /** An assignment push is answered `processing_failed` instead of `adapter_accepted`. */
+  failBeforeAcceptProbability: number;
+  /** Accepted work ends in `processing_failed` instead of a reply. */
+  failAfterAcceptProbability: number;
+  /** A `processing_failed` says `retryable: true`. */
+  retryableProbability: number;
+  /** A `/v1/send` carries a client `traceparent` (half of them upper-case, which is invalid). */
+  traceparentProbability: number;
+  /** A `/v1/send` carries `require_live` (true or false). */
+  requireLiveProbability: number;
+}
+
 export type AnswerAction = "repeat" | "retry" | "abandon" | "reconnect" | "reregister" | "fresh-key";
 
 export interface PluginSpec {
@@ -136,6 +156,8 @@ export class PluginModel {
   serverReceipts = false;
   /** Set while the `client-answers` fault is on: draw the next step after each reply answer. */
   answerChoices: AnswerChoices | undefined;
+  /** Set while the `client-calls` fault is on (theory, point 4b). */
+  extras: ClientExtras | undefined;
   readonly endpoints: HostedEndpoint[];
   private readonly work = new Map<string, Work>();
   /** Bumped by every crash: answers and retries from a previous life are ignored (a dead process). */
@@ -149,6 +171,8 @@ export class PluginModel {
     replyRetries: 0,
     sends: 0,
     registers: 0,
+    /** `processing_failed` reports (point 4b). */
+    failures: 0,
     /** Steps drawn from `answerChoices`, by action. */
     answerActions: 0,
   };
@@ -251,9 +275,12 @@ export class PluginModel {
       if (!ep) return;
       const w: Work = { ref: ra, endpointId: id, ownerToken: ep.ids.get(id), seq: 1, done: false };
       this.work.set(ra.assignmentId, w);
-      this.host.after(this.delay(this.spec.behaviour.acceptDelayMs), () =>
-        this.report(w, "adapter_accepted"),
-      );
+      const x = this.extras;
+      const first =
+        x !== undefined && this.rng.chance(x.failBeforeAcceptProbability)
+          ? "processing_failed"
+          : "adapter_accepted";
+      this.host.after(this.delay(this.spec.behaviour.acceptDelayMs), () => this.report(w, first));
       return;
     }
     if (this.rng.chance(this.spec.behaviour.sendProbability)) this.sendFollowUp(frame.from);
@@ -342,9 +369,19 @@ export class PluginModel {
     });
   }
 
-  private report(w: Work, state: "adapter_accepted" | "processing_started", attempt = 1): void {
+  private report(
+    w: Work,
+    state: "adapter_accepted" | "processing_started" | "processing_failed",
+    attempt = 1,
+    retryable?: boolean,
+  ): void {
     if (w.done) return;
     w.seq++;
+    const failing = state === "processing_failed";
+    // A failure decides its `retryable` once; a retry of the report repeats it.
+    const failRetryable = failing
+      ? (retryable ?? this.rng.chance(this.extras?.retryableProbability ?? 0))
+      : undefined;
     const p = this.spec.behaviour.staleSequenceProbability;
     // Draw only when the knob is on, so runs without it keep their draw order.
     const stale = state === "processing_started" && p > 0 && this.rng.chance(p);
@@ -359,22 +396,41 @@ export class PluginModel {
       state,
       state_sequence: seq,
       state_event_id: `${w.ref.assignmentId}:${state}:${seq}`,
+      ...(failing && {
+        retryable: failRetryable,
+        reason_code: "sim_adapter_failed",
+        detail: "the simulated adapter failed",
+      }),
     };
+    if (failing) this.stats.failures++;
     this.post("/v1/runtime/processing-state", body, (status) => {
       if (status === 200) {
+        if (failing) w.done = true;
         if (state === "adapter_accepted") {
           this.stats.accepted++;
           this.report(w, "processing_started");
-          this.host.after(this.delay(this.spec.behaviour.workMs), () => this.reply(w));
+          this.host.after(this.delay(this.spec.behaviour.workMs), () => this.finish(w));
         }
         return;
       }
       if ((status === 0 || status === 503) && attempt < this.spec.behaviour.replyRetriesMax) {
-        this.host.after(this.spec.behaviour.replyRetryMs, () => this.report(w, state, attempt + 1));
+        this.host.after(this.spec.behaviour.replyRetryMs, () =>
+          this.report(w, state, attempt + 1, failRetryable),
+        );
         return;
       }
-      if (state === "adapter_accepted") w.done = true;
+      if (state === "adapter_accepted" || failing) w.done = true;
     });
+  }
+
+  /** Accepted work ends in a reply, or (point 4b) in `processing_failed`. */
+  private finish(w: Work): void {
+    const x = this.extras;
+    if (x !== undefined && !w.done && this.rng.chance(x.failAfterAcceptProbability)) {
+      this.report(w, "processing_failed");
+      return;
+    }
+    this.reply(w);
   }
 
   private reply(w: Work, attempt = 1): void {
@@ -561,26 +617,33 @@ export class PluginModel {
     const ep = this.endpoints.find((e) => e.endpointId !== undefined);
     if (!ep) return;
     this.stats.sends++;
-    this.post(
-      "/v1/send",
-      {
-        endpoint_id: ep.endpointId,
-        plugin_pid: this.pid,
-        to,
-        content: `follow-up from ${ep.endpointId}`,
-        contentType: "text",
-        metadata: {},
-      },
-      () => {},
-    );
+    const body: Record<string, unknown> = {
+      endpoint_id: ep.endpointId,
+      plugin_pid: this.pid,
+      to,
+      content: `follow-up from ${ep.endpointId}`,
+      contentType: "text",
+      metadata: {},
+    };
+    if (this.extras !== undefined) sendExtras(body, this.extras, this.rng);
+    this.post("/v1/send", body, () => {});
   }
 
   private post(path: string, body: unknown, cb: Responder): void {
-    if (!this.alive) return;
+    this.request("POST", path, body, cb);
+  }
+
+  /**
+   * Any request as this process (the fault modules and the extra client calls use it); answers
+   * that arrive after a crash are dropped. False if the process is dead.
+   */
+  request(method: "GET" | "POST" | "DELETE", path: string, body: unknown, cb: Responder = () => {}): boolean {
+    if (!this.alive) return false;
     const life = this.life;
-    this.host.request(this.pid, "POST", path, body, (status, res) => {
+    this.host.request(this.pid, method, path, body, (status, res) => {
       if (life === this.life) cb(status, res);
     });
+    return true;
   }
 
   private delay([lo, hi]: [number, number]): number {

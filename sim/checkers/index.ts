@@ -1,6 +1,10 @@
 /**
  * Every checker, in the order they run on each event: one per invariant of PROTOCOL §7 (docs/protocol.md)
- * plus X1 (the core never throws), A4X (A4 across crashes) and T1 (the SEND_ACK wait, both sides).
+ * plus checks of our own: X1 (the core never throws), X2 (bad input is refused cleanly), A4X (A4
+ * across crashes), T1 (the SEND_ACK wait, both sides), A12 (adapter reports taken as reported), A13
+ * (a restore takes only its endpoint's unaccepted assignments), A14 (a local dispatch does what it
+ * names), A15 (a final adapter state ends the assignment), M1 (outbound trace and require_live
+ * metadata) and L12 (projections reach the platform).
  *
  * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
  * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
@@ -14,6 +18,9 @@ import { A10 } from "./safety/a10-no-silent-inbox-loss.ts";
 import { A11 } from "./safety/a11-exclusivity.ts";
 import { A12 } from "./safety/a12-adapter-reports-as-reported.ts";
 import { A13 } from "./safety/a13-restore-scope.ts";
+
+import { A14 } from "./safety/a14-local-dispatch.ts";
+import { A15 } from "./safety/a15-final-state-ends-assignment.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
 import { A3 } from "./safety/a3-reply-ordering.ts";
 import { A4_ACROSS_CRASHES } from "./safety/a4-across-crashes.ts";
@@ -29,6 +36,7 @@ import { E3 } from "./safety/e3-after-removal.ts";
 import { E4 } from "./safety/e4-transition-order.ts";
 import { I2 } from "./safety/i2-ownership.ts";
 import { I3 } from "./safety/i3-push-receipts.ts";
+import { M1 } from "./safety/m1-outbound-metadata.ts";
 import { R1 } from "./safety/r1-destination-exclusivity.ts";
 import { R2 } from "./safety/r2-claim-before-push.ts";
 import { R3 } from "./safety/r3-state-appropriate-delivery.ts";
@@ -44,6 +52,7 @@ import { S7 } from "./safety/s7-release-before-redelivery.ts";
 import { S8 } from "./safety/s8-gap-fill-argument.ts";
 import { T1 } from "./safety/t1-send-ack-wait.ts";
 import { X1 } from "./safety/x1-core-never-throws.ts";
+import { X2 } from "./safety/x2-bad-input.ts";
 
 export const SAFETY_CHECKERS: CheckerDef[] = [
   X1,
@@ -80,7 +89,12 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A11,
   A12,
   A13,
+
+  A14,
+  A15,
+  M1,
   T1,
+  X2,
 ];
 
 export const ALL_CHECKERS: CheckerDef[] = [...SAFETY_CHECKERS, ...LIVENESS_CHECKERS];

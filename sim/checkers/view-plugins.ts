@@ -133,6 +133,12 @@ export class PluginModel {
         // Only a failed drain (503) applies `ipc_close` again, which re-arms grace from now.
         e.state = "reconnecting";
         e.sinceT = o.status === 503 ? this.t : since;
+      } else if (e && e.state === "active" && o.status === 503) {
+        // A failed drain applies `ipc_close` (PROTOCOL §3.2 reattach) whichever reattach made the
+        // endpoint active in this view: an older request's drain failing after a newer request
+        // reattached it still makes the endpoint reconnecting, with grace armed from now.
+        e.state = "reconnecting";
+        e.sinceT = this.t;
       }
     }
     this.reattachFrom.delete(o.id);

@@ -18,6 +18,7 @@ import type { World } from "../kernel/world.ts";
 import { apiFaults } from "./api.ts";
 import { brokerCrash } from "./broker-crash.ts";
 import { clientAnswers } from "./client-answers.ts";
+import { clientCalls } from "./client-calls.ts";
 import { clockJump } from "./clock-jump.ts";
 import { controlReentry } from "./control-reentry.ts";
 import { delay } from "./delay.ts";
@@ -28,6 +29,7 @@ import type { FaultModule, FaultOptions } from "./fault.ts";
 import { hold } from "./hold.ts";
 import type { FaultHub } from "./hub.ts";
 import { inboxPressure } from "./inbox-pressure.ts";
+import { malformedRequest } from "./malformed-request.ts";
 import { partition } from "./partition.ts";
 import { plugin } from "./plugin.ts";
 import { pushLost } from "./push-lost.ts";
@@ -61,6 +63,8 @@ export const FAULTS = [
   pushLost,
   controlReentry,
   clientAnswers,
+  malformedRequest,
+  clientCalls,
 ] as const;
 
 type Registry = (typeof FAULTS)[number];
@@ -77,7 +81,13 @@ export const FAULT_NAMES: FaultName[] = FAULTS.map((f) => f.name);
  * Modules a scenario's fixed "every fault" plan leaves out: they widen what clients and channels do
  * and are drawn in swarm mode only, so plain runs keep their meaning.
  */
-export const SWARM_ONLY_FAULTS: readonly FaultName[] = ["push-lost", "control-reentry", "client-answers"];
+export const SWARM_ONLY_FAULTS: readonly FaultName[] = [
+  "push-lost",
+  "control-reentry",
+  "client-answers",
+  "malformed-request",
+  "client-calls",
+];
 
 /** In swarm mode each fault module is on with this probability, independently. */
 export const SWARM_ENABLE_PROBABILITY = 0.5;

@@ -11,7 +11,7 @@ export const ackTimeouts: Scenario = {
   description:
     "SEND_ACKs withheld or late: replies end outcome-unknown, late acks are ignored, nothing is sent twice.",
   exercises: ["ack timeout fired", "late SEND_ACK ignored", "reply outcome unknown", "reply emitted"],
-  swarmFaults: ["delay", "api", "push-receipt", "clock-jump", "push-lost"],
+  swarmFaults: ["delay", "api", "push-receipt", "clock-jump", "push-lost", "malformed-request"],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
     return standardSetup(ctx, {

@@ -11,7 +11,7 @@ export const capacityReinsertion: Scenario = {
   name: "capacity-reinsertion",
   description: "Tiny inbox and slow adapters: acceptance timeouts restore into a full inbox and retry.",
   exercises: ["inbox full", "acceptance timeout fired", "reinsertion at capacity", "assignment dispatched"],
-  swarmFaults: ["delay", "api", "push-receipt", "push-lost"],
+  swarmFaults: ["delay", "api", "push-receipt", "push-lost", "client-calls"],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
     return standardSetup(ctx, {

@@ -10,7 +10,15 @@ export const conflictingReplies: Scenario = {
   name: "conflicting-replies",
   description: "Reply keys reused with other content (409) or resent unchanged (same result).",
   exercises: ["reply conflict 409", "reply emitted", "assignment dispatched"],
-  swarmFaults: ["delay", "api", "send-ack", "duplicate", "client-answers"],
+  swarmFaults: [
+    "delay",
+    "api",
+    "send-ack",
+    "duplicate",
+    "client-answers",
+    "client-calls",
+    "malformed-request",
+  ],
   build(ctx) {
     return standardSetup(ctx, {
       behaviour: { conflictingReplyProbability: 0.3, repeatReplyProbability: 0.3, workMs: [10, 300] },

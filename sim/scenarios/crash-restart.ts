@@ -11,7 +11,16 @@ export const crashRestart: Scenario = {
   name: "crash-restart",
   description: "Random broker crashes and restarts with redelivery above the persisted cursor.",
   exercises: ["broker restarted", "redelivery after restart", "reply emitted", "push acked"],
-  swarmFaults: ["delay", "duplicate", "api", "push-receipt", "clock-jump", "control-reentry"],
+  swarmFaults: [
+    "delay",
+    "duplicate",
+    "api",
+    "push-receipt",
+    "clock-jump",
+    "control-reentry",
+    "client-calls",
+    "malformed-request",
+  ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
     return standardSetup(ctx, {

@@ -24,6 +24,8 @@ export const dispatchRaces: Scenario = {
     "control-reentry",
     "push-lost",
     "client-answers",
+    "client-calls",
+    "malformed-request",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

@@ -16,7 +16,15 @@ export const grace: Scenario = {
     "grace expired",
     "dispatch to reconnecting endpoint",
   ],
-  swarmFaults: ["delay", "api", "push-receipt", "duplicate", "client-answers"],
+  swarmFaults: [
+    "delay",
+    "api",
+    "push-receipt",
+    "duplicate",
+    "client-answers",
+    "client-calls",
+    "malformed-request",
+  ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
     const graceMs = rng.range(4_000, 10_000);

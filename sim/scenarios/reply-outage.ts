@@ -11,7 +11,15 @@ export const replyOutage: Scenario = {
   name: "reply-outage",
   description: "Replies during connector outages: 503 and retry with the same key, outcome unknown.",
   exercises: ["reply during connector outage", "connector reconnect", "reply emitted"],
-  swarmFaults: ["delay", "api", "register", "send-ack", "client-answers"],
+  swarmFaults: [
+    "delay",
+    "api",
+    "register",
+    "send-ack",
+    "client-answers",
+    "client-calls",
+    "malformed-request",
+  ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
     return standardSetup(ctx, {

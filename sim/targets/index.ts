@@ -58,6 +58,8 @@ export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   A11: ["storage", "snapshot"],
   A12: ["causes"],
   A13: ["causes"],
+
+  A15: ["snapshot"],
   L1: ["snapshot"],
   L3: ["snapshot"],
   L4: ["snapshot"],

@@ -104,6 +104,39 @@ describe("E2 grace timer: legal histories", () => {
     expect(check(E2, h)?.message).toMatch(/3001 ms after it became reconnecting/);
   });
 
+  /**
+   * ep-1 reconnecting from t=1 000; reattach 71 (t=2 000) and, after a drop, reattach 72 (t=3 000)
+   * both drain; 71's drain fails at t=4 000 (503, ipc_close: reconnecting from then), 72's at 4 500.
+   */
+  function twoFailedDrains(closeTs: string): History {
+    const h = new History({ graceMs: 5_000 }).channel(1, 10).registered("ep-1", 10).open();
+    h.at(1_000).in({ kind: "ipc_channel_closed", channel: 1, pluginAlive: true }).end();
+    h.at(2_000).channel(2, 10).request(71, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 }).end();
+    h.at(2_500).in({ kind: "ipc_channel_closed", channel: 2, pluginAlive: true }).end();
+    h.at(3_000).channel(3, 10).request(72, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 }).end();
+    const failed = { error: "reconnecting_buffer_drain_failed", retryable: true };
+    h.at(4_000).respond(71, 503, failed).end();
+    h.at(4_500).respond(72, 503, failed).end();
+    h.at(9_000).advance();
+    h.call("transition_state", {
+      endpoint_id: "ep-1",
+      state: "closed",
+      reason: "grace_timeout",
+      ts: closeTs,
+    });
+    return h.end();
+  }
+
+  it("arms grace at an older reattach's failed drain even when a newer reattach made it active", () => {
+    expect(check(E2, twoFailedDrains("2025-01-01T00:00:09.000Z"))).toBeUndefined();
+  });
+
+  it("still fires when grace closes before running from the first failed drain", () => {
+    expect(check(E2, twoFailedDrains("2025-01-01T00:00:08.000Z"))?.message).toMatch(
+      /ms after it became reconnecting/,
+    );
+  });
+
   /** ep-1 reconnecting from t=1 000.5 (grace 5 000), closed at `closeT` with a millisecond `ts`. */
   function fractionalClose(closeT: number): History {
     const h = new History({ graceMs: 5_000 }).channel(1, 10).registered("ep-1", 10).open();

@@ -160,4 +160,26 @@ describe("L9 end-to-end delivery across crashes", () => {
     h.frame({ event: "DELIVERY_SKIP", seq: 1 }).end().inboxed("m2").ack(1).end();
     expect(check(L9, converge(h))).toBeUndefined();
   });
+
+  it("counts a message whose adapter reported a final processing_failed as handed off", () => {
+    const h = inboxedThenCrash();
+    h.in(dispatch("asg-1")).call("processing_state", {
+      state: "processing_failed",
+      assignment_id: "asg-1",
+      source_message_id: "m1",
+      retryable: false,
+    });
+    expect(check(L9, converge(h.end()))).toBeUndefined();
+  });
+
+  it("does not count a retryable processing_failed: the message must come back to the broker", () => {
+    const h = inboxedThenCrash();
+    h.in(dispatch("asg-1")).call("processing_state", {
+      state: "processing_failed",
+      assignment_id: "asg-1",
+      source_message_id: "m1",
+      retryable: true,
+    });
+    expect(check(L9, converge(h.end()))?.message).toMatch(/1 acked message never handed to a plugin/);
+  });
 });

@@ -14,8 +14,9 @@ import { firstFew, Phase, plural } from "./phase.ts";
  *   server did not name in `DELIVERY_SKIP` is a message the connector will never redeliver.
  * - *handed to a plugin*: a push the plugin acknowledged (or a push on a channel without receipts),
  *   of the message itself or of a runtime assignment carrying it; or a processing state only the
- *   adapter holding the message can report (`adapter_accepted` and later), which covers a push
- *   whose receipt was lost while the adapter went on with the assignment.
+ *   adapter holding the message can report (`adapter_accepted` and later, or its final word: a
+ *   non-retryable `processing_failed` or `expired`), which covers a push whose receipt was lost
+ *   while the adapter went on with the assignment.
  * - *settled by the platform*: a route claim answered `skip`, an inbox add answered
  *   `undispatched_row_settled`, or an `undispatched_changed remove` the platform answered ok (the
  *   documented announcement of a row the broker could not keep, A10).
@@ -35,6 +36,16 @@ const ADAPTER_HAS_IT = new Set<string>([
   "reply_requested",
   "reply_emitted",
 ]);
+
+/**
+ * The adapter's final word on a message it holds: a `processing_failed` that is not retryable or an
+ * `expired` ends the message (the platform ends its row); a retryable failure before acceptance
+ * gives it back (restore), so that one proves nothing.
+ */
+function adapterHasIt(a: { state: string; retryable?: boolean }): boolean {
+  if (ADAPTER_HAS_IT.has(a.state)) return true;
+  return a.state === "expired" || (a.state === "processing_failed" && a.retryable !== true);
+}
 
 export const L9 = defineChecker({
   id: "L9",
@@ -129,7 +140,7 @@ export const L9 = defineChecker({
         if (f.upToSeq > ackedUpTo) ackedUpTo = f.upToSeq;
         return;
       }
-      if (o.kind === "api_call" && o.op === "processing_state" && ADAPTER_HAS_IT.has(o.args.state)) {
+      if (o.kind === "api_call" && o.op === "processing_state" && adapterHasIt(o.args)) {
         handedOff.add(o.args.source_message_id);
         return;
       }

@@ -8,13 +8,16 @@ const TOKEN_STATES = new Set([
   "delivery_attempted",
 ]);
 
+/** Idempotency keys of local dispatches (`POST /v1/dispatch`). */
+const LOCAL_DISPATCH = /^local-/;
+
 /** A8 Token discipline (PROTOCOL §7.3). */
 export const A8 = defineChecker({
   id: "A8",
   kind: "safety",
   kinds: ["in:control_event", "out:api_call"],
   statement:
-    "Every broker-originated assigned, reply and delivery-attempted event carries the projection token the platform issued for that assignment.",
+    "Every broker-originated assigned, reply and delivery-attempted event carries the projection token the platform issued for that assignment (for a local dispatch, the one its assigned post carried).",
   create() {
     const tokens = new Map<string, string>();
     return {
@@ -31,6 +34,15 @@ export const A8 = defineChecker({
           return undefined;
         const a = ev.output.args;
         if (!TOKEN_STATES.has(a.state)) return undefined;
+        // A local dispatch (`POST /v1/dispatch`, key `local-…`) carries a token the broker chose
+        // itself (PROTOCOL §3.2): its `assigned` post issues it, and every later post must repeat it.
+        if (
+          a.state === "assigned_to_runtime_target" &&
+          LOCAL_DISPATCH.test(a.assignment_id) &&
+          !tokens.has(a.assignment_id) &&
+          typeof a.broker_projection_token === "string"
+        )
+          tokens.set(a.assignment_id, a.broker_projection_token);
         const issued = tokens.get(a.assignment_id);
         if (issued === undefined || a.broker_projection_token !== issued) {
           return {
