@@ -2,7 +2,7 @@
  * L12 projections reach the platform, on hand-made histories: a connect whose `online` the broker
  * never posts and a routed post that failed transiently and was never queued again are reported at
  * the end of the liveness phase; the posted change, the retried post, a post dropped after its
- * retries and a history cut by a crash are not.
+ * retries or evicted from its full queue, and a history cut by a crash are not.
  */
 
 import { describe, expect, it } from "vitest";
@@ -117,6 +117,26 @@ describe("L12 projections reach the platform", () => {
     const first = queuePost(h.at(20), "m1", 2);
     h.end().result(first, TRANSIENT).end();
     expect(check(L12, converge(h, 600_000))).toBeUndefined();
+  });
+
+  it("passes a failed routed post evicted from its full queue by a newer item", () => {
+    const h = connect(new History({ emitterQueueMax: 1 }), 10);
+    routed(h.at(20), 1, "m1", TRANSIENT);
+    routed(h.at(30), 2, "m2", TRANSIENT);
+    const m2 = queuePost(h.at(31), "m2", 1);
+    h.end().result(m2, { ok: true }).end();
+    expect(check(L12, converge(h, 600_000))).toBeUndefined();
+  });
+
+  it("fires when the queue had room for the failed routed post and still never retried it", () => {
+    const h = connect(new History({ emitterQueueMax: 2 }), 10);
+    routed(h.at(20), 1, "m1", TRANSIENT);
+    routed(h.at(30), 2, "m2", TRANSIENT);
+    const m2 = queuePost(h.at(31), "m2", 1);
+    h.end().result(m2, { ok: true }).end();
+    expect(check(L12, converge(h, 600_000))?.message).toMatch(
+      /inbound_routed post #\d+ failed transiently at t=20 and was never retried/,
+    );
   });
 
   it("forgets what a crashed incarnation owed", () => {

@@ -21,6 +21,20 @@ interface Owed {
   /** The later post that settles the debt: a repeat of post `id`, or a queue post naming `item`. */
   repeats: number | undefined;
   item: string | undefined;
+  /** The queue item it concerns (see `itemKey`). */
+  key: string;
+}
+
+type QueueOptions = { emitterQueueMax?: number; presenceEmitterQueueMax?: number };
+
+/** A lost-at-capacity `remove` is pinned: never evicted, never dropped after its retries. */
+function isPinned(op: ApiOp, args: Record<string, unknown>): boolean {
+  return op === "undispatched_changed" && args.action === "remove";
+}
+
+/** A queue item's identity across its posts: the ids it names, else the first post it repeats. */
+function itemKey(cause: Extract<Cause, { kind: "queue" }>, postId: number): string {
+  return cause.ids.length > 0 ? cause.ids.join(",") : `#${cause.repeats ?? postId}`;
 }
 
 type PresenceState = "online" | "reconnecting" | "offline";
@@ -37,7 +51,12 @@ type PresenceState = "online" | "reconnecting" | "offline";
  *   `emitterRetriesMax` attempts (a pinned lost-at-capacity `remove` at any attempt) by a post that
  *   repeats it, a pipeline task's own `inbound_routed` post, and its `undispatched_changed add` for
  *   a message without a seq, by a queue post whose ids name the message.
- * Posting is what counts, not the answer: an item dropped after its retries is within the rules.
+ * Posting is what counts, not the answer: an item dropped after its retries is within the rules, and
+ * so is one evicted from a full queue (§1.9: enqueueing onto a full queue evicts the oldest item).
+ * The checker keeps each queue's items as the wire shows them (an item enters when its post fails
+ * transiently or its queue first posts it, and leaves on success, a terminal answer or its last
+ * allowed failure) and, when they outnumber the queue's capacity (`emitterQueueMax`,
+ * `presenceEmitterQueueMax`), releases the oldest unpinned one from its debt.
  */
 export const L12 = defineChecker({
   id: "L12",
@@ -56,6 +75,12 @@ export const L12 = defineChecker({
     /** Presence posts of this incarnation: state and the change time they carry. */
     let posted: Array<{ state: PresenceState; t: number }> = [];
     const owed = new Map<number, Owed>();
+    /** Each retry queue's items as the wire shows them, oldest first; the value says pinned. */
+    const queues = new Map<ApiOp, Map<string, boolean>>();
+    /** Queue post id → its item key. */
+    const keyOfPost = new Map<number, string>();
+    /** Queue post id → its item key, kept for the posts that repeat it (items without ids). */
+    const rootKey = new Map<number, string>();
     const calls = new Map<
       number,
       { op: ApiOp; cause: Cause | undefined; args: Record<string, unknown>; t: number }
@@ -73,6 +98,9 @@ export const L12 = defineChecker({
             posted = [];
             owed.clear();
             calls.clear();
+            queues.clear();
+            keyOfPost.clear();
+            rootKey.clear();
             return undefined;
           case "in": {
             ackStep = undefined;
@@ -89,7 +117,15 @@ export const L12 = defineChecker({
               const call = calls.get(input.id);
               calls.delete(input.id);
               const r = input.result;
-              if (call && !r.ok && !r.terminal) owe(call, input.id, v.options?.emitterRetriesMax ?? 5);
+              const retriesMax = v.options?.emitterRetriesMax ?? 5;
+              if (call && !r.ok && !r.terminal) owe(call, input.id, retriesMax, v.options);
+              if (call?.cause?.kind === "queue") {
+                const pinned = isPinned(call.op, call.args);
+                const key = keyOfPost.get(input.id);
+                if (key !== undefined && (r.ok || r.terminal || (call.cause.attempt >= retriesMax && !pinned)))
+                  queues.get(call.op)?.delete(key);
+              }
+              keyOfPost.delete(input.id);
             }
             return undefined;
           }
@@ -101,6 +137,16 @@ export const L12 = defineChecker({
               const args = o.args as unknown as Record<string, unknown>;
               calls.set(o.id, { op: o.op, cause: o.cause, args, t: ev.t });
               settle(o.op, o.cause);
+              if (o.cause?.kind === "queue") {
+                const c = o.cause;
+                const key =
+                  c.ids.length === 0 && c.repeats !== undefined
+                    ? (rootKey.get(c.repeats) ?? itemKey(c, o.id))
+                    : itemKey(c, o.id);
+                rootKey.set(o.id, key);
+                keyOfPost.set(o.id, key);
+                enter(o.op, key, isPinned(o.op, args), v.options);
+              }
               if (o.op === "presence_changed")
                 posted.push({ state: args.state as PresenceState, t: (args.ts as number) - SIM_EPOCH_MS });
             }
@@ -154,12 +200,14 @@ export const L12 = defineChecker({
       call: { op: ApiOp; cause: Cause | undefined; args: Record<string, unknown>; t: number },
       id: number,
       retriesMax: number,
+      options: QueueOptions | undefined,
     ): void {
       const c = call.cause;
       if (c?.kind === "queue") {
-        const pinned = call.op === "undispatched_changed" && call.args.action === "remove";
+        const pinned = isPinned(call.op, call.args);
+        const key = keyOfPost.get(id) ?? itemKey(c, id);
         if (c.attempt < retriesMax || pinned)
-          owed.set(id, { id, op: call.op, t: call.t, repeats: id, item: undefined });
+          owed.set(id, { id, op: call.op, t: call.t, repeats: id, item: undefined, key });
         return;
       }
       if (c?.kind !== "task") return;
@@ -167,7 +215,32 @@ export const L12 = defineChecker({
       if (typeof messageId !== "string") return;
       const queued =
         call.op === "inbound_routed" || (call.op === "undispatched_changed" && c.seq === undefined);
-      if (queued) owed.set(id, { id, op: call.op, t: call.t, repeats: undefined, item: messageId });
+      if (!queued) return;
+      owed.set(id, { id, op: call.op, t: call.t, repeats: undefined, item: messageId, key: messageId });
+      enter(call.op, messageId, false, options);
+    }
+
+    /** `key` is (still) in `op`'s queue; a queue over its capacity evicts its oldest unpinned item. */
+    function enter(op: ApiOp, key: string, pinned: boolean, options: QueueOptions | undefined): void {
+      let q = queues.get(op);
+      if (!q) queues.set(op, (q = new Map()));
+      if (!q.has(key)) q.set(key, pinned);
+      const cap =
+        op === "presence_changed"
+          ? (options?.presenceEmitterQueueMax ?? 128)
+          : (options?.emitterQueueMax ?? 1_024);
+      while (q.size > cap) {
+        let evicted: string | undefined;
+        for (const [k, p] of q) {
+          if (!p) {
+            evicted = k;
+            break;
+          }
+        }
+        if (evicted === undefined) return;
+        q.delete(evicted);
+        for (const [id, d] of owed) if (d.op === op && d.key === evicted) owed.delete(id);
+      }
     }
 
     function settle(op: ApiOp, cause: Cause | undefined): void {
