@@ -122,7 +122,10 @@ export const L12 = defineChecker({
               if (call?.cause?.kind === "queue") {
                 const pinned = isPinned(call.op, call.args);
                 const key = keyOfPost.get(input.id);
-                if (key !== undefined && (r.ok || r.terminal || (call.cause.attempt >= retriesMax && !pinned)))
+                if (
+                  key !== undefined &&
+                  (r.ok || r.terminal || (call.cause.attempt >= retriesMax && !pinned))
+                )
                   queues.get(call.op)?.delete(key);
               }
               keyOfPost.delete(input.id);
@@ -223,7 +226,10 @@ export const L12 = defineChecker({
     /** `key` is (still) in `op`'s queue; a queue over its capacity evicts its oldest unpinned item. */
     function enter(op: ApiOp, key: string, pinned: boolean, options: QueueOptions | undefined): void {
       let q = queues.get(op);
-      if (!q) queues.set(op, (q = new Map()));
+      if (!q) {
+        q = new Map();
+        queues.set(op, q);
+      }
       if (!q.has(key)) q.set(key, pinned);
       const cap =
         op === "presence_changed"
