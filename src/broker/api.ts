@@ -88,18 +88,22 @@ export interface RoutedEvent {
   routed_at: number;
 }
 
-export type ProcessingState =
-  | "assigned_to_runtime_target"
-  | "delivery_attempted"
-  | "adapter_accepted"
-  | "processing_started"
-  | "reply_requested"
-  | "reply_emitted"
-  | "processing_failed"
-  | "waiting_for_runtime_capability"
-  | "target_lost_before_acceptance"
-  | "processing_interrupted"
-  | "expired";
+/** Every processing state of PROTOCOL §5.3, in lifecycle order. */
+export const PROCESSING_STATES = [
+  "assigned_to_runtime_target",
+  "delivery_attempted",
+  "adapter_accepted",
+  "processing_started",
+  "reply_requested",
+  "reply_emitted",
+  "processing_failed",
+  "waiting_for_runtime_capability",
+  "target_lost_before_acceptance",
+  "processing_interrupted",
+  "expired",
+] as const;
+
+export type ProcessingState = (typeof PROCESSING_STATES)[number];
 
 export interface ProcessingStateEvent {
   type: "runtime_processing_state";

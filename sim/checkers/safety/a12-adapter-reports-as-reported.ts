@@ -1,20 +1,8 @@
-import type { ProcessingState } from "../../../src/broker/api.ts";
+import { PROCESSING_STATES } from "../../../src/broker/api.ts";
 import { defineChecker } from "../checker.ts";
 
 /** Every state of PROTOCOL §5.3; the ones only the broker may post are `BROKER_OWNED_STATES`. */
-const PROTOCOL_STATES: ReadonlySet<string> = new Set<ProcessingState>([
-  "assigned_to_runtime_target",
-  "delivery_attempted",
-  "adapter_accepted",
-  "processing_started",
-  "reply_requested",
-  "reply_emitted",
-  "processing_failed",
-  "waiting_for_runtime_capability",
-  "target_lost_before_acceptance",
-  "processing_interrupted",
-  "expired",
-]);
+const PROTOCOL_STATES: ReadonlySet<string> = new Set<string>(PROCESSING_STATES);
 const BROKER_OWNED_STATES: ReadonlySet<string> = new Set([
   "assigned_to_runtime_target",
   "reply_requested",

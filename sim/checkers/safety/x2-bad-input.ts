@@ -1,3 +1,4 @@
+import { PROCESSING_STATES } from "../../../src/broker/api.ts";
 import type { Input, Output } from "../../../src/broker/types.ts";
 import { defineChecker } from "../checker.ts";
 import { describe } from "../util.ts";
@@ -51,19 +52,7 @@ const OBJECT_BODY = new Set([
   "/v1/dispatch",
 ]);
 
-const STATES = new Set([
-  "assigned_to_runtime_target",
-  "delivery_attempted",
-  "adapter_accepted",
-  "processing_started",
-  "reply_requested",
-  "reply_emitted",
-  "processing_failed",
-  "waiting_for_runtime_capability",
-  "target_lost_before_acceptance",
-  "processing_interrupted",
-  "expired",
-]);
+const STATES: ReadonlySet<string> = new Set<string>(PROCESSING_STATES);
 
 type Request = Extract<Input, { kind: "ipc_request" }>;
 

@@ -18,7 +18,7 @@
  *    from the top, once that post settled; an acceptance in flight makes restores wait for it.
  */
 
-import type { ProcessingState, ProcessingStateEvent } from "../api.ts";
+import { PROCESSING_STATES, type ProcessingState, type ProcessingStateEvent } from "../api.ts";
 import { BrokerHttpError, type IpcRequest, type Reply, type Route, type RouteHandler } from "../ipc/http.ts";
 import type { Acceptance } from "./acceptance.ts";
 import { type Ctx, postState } from "./context.ts";
@@ -26,19 +26,7 @@ import { body, guarded, optionalString, ownedEndpoint, requiredString } from "./
 import { assignmentKey } from "./keys.ts";
 import { type AssignmentRecord, acceptDeadline } from "./records.ts";
 
-const STATES: ReadonlySet<string> = new Set<ProcessingState>([
-  "assigned_to_runtime_target",
-  "delivery_attempted",
-  "adapter_accepted",
-  "processing_started",
-  "reply_requested",
-  "reply_emitted",
-  "processing_failed",
-  "waiting_for_runtime_capability",
-  "target_lost_before_acceptance",
-  "processing_interrupted",
-  "expired",
-]);
+const STATES: ReadonlySet<string> = new Set<string>(PROCESSING_STATES);
 
 /** States only the broker's own lifecycle may post (A2). */
 export const BROKER_OWNED: ReadonlySet<string> = new Set([
