@@ -139,6 +139,30 @@ describe("L12 projections reach the platform", () => {
     );
   });
 
+  it("counts two failed posts of one message as two queue items when the queue overflows", () => {
+    const h = connect(new History({ emitterQueueMax: 2 }), 10);
+    routed(h.at(20), 1, "m1", TRANSIENT);
+    routed(h.at(25), 2, "m2", TRANSIENT);
+    routed(h.at(30), 2, "m2", TRANSIENT);
+    const a = queuePost(h.at(31), "m2", 1);
+    h.end().result(a, { ok: true }).end();
+    const b = queuePost(h.at(32), "m2", 1);
+    h.end().result(b, { ok: true }).end();
+    expect(check(L12, converge(h, 600_000))).toBeUndefined();
+  });
+
+  it("passes a queue post whose item was evicted while the post was in flight", () => {
+    const h = connect(new History({ emitterQueueMax: 1 }), 10);
+    routed(h.at(20), 1, "m1", TRANSIENT);
+    const first = queuePost(h.at(21), "m1", 1);
+    h.end();
+    routed(h.at(30), 2, "m2", TRANSIENT);
+    h.at(40).result(first, TRANSIENT).end();
+    const m2 = queuePost(h.at(41), "m2", 1);
+    h.end().result(m2, { ok: true }).end();
+    expect(check(L12, converge(h, 600_000))).toBeUndefined();
+  });
+
   it("forgets what a crashed incarnation owed", () => {
     const h = connect(new History(), 10, false);
     routed(h.at(20), 1, "m1", TRANSIENT);

@@ -25,6 +25,13 @@ interface Owed {
   key: string;
 }
 
+/** An item of a retry queue as the wire shows it: an id it names, and whether its queue posted it. */
+interface QueueItem {
+  pinned: boolean;
+  ids: readonly string[];
+  posted: boolean;
+}
+
 type QueueOptions = { emitterQueueMax?: number; presenceEmitterQueueMax?: number };
 
 /** A lost-at-capacity `remove` is pinned: never evicted, never dropped after its retries. */
@@ -76,7 +83,7 @@ export const L12 = defineChecker({
     let posted: Array<{ state: PresenceState; t: number }> = [];
     const owed = new Map<number, Owed>();
     /** Each retry queue's items as the wire shows them, oldest first; the value says pinned. */
-    const queues = new Map<ApiOp, Map<string, boolean>>();
+    const queues = new Map<ApiOp, Map<string, QueueItem>>();
     /** Queue post id → its item key. */
     const keyOfPost = new Map<number, string>();
     /** Queue post id → its item key, kept for the posts that repeat it (items without ids). */
@@ -143,12 +150,12 @@ export const L12 = defineChecker({
               if (o.cause?.kind === "queue") {
                 const c = o.cause;
                 const key =
-                  c.ids.length === 0 && c.repeats !== undefined
-                    ? (rootKey.get(c.repeats) ?? itemKey(c, o.id))
-                    : itemKey(c, o.id);
+                  (c.repeats !== undefined ? rootKey.get(c.repeats) : undefined) ??
+                  oldestNaming(o.op, c.ids) ??
+                  itemKey(c, o.id);
                 rootKey.set(o.id, key);
                 keyOfPost.set(o.id, key);
-                enter(o.op, key, isPinned(o.op, args), v.options);
+                enter(o.op, key, { pinned: isPinned(o.op, args), ids: c.ids, posted: true }, v.options);
               }
               if (o.op === "presence_changed")
                 posted.push({ state: args.state as PresenceState, t: (args.ts as number) - SIM_EPOCH_MS });
@@ -209,6 +216,8 @@ export const L12 = defineChecker({
       if (c?.kind === "queue") {
         const pinned = isPinned(call.op, call.args);
         const key = keyOfPost.get(id) ?? itemKey(c, id);
+        // Evicted while its post was in flight: the queue no longer holds it.
+        if (!queues.get(call.op)?.has(key)) return;
         if (c.attempt < retriesMax || pinned)
           owed.set(id, { id, op: call.op, t: call.t, repeats: id, item: undefined, key });
         return;
@@ -219,26 +228,39 @@ export const L12 = defineChecker({
       const queued =
         call.op === "inbound_routed" || (call.op === "undispatched_changed" && c.seq === undefined);
       if (!queued) return;
-      owed.set(id, { id, op: call.op, t: call.t, repeats: undefined, item: messageId, key: messageId });
-      enter(call.op, messageId, false, options);
+      const key = `task-post#${id}`;
+      owed.set(id, { id, op: call.op, t: call.t, repeats: undefined, item: messageId, key });
+      enter(call.op, key, { pinned: false, ids: [messageId], posted: false }, options);
     }
 
     /** `key` is (still) in `op`'s queue; a queue over its capacity evicts its oldest unpinned item. */
-    function enter(op: ApiOp, key: string, pinned: boolean, options: QueueOptions | undefined): void {
+    /** The oldest item of `op`'s queue for these ids that its queue has not posted yet. */
+    function oldestNaming(op: ApiOp, ids: readonly string[]): string | undefined {
+      if (ids.length === 0) return undefined;
+      for (const [k, item] of queues.get(op) ?? []) {
+        if (!item.posted && item.ids.some((id) => ids.includes(id))) {
+          item.posted = true;
+          return k;
+        }
+      }
+      return undefined;
+    }
+
+    function enter(op: ApiOp, key: string, item: QueueItem, options: QueueOptions | undefined): void {
       let q = queues.get(op);
       if (!q) {
         q = new Map();
         queues.set(op, q);
       }
-      if (!q.has(key)) q.set(key, pinned);
+      if (!q.has(key)) q.set(key, item);
       const cap =
         op === "presence_changed"
           ? (options?.presenceEmitterQueueMax ?? 128)
           : (options?.emitterQueueMax ?? 1_024);
       while (q.size > cap) {
         let evicted: string | undefined;
-        for (const [k, p] of q) {
-          if (!p) {
+        for (const [k, it] of q) {
+          if (!it.pinned) {
             evicted = k;
             break;
           }
