@@ -65,7 +65,31 @@ export async function throughput(
   const metadata = { target_endpoint_id: d.endpointId };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
+  const end = await keepWindow(d, first, last, window, stallMs, () => {
+    connector.append({ content: CONTENT, metadata });
+  });
+  if (end === "stalled") throw new Error(`${d.name} stalled at ack ${acked.upTo} of ${last}`);
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { messages: count, ms, msgsPerSec: (count / ms) * 1000, worldCpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/**
+ * Keep at most `window` messages unacked until the ack reaches `last`, calling `send` to append the
+ * next one. Ends `done` at the final ack, `stalled` after `stallMs` without an ack, or `cut` once
+ * `performance.now()` passes `deadline`.
+ */
+function keepWindow(
+  d: LoopbackWorld,
+  first: number,
+  last: number,
+  window: number,
+  stallMs: number,
+  send: () => void,
+  deadline?: number,
+): Promise<"done" | "stalled" | "cut"> {
+  const { acked } = d;
+  return new Promise((resolve) => {
     let appended = first - 1;
     let lastProgress = performance.now();
     let scheduled = false;
@@ -73,36 +97,31 @@ export async function throughput(
       scheduled = false;
       const limit = Math.min(last, acked.upTo + window);
       while (appended < limit) {
-        connector.append({ content: CONTENT, metadata });
+        send();
         appended++;
       }
     };
+    const finish = (end: "done" | "stalled" | "cut") => {
+      clearInterval(timer);
+      acked.listeners = acked.listeners.filter((l) => l !== listener);
+      resolve(end);
+    };
     const timer = setInterval(() => {
-      if (performance.now() - lastProgress > stallMs) {
-        done();
-        reject(new Error(`${d.name} stalled at ack ${acked.upTo} of ${last}`));
-      }
+      const now = performance.now();
+      if (now - lastProgress > stallMs) finish("stalled");
+      else if (deadline !== undefined && now > deadline) finish("cut");
     }, 500);
     const listener = (upTo: number) => {
       lastProgress = performance.now();
-      if (upTo >= last) {
-        done();
-        resolve();
-      } else if (!scheduled) {
+      if (upTo >= last) finish("done");
+      else if (!scheduled) {
         scheduled = true;
         setImmediate(top);
       }
     };
-    const done = () => {
-      clearInterval(timer);
-      acked.listeners = acked.listeners.filter((l) => l !== listener);
-    };
     acked.listeners.push(listener);
     top();
   });
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  return { messages: count, ms, msgsPerSec: (count / ms) * 1000, worldCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 export interface LatencyResult {
@@ -280,48 +299,21 @@ export async function soak(
   let stalled = false;
   let cutShort = false;
   try {
-    await new Promise<void>((resolve) => {
-      let appended = first - 1;
-      let lastProgress = performance.now();
-      let scheduled = false;
-      const top = () => {
-        scheduled = false;
-        const limit = Math.min(last, acked.upTo + window);
-        while (appended < limit) {
-          const t = performance.now();
-          const m = connector.append({ content: CONTENT, metadata });
-          sentAt.set(m.messageId, t);
-          appended++;
-        }
-      };
-      const timer = setInterval(() => {
-        if (performance.now() - lastProgress > stallMs) {
-          stalled = true;
-          done();
-          resolve();
-        } else if (maxMs !== undefined && performance.now() - t0 > maxMs) {
-          cutShort = true;
-          done();
-          resolve();
-        }
-      }, 500);
-      const listener = (upTo: number) => {
-        lastProgress = performance.now();
-        if (upTo >= last) {
-          done();
-          resolve();
-        } else if (!scheduled) {
-          scheduled = true;
-          setImmediate(top);
-        }
-      };
-      const done = () => {
-        clearInterval(timer);
-        acked.listeners = acked.listeners.filter((l) => l !== listener);
-      };
-      acked.listeners.push(listener);
-      top();
-    });
+    const end = await keepWindow(
+      d,
+      first,
+      last,
+      window,
+      stallMs,
+      () => {
+        const t = performance.now();
+        const m = connector.append({ content: CONTENT, metadata });
+        sentAt.set(m.messageId, t);
+      },
+      maxMs === undefined ? undefined : t0 + maxMs,
+    );
+    stalled = end === "stalled";
+    cutShort = end === "cut";
   } finally {
     stopProgress();
     clearInterval(rssTimer);
