@@ -31,9 +31,9 @@ export type ControlHook = (key: string, again: () => void) => void;
 
 /** The class of a link: its name up to the first `:` (`conn-down`, `api-req`, `ipc-up`, …). */
 export function linkClass(link: Link | string): string {
-  const name = typeof link === "string" ? link : link.name;
-  const i = name.indexOf(":");
-  return i < 0 ? name : name.slice(0, i);
+  if (typeof link !== "string") return link.cls;
+  const i = link.indexOf(":");
+  return i < 0 ? link : link.slice(0, i);
 }
 
 /**

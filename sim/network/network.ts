@@ -45,6 +45,8 @@ export interface NetworkFaultHooks {
 export type NetTraceSink = (link: string, what: string, label: string, atMs: number) => void;
 
 export class Link {
+  /** The link's class: its name up to the first `:` (`conn-down`, `api-req`, `ipc-up`, …). */
+  readonly cls: string;
   private generation = 0;
   private lastAt = 0;
   private held: Array<{ label: string; deliver: () => void }> | undefined;
@@ -56,7 +58,10 @@ export class Link {
     readonly name: string,
     readonly spec: LinkSpec,
     private readonly net: Network,
-  ) {}
+  ) {
+    const i = name.indexOf(":");
+    this.cls = i < 0 ? name : name.slice(0, i);
+  }
 
   send(label: string, deliver: () => void): void {
     this.sent++;

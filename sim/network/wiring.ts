@@ -53,6 +53,14 @@ export class Wiring implements PluginHost {
   controlFaults: { delivered(key: string, again: () => void): void } | undefined;
   /** Idempotency keys whose control ack the broker wrote (kept only while a control fault is on). */
   private readonly acked = new Set<string>();
+  // Links by socket or plugin pid, so a send does not build the link's name to look it up. A link
+  // is created on first use either way, and the network keeps it for the whole run.
+  private readonly connUp = new Map<number, Link>();
+  private readonly connDown = new Map<number, Link>();
+  private readonly ipcUp = new Map<number, Link>();
+  private readonly ipcDown = new Map<number, Link>();
+  private readonly httpUp = new Map<number, Link>();
+  private readonly httpDown = new Map<number, Link>();
 
   constructor(private readonly w: World) {}
 
@@ -252,7 +260,7 @@ export class Wiring implements PluginHost {
     if (!ch || ch.closedReported) return;
     // Plugins only read what they are given, so the frame is shared rather than copied.
     const frame = o.frame;
-    this.link(`ipc-down:${ch.pid}`, "ipc", true).send(frame.event, () => {
+    this.pidLink(this.ipcDown, "ipc-down", ch.pid, true).send(frame.event, () => {
       this.w.plugins.get(ch.pid)?.onPush(channel, frame);
     });
   }
@@ -262,14 +270,14 @@ export class Wiring implements PluginHost {
     if (!p) return;
     this.pendingIpc.delete(id);
     const res = (body ?? {}) as Record<string, unknown>;
-    this.link(`http-down:${p.pid}`, "ipc", false).send(String(status), () => p.cb(status, res));
+    this.pidLink(this.httpDown, "http-down", p.pid, false).send(String(status), () => p.cb(status, res));
   }
 
   private brokerClosedChannel(channel: number): void {
     const ch = this.channels.get(channel);
     if (!ch || ch.closedReported) return;
     const inc = this.w.incarnation;
-    this.link(`ipc-down:${ch.pid}`, "ipc", true).send("close", () => {
+    this.pidLink(this.ipcDown, "ipc-down", ch.pid, true).send("close", () => {
       this.w.plugins.get(ch.pid)?.onChannelClosed(channel);
     });
     // The socket's close event comes back to the core, as the daemon reports it (exactly once).
@@ -284,7 +292,7 @@ export class Wiring implements PluginHost {
     const id = ++this.ipcSeq;
     const text = body === undefined ? undefined : JSON.stringify(body);
     const inc = this.w.incarnation;
-    this.link(`http-up:${pid}`, "ipc", false).send(path, () => {
+    this.pidLink(this.httpUp, "http-up", pid, false).send(path, () => {
       if (!this.w.brokerAlive || inc !== this.w.incarnation) {
         this.w.after(1, () => cb(0, {}));
         return;
@@ -306,7 +314,7 @@ export class Wiring implements PluginHost {
     const inc = this.w.incarnation;
     const ch: ChannelState = { pid, closedReported: false, incarnation: inc };
     this.channels.set(channel, ch);
-    this.link(`ipc-up:${pid}`, "ipc", true).send("open", () => {
+    this.pidLink(this.ipcUp, "ipc-up", pid, true).send("open", () => {
       if (!this.w.brokerAlive || inc !== this.w.incarnation) {
         ch.closedReported = true;
         this.w.after(1, () => this.w.plugins.get(pid)?.onChannelClosed(channel));
@@ -318,7 +326,7 @@ export class Wiring implements PluginHost {
   }
 
   sendOnChannel(pid: number, channel: number, text: string): void {
-    this.link(`ipc-up:${pid}`, "ipc", true).send("message", () => {
+    this.pidLink(this.ipcUp, "ipc-up", pid, true).send("message", () => {
       const ch = this.channels.get(channel);
       if (!ch || ch.closedReported || ch.incarnation !== this.w.incarnation) return;
       this.w.input({ kind: "ipc_channel_message", channel, text });
@@ -326,7 +334,7 @@ export class Wiring implements PluginHost {
   }
 
   closeChannel(pid: number, channel: number): void {
-    this.link(`ipc-up:${pid}`, "ipc", true).send("close", () => {
+    this.pidLink(this.ipcUp, "ipc-up", pid, true).send("close", () => {
       const ch = this.channels.get(channel);
       if (!ch || ch.closedReported || ch.incarnation !== this.w.incarnation) return;
       ch.closedReported = true;
@@ -389,7 +397,7 @@ export class Wiring implements PluginHost {
     for (const [channel, ch] of this.channels) {
       if (ch.closedReported) continue;
       ch.closedReported = true;
-      this.link(`ipc-down:${ch.pid}`, "ipc", true).send("crash_close", () =>
+      this.pidLink(this.ipcDown, "ipc-down", ch.pid, true).send("crash_close", () =>
         this.w.plugins.get(ch.pid)?.onChannelClosed(channel),
       );
     }
@@ -404,7 +412,23 @@ export class Wiring implements PluginHost {
   }
 
   private connLink(sock: number, dir: "up" | "down"): Link {
-    return this.link(`conn-${dir}:${sock}`, "connector", true);
+    const cache = dir === "up" ? this.connUp : this.connDown;
+    let l = cache.get(sock);
+    if (l === undefined) {
+      l = this.link(`conn-${dir}:${sock}`, "connector", true);
+      cache.set(sock, l);
+    }
+    return l;
+  }
+
+  /** The link `<prefix>:<pid>` (plugin IPC, `ipc` latency), looked up without building its name. */
+  private pidLink(cache: Map<number, Link>, prefix: string, pid: number, ordered: boolean): Link {
+    let l = cache.get(pid);
+    if (l === undefined) {
+      l = this.link(`${prefix}:${pid}`, "ipc", ordered);
+      cache.set(pid, l);
+    }
+    return l;
   }
 
   private link(name: string, latency: keyof World["latency"], ordered: boolean): Link {

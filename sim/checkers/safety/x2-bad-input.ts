@@ -41,6 +41,11 @@ const ROUTES: ReadonlyArray<readonly [string, string]> = [
   ["POST", "/v1/endpoint/:id/task-hint"],
 ];
 
+/** `ROUTES` with each pattern split into its path segments once (every request is matched). */
+const ROUTE_PARTS: ReadonlyArray<readonly [string, string, readonly string[]]> = ROUTES.map(
+  ([m, pattern]) => [m, pattern, pattern.split("/")] as const,
+);
+
 /** Routes whose handler reads a JSON object body before anything else. */
 const OBJECT_BODY = new Set([
   "/v1/initialize",
@@ -61,8 +66,8 @@ function matchRoute(method: string, path: string): { pattern: string; id?: strin
   const segs = path.split("/");
   let sawPath = false;
   let best: { pattern: string; id?: string } | undefined;
-  for (const [m, pattern] of ROUTES) {
-    const parts = pattern.split("/");
+  for (let r = 0; r < ROUTE_PARTS.length; r++) {
+    const [m, pattern, parts] = ROUTE_PARTS[r]!;
     if (parts.length !== segs.length) continue;
     let id: string | undefined;
     let ok = true;
