@@ -1,11 +1,17 @@
 /**
  * Summarise a V8 `.cpuprofile` (from `node --cpu-prof`): self time and inclusive time per function,
- * top N. Used to find the hot spots of the delivery path; not part of `npm run bench`.
+ * then self time per file, top N. Used to find the hot spots of the delivery path; not part of
+ * `npm run bench`.
  *
  *   npx tsx bench/profile-summary.ts out/prof/CPU.….cpuprofile [top]
+ *   npx tsx bench/profile-summary.ts out/prof [top]
+ *
+ * Given a directory, it reads the largest profile there: under tsx every process also writes a
+ * small profile of tsx's loader thread, and the largest one is the main thread's.
  */
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 interface Node {
@@ -15,8 +21,9 @@ interface Node {
   children?: number[];
 }
 
-const file = process.argv[2];
-if (!file) throw new Error("usage: profile-summary <file.cpuprofile> [top]");
+const arg = process.argv[2];
+if (!arg) throw new Error("usage: profile-summary <file.cpuprofile | directory> [top]");
+const file = statSync(arg).isDirectory() ? largestProfile(arg) : arg;
 const top = Number(process.argv[3] ?? 30);
 const prof = JSON.parse(readFileSync(file, "utf8")) as { nodes: Node[]; samples: number[] };
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
@@ -43,7 +50,23 @@ for (const [id, c] of counts) {
   }
 }
 const pct = (v: number) => `${((v / total) * 100).toFixed(1).padStart(5)}%`;
-console.log(`samples ${total}\n-- self --`);
+console.log(`${file}: samples ${total}\n-- self --`);
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(pct(v), k);
 console.log("-- inclusive --");
 for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(pct(v), k);
+const byFile = new Map<string, number>();
+for (const [id, c] of counts) {
+  const n = byId.get(id)!;
+  const f = n.callFrame.url.replace(root, "") || n.callFrame.functionName;
+  byFile.set(f, (byFile.get(f) ?? 0) + c);
+}
+console.log("-- self, by file --");
+for (const [k, v] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(pct(v), k);
+
+function largestProfile(dir: string): string {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => join(dir, f));
+  if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
+  return files.reduce((a, b) => (statSync(b).size > statSync(a).size ? b : a));
+}
