@@ -49,6 +49,7 @@ import {
   smaller,
 } from "./repro.ts";
 import { LIVENESS_FLOORS, SAFETY_FLOORS } from "./floors.ts";
+import { faultFiringsPass, faultModulesPass } from "./fault-passes.ts";
 import { logPass } from "./log-passes.ts";
 import type { SetupEdits } from "./setup.ts";
 import {
@@ -110,6 +111,23 @@ export interface ShrinkResult {
   outOfTime: boolean;
   /** Candidates that still failed and were smaller, rejected by the fairness oracle. */
   unfair: number;
+  /** Where the search went, per pass (wall time included, so it varies with the machine's load). */
+  profile: Record<string, PassProfile>;
+}
+
+/** One pass's share of a shrink: candidates run, accepted, and wall time (the oracle's apart). */
+export interface PassProfile {
+  /** Candidates run (a repeated candidate is not run again and not counted). */
+  tried: number;
+  /** Candidates accepted as the new best. */
+  accepted: number;
+  /** Trace lines removed by the accepted candidates. */
+  removedLines: number;
+  /** Wall ms of the candidate runs. */
+  runMs: number;
+  /** Fairness-oracle calls and their wall ms. */
+  fairCalls: number;
+  fairMs: number;
 }
 
 export class NotFailingError extends Error {}
@@ -150,6 +168,28 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   // A candidate's outcome depends only on its edits and log, and a rejected one stays rejected
   // (the best only gets smaller): each is run at most once.
   const tried = new Set<string>();
+  const profile: Record<string, PassProfile> = {};
+  let pass = "start";
+  const prof = (): PassProfile =>
+    (profile[pass] ??= { tried: 0, accepted: 0, removedLines: 0, runMs: 0, fairCalls: 0, fairMs: 0 });
+  /** Run `f` with the profile's pass set to `name` (passes nest: the outer one is restored). */
+  const inPass = <T>(name: string, f: () => T): T => {
+    const outer = pass;
+    pass = name;
+    try {
+      return f();
+    } finally {
+      pass = outer;
+    }
+  };
+  const judge = (e: SetupEdits, r: ReproRun): boolean => {
+    const t0 = now();
+    const ok = isFair(e, r);
+    const p = prof();
+    p.fairCalls++;
+    p.fairMs += now() - t0;
+    return ok;
+  };
 
   /** Try one candidate; on success it becomes the current best. */
   const attempt = (candEdits: SetupEdits, log: DecisionLog): boolean => {
@@ -163,15 +203,25 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     runs++;
     // Slack over the best's event count: trace lines, not checker events, decide "smaller".
     const cap = Math.ceil(best.report.events * 1.25) + 20;
+    const t0 = now();
     const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap, extra);
+    const p = prof();
+    p.tried++;
+    p.runMs += now() - t0;
     if (!fails(r.report.violation) || !smaller(r, best)) return false;
-    // A large candidate is accepted unjudged (judging it costs a whole run without the bug); every
-    // small one is judged, and so is the final repro (see below).
-    const judged = fair !== undefined && r.size.traceLines <= FAIR_JUDGE_LINES;
-    if (judged && !isFair(candEdits, r)) {
+    // A large candidate is accepted unjudged (judging it costs a whole run without the bug), and so
+    // is one no shorter than the latest repro judged fair (simpler draws alone: falling back to that
+    // repro loses no size); every other small one is judged, and so is the final repro (see below).
+    const judged =
+      fair !== undefined &&
+      r.size.traceLines <= FAIR_JUDGE_LINES &&
+      r.size.traceLines < lastFair.run.size.traceLines;
+    if (judged && !judge(candEdits, r)) {
       unfair++;
       return false;
     }
+    p.accepted++;
+    p.removedLines += best.size.traceLines - r.size.traceLines;
     best = r;
     opts.onProgress?.(r, runs, now() - began);
     // A safety violation ends the run where it happens: stop later candidates there too.
@@ -205,17 +255,23 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
    */
   const wholeRun = (): boolean => {
     let progress = false;
-    if (atEnd) progress = durationPass(current, currentEdits, attempt, late) || progress;
-    progress = setupPass(current, currentEdits, attempt) || progress;
-    if (atEnd) progress = livenessBudgetPass(current, currentEdits, attempt, floors) || progress;
-    progress = optionsPass(current, currentEdits, attempt, floors) || progress;
+    if (atEnd)
+      progress = inPass("duration", () => durationPass(current, currentEdits, attempt, late)) || progress;
+    progress =
+      inPass("fault modules", () => faultModulesPass(current, currentEdits, attempt, late)) || progress;
+    progress = inPass("setup", () => setupPass(current, currentEdits, attempt)) || progress;
+    if (atEnd)
+      progress =
+        inPass("liveness budget", () => livenessBudgetPass(current, currentEdits, attempt, floors)) ||
+        progress;
+    progress = inPass("options", () => optionsPass(current, currentEdits, attempt, floors)) || progress;
     return progress;
   };
   let wholeRunAt = best.size.traceLines;
   const between = (): boolean => {
     if (outOfTime || best.size.traceLines > wholeRunAt * 0.9) return false;
     wholeRunAt = best.size.traceLines;
-    const items = dropItemsPass(current, currentEdits, attempt, late);
+    const items = inPass("items with draws", () => dropItemsPass(current, currentEdits, attempt, late));
     return wholeRun() || items;
   };
 
@@ -229,16 +285,29 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     const before = best.size;
     let progress = false;
     // A violation judged at the end waits out the liveness phase in every candidate: that phase
-    // goes down to its floor first, then timeouts and capacity, an earlier stop, plugins and
-    // endpoints, and workload items with their draws.
-    if (atEnd) progress = livenessBudgetPass(current, currentEdits, attempt, floors) || progress;
-    progress = optionsPass(current, currentEdits, attempt, floors) || progress;
-    if (atEnd) progress = durationPass(current, currentEdits, attempt, late) || progress;
-    progress = setupPass(current, currentEdits, attempt) || progress;
-    progress = dropItemsPass(current, currentEdits, attempt, late) || progress;
+    // goes down to its floor first, then timeouts and capacity, an earlier stop; then workload items
+    // with their draws (few candidates, large cuts), fault modules, plugins and endpoints, single
+    // fault firings.
+    if (atEnd)
+      progress =
+        inPass("liveness budget", () => livenessBudgetPass(current, currentEdits, attempt, floors)) ||
+        progress;
+    progress = inPass("options", () => optionsPass(current, currentEdits, attempt, floors)) || progress;
+    if (atEnd)
+      progress = inPass("duration", () => durationPass(current, currentEdits, attempt, late)) || progress;
+    progress =
+      inPass("items with draws", () => dropItemsPass(current, currentEdits, attempt, late)) || progress;
+    progress =
+      inPass("fault modules", () => faultModulesPass(current, currentEdits, attempt, late)) || progress;
+    progress = inPass("setup", () => setupPass(current, currentEdits, attempt)) || progress;
+    progress =
+      inPass("fault firings", () => faultFiringsPass(current, currentEdits, attempt, late, exhaustive)) ||
+      progress;
     wholeRunAt = best.size.traceLines;
-    progress = workloadPass(current, currentEdits, attempt, late) || progress;
-    progress = logPass(current, currentEdits, attempt, late, exhaustive, between) || progress;
+    progress = inPass("items omitted", () => workloadPass(current, currentEdits, attempt, late)) || progress;
+    progress =
+      logPass(current, currentEdits, attempt, late, exhaustive, between, (name, f) => inPass(name, f)) ||
+      progress;
     // Another round only for a smaller run or log; simpler draw values alone do not pay for one.
     const sizeShrank = best.size.traceLines < before.traceLines || best.size.draws < before.draws;
     if (!progress || !sizeShrank) {
@@ -249,7 +318,7 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   if (exhaustive) outOfTime = false;
 
   // A repro accepted unjudged is judged now; if unfair, the latest one judged fair stands.
-  if (fair !== undefined && best !== lastFair.run && !isFair(edits, best)) {
+  if (fair !== undefined && best !== lastFair.run && !inPass("final judgement", () => judge(edits, best))) {
     unfair++;
     best = lastFair.run;
     edits = lastFair.edits;
@@ -265,6 +334,7 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     wallMs: now() - began,
     outOfTime,
     unfair,
+    profile,
   };
 }
 
