@@ -14,23 +14,30 @@
  *    liveness phase (a smaller graceMs with the shortest budget it allows, never below the fairness
  *    floors of floors.ts) and tries earlier stops of the safety phase, because every candidate
  *    waits out that phase.
- * 3. Passes (setup-passes.ts, log-passes.ts), repeated in rounds while any of them makes the run
- *    smaller: the liveness budget and an earlier stop, plugins, endpoints and planned reconnects
- *    left out, workload items left out together with the draws they served (every draw is tagged
- *    with its item), smaller broker timeouts and inbox capacity, items drawn but not sent; then
+ * 3. Passes (setup-passes.ts, fault-passes.ts, log-passes.ts), repeated in rounds while any of
+ *    them makes the run smaller: the liveness budget, smaller broker timeouts and inbox capacity,
+ *    an earlier stop; workload items left out together with the draws they served (every draw is
+ *    tagged with its item); fault modules left out (the scenario's own and the swarm's); plugins,
+ *    endpoints and planned reconnects left out; single fault firings removed (a "yes" decision of a
+ *    fault stream turned to "no", the draws that served it deleted); items drawn but not sent; then
  *    per stream: no draws at all, every draw simplest, the shortest failing prefix, chunk deletion
  *    (delta debugging) and single draws. A replayed stream that runs out serves simplest values,
  *    so deleting draws also simplifies whatever follows them. Whenever the log passes have made
  *    the run a tenth smaller, the whole-run passes run again before the next stream (each of their
  *    successes makes every later candidate cheaper). Once the rounds stop, a repro still above
- *    `GOAL_EVENTS` gets exhaustive rounds (fine deletion on every stream) while the budget lasts.
- *    Each distinct candidate runs once (a rejected one stays rejected).
+ *    `GOAL_EVENTS` gets exhaustive rounds (fine deletion on every stream, single firings) while the
+ *    budget lasts. Each distinct candidate runs once (a rejected one stays rejected). `profile`
+ *    says, per pass, what it tried, kept and cost.
  * 3a. Fairness: a smaller failing candidate is accepted only if the fairness oracle (`fair`)
  *    agrees that a broker without the bug keeps the invariant in its world: without the planted
  *    faults, on the reference core for another target, or the caller's (the mutation script runs
- *    the unmutated tree). A large candidate (judging it costs a whole run) is accepted unjudged;
- *    every small one is judged, and so is the final repro, which falls back to the latest repro
- *    judged fair if it is not. The floors of floors.ts hold for every candidate regardless.
+ *    the unmutated tree). The oracle doubles a judged candidate's cost, so it judges only what can
+ *    change the verdict: a large candidate (judging it costs a whole run) is accepted unjudged, and
+ *    so is one no shorter than the latest repro judged fair (simpler draw values alone); every other
+ *    small one is judged, every change of the inbox capacity is judged whatever its size, and so is
+ *    the final repro, which falls back to the latest repro judged fair if it is not. The timing
+ *    floors of floors.ts hold for every candidate regardless; with an oracle, the inbox-capacity
+ *    floor gives way to its verdict (`ORACLE_LIVENESS_FLOORS`).
  * 4. With `invariant` (`--shrink-for`), every run checks that invariant alone, so another that
  *    breaks first cannot stop the run or count as "still failing".
  * 5. Wall-clock time is read only to stop at the time budget (this is a tool, not the simulated
@@ -48,7 +55,7 @@ import {
   runRepro,
   smaller,
 } from "./repro.ts";
-import { LIVENESS_FLOORS, SAFETY_FLOORS } from "./floors.ts";
+import { LIVENESS_FLOORS, ORACLE_LIVENESS_FLOORS, SAFETY_FLOORS } from "./floors.ts";
 import { faultFiringsPass, faultModulesPass } from "./fault-passes.ts";
 import { logPass } from "./log-passes.ts";
 import type { SetupEdits } from "./setup.ts";
@@ -154,13 +161,18 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   // A violation found after the safety phase (liveness, or a safety check at the end of the run)
   // is not cut off where it happens; there the shrinker tries stopping the safety phase earlier.
   const atEnd = target.kind === "liveness" || target.atMs >= original.report.phases.safetyMs;
-  const floors = target.kind === "liveness" ? LIVENESS_FLOORS : SAFETY_FLOORS;
+  const fair = opts.fair === null ? undefined : (opts.fair ?? defaultFairness(start, scenario, extra));
+  const floors =
+    target.kind !== "liveness"
+      ? SAFETY_FLOORS
+      : fair !== undefined
+        ? ORACLE_LIVENESS_FLOORS
+        : LIVENESS_FLOORS;
   let runs = 1;
   let outOfTime = false;
   let best = original;
   let edits: SetupEdits = { ...start.edits };
   const fails = (v: Violation | undefined) => v !== undefined && v.invariant === target.invariant;
-  const fair = opts.fair === null ? undefined : (opts.fair ?? defaultFairness(start, scenario, extra));
   let unfair = 0;
   const isFair = (e: SetupEdits, r: ReproRun) =>
     fair!({ ...start, edits: e, decisions: r.log, checkers: [target.invariant] }, !atEnd);
@@ -212,10 +224,12 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     // A large candidate is accepted unjudged (judging it costs a whole run without the bug), and so
     // is one no shorter than the latest repro judged fair (simpler draws alone: falling back to that
     // repro loses no size); every other small one is judged, and so is the final repro (see below).
+    // A smaller inbox (below the capacity floor with an oracle) is judged whatever the size.
+    const capacityEdit = candEdits.brokerOptions?.inboxCapacity !== edits.brokerOptions?.inboxCapacity;
     const judged =
       fair !== undefined &&
-      r.size.traceLines <= FAIR_JUDGE_LINES &&
-      r.size.traceLines < lastFair.run.size.traceLines;
+      (capacityEdit ||
+        (r.size.traceLines <= FAIR_JUDGE_LINES && r.size.traceLines < lastFair.run.size.traceLines));
     if (judged && !judge(candEdits, r)) {
       unfair++;
       return false;
