@@ -299,9 +299,9 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     const before = best.size;
     let progress = false;
     // A violation judged at the end waits out the liveness phase in every candidate: that phase
-    // goes down to its floor first, then timeouts and capacity, an earlier stop; then workload items
-    // with their draws (few candidates, large cuts), fault modules, plugins and endpoints, single
-    // fault firings.
+    // goes down to its floor first, then timeouts and capacity, an earlier stop; then plugins and
+    // endpoints (while the run is still large, so one left out has other traffic to fail with),
+    // workload items with their draws (few candidates, large cuts), fault modules, single firings.
     if (atEnd)
       progress =
         inPass("liveness budget", () => livenessBudgetPass(current, currentEdits, attempt, floors)) ||
@@ -309,11 +309,11 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     progress = inPass("options", () => optionsPass(current, currentEdits, attempt, floors)) || progress;
     if (atEnd)
       progress = inPass("duration", () => durationPass(current, currentEdits, attempt, late)) || progress;
+    progress = inPass("setup", () => setupPass(current, currentEdits, attempt)) || progress;
     progress =
       inPass("items with draws", () => dropItemsPass(current, currentEdits, attempt, late)) || progress;
     progress =
       inPass("fault modules", () => faultModulesPass(current, currentEdits, attempt, late)) || progress;
-    progress = inPass("setup", () => setupPass(current, currentEdits, attempt)) || progress;
     progress =
       inPass("fault firings", () => faultFiringsPass(current, currentEdits, attempt, late, exhaustive)) ||
       progress;
