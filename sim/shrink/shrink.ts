@@ -160,7 +160,11 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
 
   // A violation found after the safety phase (liveness, or a safety check at the end of the run)
   // is not cut off where it happens; there the shrinker tries stopping the safety phase earlier.
-  const atEnd = target.kind === "liveness" || target.atMs >= original.report.phases.safetyMs;
+  // One found during the safety phase (a safety invariant, or a liveness bound checked online such
+  // as L10's) is: every candidate then runs its safety phase alone, since only a failure there is
+  // the same failure.
+  const atEnd = target.atMs >= original.report.phases.safetyMs;
+  const candidateRun: ReproRunOptions = atEnd ? extra : { ...extra, safetyOnly: true };
   const fair = opts.fair === null ? undefined : (opts.fair ?? defaultFairness(start, scenario, extra));
   const floors =
     target.kind !== "liveness"
@@ -216,7 +220,7 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     // Slack over the best's event count: trace lines, not checker events, decide "smaller".
     const cap = Math.ceil(best.report.events * 1.25) + 20;
     const t0 = now();
-    const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap, extra);
+    const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap, candidateRun);
     const p = prof();
     p.tried++;
     p.runMs += now() - t0;
@@ -249,7 +253,7 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   if (!atEnd) {
     const cut = { ...edits, durationMs: Math.min(edits.durationMs ?? Infinity, target.atMs) };
     runs++;
-    const r = runRepro({ ...start, edits: cut, decisions: best.log }, scenario, undefined, extra);
+    const r = runRepro({ ...start, edits: cut, decisions: best.log }, scenario, undefined, candidateRun);
     if (fails(r.report.violation)) {
       best = r;
       edits = cut;
@@ -338,6 +342,11 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     edits = lastFair.edits;
   }
 
+  // The repro as it replays: the whole run (a candidate ran its safety phase alone).
+  if (!atEnd && best !== original) {
+    const whole = runRepro({ ...start, edits, decisions: best.log }, scenario, undefined, extra);
+    if (fails(whole.report.violation)) best = whole;
+  }
   const spec: ReproSpec = { ...start, edits, decisions: best.log };
   return {
     invariant: target.invariant,
