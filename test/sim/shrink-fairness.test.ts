@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { resolveOptions } from "../../src/broker/options.ts";
-import { LIVENESS_FLOORS, ORACLE_LIVENESS_FLOORS, optionFloor, SAFETY_FLOORS } from "../../sim/shrink/floors.ts";
+import {
+  LIVENESS_FLOORS,
+  ORACLE_LIVENESS_FLOORS,
+  optionFloor,
+  SAFETY_FLOORS,
+} from "../../sim/shrink/floors.ts";
 import type { ReproSpec } from "../../sim/shrink/repro.ts";
 import { shrinkRun } from "../../sim/shrink/shrink.ts";
 
