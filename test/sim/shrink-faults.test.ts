@@ -3,8 +3,14 @@ import type { Stream } from "../../sim/kernel/prng.ts";
 import { DRAW_CHANCE, DRAW_INT, Decisions } from "../../sim/shrink/decision-log.ts";
 import { faultsOn, withoutFirings } from "../../sim/shrink/fault-passes.ts";
 import { type ReproRun, runRepro } from "../../sim/shrink/repro.ts";
+import { shrinkRun } from "../../sim/shrink/shrink.ts";
 
 const NO = 0xffff_ffff;
+/** This process's CPU time, ms (a shrink budget's clock that a loaded machine does not shorten). */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 /** The safety phase alone: these tests look at the fault plan and its firings. */
 const SAFETY = { safetyOnly: true };
 
@@ -100,5 +106,22 @@ describe("leaving a fault module out", () => {
     const plan = (r: ReproRun) => r.report.drawn.faults as Record<string, unknown>;
     expect(faultsOn(less)).toEqual(on.filter((f) => f !== gone));
     for (const f of faultsOn(less)) expect(plan(less)[f]).toEqual(plan(full)[f]);
+  });
+});
+
+describe("the shrinker's profile", () => {
+  it("accounts for every candidate it ran, pass by pass", () => {
+    const r = shrinkRun(
+      { scenario: "happy-path", seed: 1, swarm: false, planted: ["ackBeforeHandoff"], edits: {} },
+      { timeBudgetMs: 60_000, now: cpuMs },
+    );
+    const passes = Object.values(r.profile);
+    const tried = passes.reduce((n, p) => n + p.tried, 0);
+    // Besides the passes' candidates: the original run and its cut at the (safety) violation.
+    expect(tried).toBe(r.runs - 2);
+    expect(passes.reduce((n, p) => n + p.accepted, 0)).toBeGreaterThan(0);
+    expect(passes.reduce((n, p) => n + p.removedLines, 0)).toBe(
+      r.original.size.traceLines - r.shrunk.size.traceLines,
+    );
   });
 });
