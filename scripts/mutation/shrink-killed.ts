@@ -4,12 +4,14 @@
  * kill sweep's kills.jsonl, per batch directory).
  *
  *   npx tsx scripts/mutation/shrink-killed.ts [--planted] [--bench] [--stryker DIR]
- *        [--only LABEL[,LABEL]] [--budget MS] [--max-runs N] [--skip NAME[,NAME]] [--out DIR]
+ *        [--only LABEL[,LABEL]] [--budget MS] [--clock wall|cpu] [--max-runs N] [--skip NAME[,NAME]]
+ *        [--out DIR]
  *
  * With none of --planted, --bench, --stryker, the first two run. For each bug, in a child process:
  * the bug's first failing run (planted and bench: the kill sweep's seed-major swarm order, at most
  * --max-runs runs, default 42, leaving out the scenarios --skip names; Stryker: the scenario and seed its kill record names) is shrunk for
- * its invariant with a --budget of wall time (default 30 000 ms). A mutant runs in a temporary copy
+ * its invariant with a --budget of wall time (default 30 000 ms; `--clock cpu`: of the child's CPU
+ * time, for a machine shared with other jobs). A mutant runs in a temporary copy
  * of this tree (mkdtemp) with the bug applied — a bench patch (`patch -p1`) or the Stryker
  * mutant's replacement written over its location in the report's copy of the file — so the real
  * sources are never touched. The shrinker accepts a smaller candidate only if it also passes
@@ -164,7 +166,14 @@ function strykerBugs(dir: string): { bugs: Bug[]; timeouts: number } {
   return { bugs, timeouts };
 }
 
-function runBug(bug: Bug, outDir: string, budget: string, maxRuns: string, skip?: string): Row {
+function runBug(
+  bug: Bug,
+  outDir: string,
+  budget: string,
+  clock: string,
+  maxRuns: string,
+  skip?: string,
+): Row {
   let cwd = root;
   let temp: string | undefined;
   try {
@@ -178,7 +187,16 @@ function runBug(bug: Bug, outDir: string, budget: string, maxRuns: string, skip?
     }
     const args = ["tsx", "scripts/mutation/shrink-one.ts", "--out", outDir, "--label", bug.label];
     if (bug.mutate) args.push("--fair-root", root);
-    args.push("--budget", budget, "--max-runs", maxRuns, ...(skip ? ["--skip", skip] : []), ...bug.args);
+    args.push(
+      "--budget",
+      budget,
+      "--clock",
+      clock,
+      "--max-runs",
+      maxRuns,
+      ...(skip ? ["--skip", skip] : []),
+      ...bug.args,
+    );
     let out: string;
     try {
       // A mutant that hangs the broker is stopped: the sweep plus the budget, with room to spare.
@@ -217,13 +235,14 @@ function pct(xs: readonly number[], p: number): number | undefined {
 }
 
 function rowText(r: Row): string {
-  if (!r.failed) return `| ${r.label} | — | not killed within the sweep | | | | | |`;
+  if (!r.failed) return `| ${r.label} | — | not killed within the sweep | | | | | | |`;
   if (r.error !== undefined)
-    return `| ${r.label} | ${r.scenario ?? "?"} ${r.seed ?? ""} | error: ${r.error} | | | | | |`;
+    return `| ${r.label} | ${r.scenario ?? "?"} ${r.seed ?? ""} | error: ${r.error} | | | | | | |`;
   const budgetHit = r.outOfTime ? " (budget hit)" : "";
   return (
     `| ${r.label} | ${r.scenario} seed ${r.seed}${r.resweeped ? " (re-swept)" : ""} | ${r.invariant} | ` +
-    `${r.before!.events} | ${r.after!.events} | ${(r.wallMs! / 1000).toFixed(1)}${budgetHit} | ${r.candidates} | ` +
+    `${r.before!.events} | ${r.after!.events} | ${((r.realMs ?? r.wallMs!) / 1000).toFixed(1)} | ` +
+    `${((r.cpuMs ?? 0) / 1000).toFixed(1)}${budgetHit} | ${r.candidates} | ` +
     `${r.fair ? "yes" : `NO (${r.unfairBy})`} |`
   );
 }
@@ -238,6 +257,7 @@ function main(argv: string[]): number {
       stryker: { type: "string" },
       only: { type: "string" },
       budget: { type: "string", default: "30000" },
+      clock: { type: "string", default: "wall" },
       "max-runs": { type: "string", default: "42" },
       skip: { type: "string" },
       out: { type: "string", default: "out/shrink-killed" },
@@ -246,6 +266,8 @@ function main(argv: string[]): number {
   const budget = Number(values.budget);
   if (!Number.isSafeInteger(budget) || budget < 1)
     throw new Error(`--budget needs a positive integer, got ${values.budget}`);
+  if (values.clock !== "wall" && values.clock !== "cpu")
+    throw new Error(`--clock is wall or cpu, got ${values.clock}`);
   const all = values.planted === undefined && values.bench === undefined && values.stryker === undefined;
   const bugs: Bug[] = [];
   let timeouts = 0;
@@ -266,12 +288,12 @@ function main(argv: string[]): number {
   writeFileSync(jsonl, "");
 
   console.log(
-    `| bug | first failing run | invariant | events before | events after | wall s | candidates | passes without the bug |`,
+    `| bug | first failing run | invariant | events before | events after | wall s | cpu s | candidates | passes without the bug |`,
   );
-  console.log("|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|");
   const rows: Row[] = [];
   for (const bug of chosen) {
-    const row = runBug(bug, outDir, values.budget, values["max-runs"], values.skip);
+    const row = runBug(bug, outDir, values.budget, values.clock!, values["max-runs"], values.skip);
     rows.push(row);
     appendFileSync(jsonl, `${JSON.stringify(row)}\n`);
     console.log(rowText(row));
@@ -279,13 +301,14 @@ function main(argv: string[]): number {
 
   const shrunk = rows.filter((r) => r.after !== undefined);
   const sizes = shrunk.map((r) => r.after!.events);
+  // Times by the budget's clock (wall time, or CPU time with --clock cpu).
   const times = shrunk.map((r) => r.wallMs! / 1000);
   const within = shrunk.filter((r) => r.after!.events <= GOAL_EVENTS && r.wallMs! <= budget).length;
   const fair = shrunk.filter((r) => r.fair).length;
   const f1 = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(1));
   console.log("");
   console.log(
-    `| shrunk | ≤ ${GOAL_EVENTS} events within ${budget / 1000} s | events: median, p90, max | wall s: median, p90, max | pass without the bug |`,
+    `| shrunk | ≤ ${GOAL_EVENTS} events within ${budget / 1000} s | events: median, p90, max | ${values.clock} s: median, p90, max | pass without the bug |`,
   );
   console.log("|---|---|---|---|---|");
   console.log(

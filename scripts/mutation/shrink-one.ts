@@ -5,8 +5,11 @@
  *
  *   npx tsx scripts/mutation/shrink-one.ts --out DIR [--label L] [--plant NAME]
  *        [--scenario NAME --seed N] [--max-runs N] [--skip NAME[,NAME]] [--budget MS]
- *        [--fair-root DIR]
+ *        [--fair-root DIR] [--clock wall|cpu]
  *
+ * `--clock cpu` counts the budget (and the reported time) in this process's CPU time instead of
+ * wall time: on a machine shared with other jobs, wall time measures the neighbours as much as the
+ * shrinker.
  * `--fair-root DIR` names the unmutated tree: every candidate the shrinker is about to accept is
  * also run there (its invariant alone) and must pass, so the repro cannot end in a world where a
  * correct broker fails too (a planted fault's shrink does that by itself, without the plant).
@@ -24,7 +27,7 @@ import { SCENARIOS, scenarioByName } from "../../sim/scenarios/index.ts";
 import type { ReproSpec } from "../../sim/shrink/repro.ts";
 import { reproFileFrom, reproFileName, writeReproFile } from "../../sim/shrink/repro-file.ts";
 import { isPlantedFaultName, type PlantedFaultName } from "../../sim/shrink/setup.ts";
-import { type FairnessOracle, shrinkRun } from "../../sim/shrink/shrink.ts";
+import { type FairnessOracle, type ShrinkResult, shrinkRun } from "../../sim/shrink/shrink.ts";
 
 export interface ShrinkOneLine {
   label: string;
@@ -39,13 +42,19 @@ export interface ShrinkOneLine {
   kind?: "safety" | "liveness";
   before?: { events: number; traceLines: number };
   after?: { events: number; traceLines: number };
+  /** Time of the shrink by `clock` (wall time unless `--clock cpu`). */
   wallMs?: number;
+  clock?: "wall" | "cpu";
+  /** Wall time of the shrink, ms. */
+  realMs?: number;
   /** CPU time of the shrink (this process), ms. */
   cpuMs?: number;
   candidates?: number;
   outOfTime?: boolean;
   /** Smaller failing candidates the fairness oracle rejected. */
   unfair?: number;
+  /** Per shrinker pass: candidates, acceptances, lines removed, wall ms of runs and of the oracle. */
+  profile?: ShrinkResult["profile"];
   repro?: string;
   error?: string;
 }
@@ -64,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       skip: { type: "string" },
       budget: { type: "string" },
       "fair-root": { type: "string" },
+      clock: { type: "string", default: "wall" },
     },
   });
   const usage = (m: string) => {
@@ -80,6 +90,14 @@ async function main(argv: string[]): Promise<number> {
   const budget = Number(values.budget ?? "30000");
   if (!Number.isSafeInteger(maxRuns) || maxRuns < 1) return usage("--max-runs needs a positive integer");
   if (!Number.isSafeInteger(budget) || budget < 1) return usage("--budget needs a positive integer");
+  if (values.clock !== "wall" && values.clock !== "cpu") return usage("--clock is wall or cpu");
+  const now =
+    values.clock === "cpu"
+      ? () => {
+          const u = process.cpuUsage();
+          return (u.user + u.system) / 1000;
+        }
+      : Date.now;
   if ((values.scenario === undefined) !== (values.seed === undefined))
     return usage("--scenario and --seed go together");
   const skip = (values.skip ?? "").split(",").filter((x) => x !== "");
@@ -117,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cpu0 = process.cpuUsage();
+  const real0 = Date.now();
   try {
     const first = runScenario(scenarioByName(found.scenario)!, found.seed, { swarm: true, plantedFaults });
     const invariant = first.violation!.invariant;
@@ -136,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const r = shrinkRun(
       { scenario: found.scenario, seed: found.seed, swarm: true, planted, edits: {} },
-      { timeBudgetMs: budget, invariant, ...(fair ? { fair } : {}) },
+      { timeBudgetMs: budget, invariant, now, ...(fair ? { fair } : {}) },
     );
     const path = `${values.out}/${label.replace(/[^A-Za-z0-9_.-]+/g, "_")}-${reproFileName(r.spec, r.invariant, r.shrunk.report.traceHash)}`;
     writeReproFile(path, reproFileFrom(r, path));
@@ -153,10 +172,13 @@ async function main(argv: string[]): Promise<number> {
       before: { events: r.original.size.events, traceLines: r.original.size.traceLines },
       after: { events: r.shrunk.size.events, traceLines: r.shrunk.size.traceLines },
       wallMs: r.wallMs,
+      clock: values.clock,
+      realMs: Date.now() - real0,
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
       candidates: r.runs,
       outOfTime: r.outOfTime,
       unfair: r.unfair,
+      profile: r.profile,
       repro: path,
     });
   } catch (err) {

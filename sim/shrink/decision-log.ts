@@ -19,7 +19,10 @@
  * 5. Each draw is also tagged with the workload item it served (the world's `EventQueue.cause`, 0 for
  *    none), so the shrinker can leave an item out together with its draws: the items after it then
  *    find their own draws where they were.
- * 6. Two `Streams` of one run (the scenario's build streams and the world's) may open the same label;
+ * 6. Every `chance` that came out "yes" is noted (the index of its first draw): a fault firing, a
+ *    plugin's extra action. The shrinker turns such a decision to "no" and deletes the draws that
+ *    served it, which removes one fault firing without moving the stream's other decisions.
+ * 7. Two `Streams` of one run (the scenario's build streams and the world's) may open the same label;
  *    the second gets the key `label#2`, so their draws stay apart in the log.
  */
 
@@ -71,6 +74,8 @@ class LoggedSource implements IntSource {
   readonly kinds: DrawKind[] = [];
   /** The workload item each draw served (0 for none). */
   readonly causes: number[] = [];
+  /** Index of the first draw of every `chance` that came out "yes". */
+  readonly yes: number[] = [];
   /** Draws served after the replayed list ran out. */
   fallbacks = 0;
   private pos = 0;
@@ -118,7 +123,11 @@ class LoggedStream extends Stream {
   }
 
   override chance(p: number): boolean {
-    return this.tagged(DRAW_CHANCE, () => super.chance(p));
+    const outermost = this.log.kind === DRAW_INT;
+    const at = this.log.drawn.length;
+    const yes = this.tagged(DRAW_CHANCE, () => super.chance(p));
+    if (yes && outermost) this.log.yes.push(at);
+    return yes;
   }
 
   override hex(n: number): string {
@@ -176,6 +185,13 @@ export class Decisions implements StreamFactory {
   causes(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
     for (const [key, s] of this.sources) out[key] = s.causes.slice();
+    return out;
+  }
+
+  /** Per stream key, the index of the first draw of every `chance` of `log()` that came out "yes". */
+  yes(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [key, s] of this.sources) if (s.yes.length > 0) out[key] = s.yes.slice();
     return out;
   }
 

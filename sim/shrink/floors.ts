@@ -18,6 +18,9 @@
  *   a SEND_ACK wait), plus the checkers' slack; and never below grace plus the slack on both sides,
  *   which is what grace closure (L4) needs.
  *
+ * With a fairness oracle (`ORACLE_LIVENESS_FLOORS`), the inbox-capacity floor gives way to the
+ * oracle's verdict; the timing floors stay.
+ *
  * The floors guard liveness invariants only: a safety invariant must hold at every moment under
  * any timing a broker can be configured with, so for a safety violation judged at the end of the
  * run the shrinker may go down to the runner's own minimum (1 s timeouts, a liveness phase of
@@ -42,6 +45,17 @@ export interface Floors {
 
 /** For a liveness violation: a correct broker must still converge (see the header). */
 export const LIVENESS_FLOORS: Floors = { option: optionFloor, livenessBudgetMs: livenessFloorMs };
+
+/**
+ * For a liveness violation shrunk with a fairness oracle: the timing floors stand, but the inbox may
+ * hold fewer messages than the run sends. Whether a correct broker still drains that inbox depends
+ * on the endpoints left to take work, which the oracle answers by running it (the shrinker judges
+ * every candidate that changes the capacity, whatever its size).
+ */
+export const ORACLE_LIVENESS_FLOORS: Floors = {
+  option: (k, o, sent) => (k === "inboxCapacity" ? 1 : optionFloor(k, o, sent)),
+  livenessBudgetMs: livenessFloorMs,
+};
 
 /** For a safety violation judged at the end of the run: the runner's own minimum. */
 export const SAFETY_FLOORS: Floors = {

@@ -35,6 +35,7 @@ export function logPass(
   outOfTime: () => boolean,
   exhaustive: boolean,
   between: () => boolean = () => false,
+  inPass: <T>(name: string, f: () => T) => T = (_n, f) => f(),
 ): boolean {
   const ctx: LogCtx = { best, edits, attempt, outOfTime };
   const keys = () => Object.keys(best().log).sort((a, b) => best().log[b]!.length - best().log[a]!.length);
@@ -43,22 +44,22 @@ export function logPass(
   // edits made the run much smaller).
   for (const key of keys()) {
     if (outOfTime()) break;
-    if (wholeStream(ctx, key)) {
+    if (inPass("log: whole stream", () => wholeStream(ctx, key))) {
       progress = true;
       between();
     }
   }
   for (const key of keys()) {
     if (outOfTime()) break;
-    if (deleteChunks(ctx, key, true)) {
+    if (inPass("log: coarse chunks", () => deleteChunks(ctx, key, true))) {
       progress = true;
       between();
     }
   }
   for (const key of keys()) {
     if (outOfTime() || (!exhaustive && len(ctx, key) > FINE_DRAWS_MAX)) continue;
-    const fine = deleteChunks(ctx, key, false);
-    if (singleDraws(ctx, key) || fine) {
+    const fine = inPass("log: fine chunks", () => deleteChunks(ctx, key, false));
+    if (inPass("log: single draws", () => singleDraws(ctx, key)) || fine) {
       progress = true;
       between();
     }

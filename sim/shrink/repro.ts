@@ -64,6 +64,8 @@ export interface ReproRun {
   kinds: Record<string, DrawKind[]>;
   /** The workload item each draw of `log` served (0 for none). */
   causes: Record<string, number[]>;
+  /** Per stream, the index of the first draw of every `chance` that came out "yes". */
+  yes: Record<string, number[]>;
   /** Draws served past the end of the replayed log. */
   fallbacks: number;
   size: ReproSize;
@@ -135,6 +137,7 @@ export function runRepro(
     log,
     kinds,
     causes: decisions.causes(),
+    yes: decisions.yes(),
     fallbacks: decisions.fallbacks,
     size: measure(lines, logLength(log)),
     cost: logCost(log, kinds),

@@ -2,8 +2,9 @@
  * The shrinker's passes over what a run is made of rather than what it drew: plugins, endpoints
  * and planned reconnects (`setupPass`), workload items (`dropItemsPass` with their draws,
  * `workloadPass` without), when the safety phase stops (`durationPass`), and the broker's timing
- * and the liveness budget, never below the fairness floors (`timingPass`). Each pass tries
- * candidates through `attempt`, which runs one and keeps it when it still fails and is smaller.
+ * and the liveness budget, never below the fairness floors (`livenessBudgetPass`, `optionsPass`).
+ * Each pass tries candidates through `attempt`, which runs one and keeps it when it still fails and
+ * is smaller.
  */
 
 import type { BrokerOptions } from "../../src/broker/options.ts";

@@ -11,6 +11,7 @@
 
 import type { BrokerOptions, PlantedFaults } from "../../src/broker/options.ts";
 import type { PluginSpec } from "../actors/plugin.ts";
+import { FAULT_NAMES, type FaultPlan } from "../faults/index.ts";
 import { DEFAULT_LIVENESS_BUDGET_MS, type Scenario, type ScenarioSetup } from "../scenarios/scenario.ts";
 
 export interface SetupEdits {
@@ -27,6 +28,12 @@ export interface SetupEdits {
    * sent; the shrinker deletes the draws the item served from the decision log at the same time.
    */
   dropItems?: number[];
+  /**
+   * Fault modules left out of the run (by name): the scenario's own plan entry and the swarm draw
+   * alike. A swarm module left out is not drawn, and every module draws from streams of its own, so
+   * no other draw moves.
+   */
+  dropFaults?: string[];
   /** Stop the run at this virtual time (ms since start) instead of the scenario's end. */
   durationMs?: number;
   /**
@@ -80,8 +87,12 @@ export function editedScenario(
 ): Scenario {
   const live = edits.livenessBudgetMs;
   const ownLive = scenario.livenessBudgetMs;
+  const gone = edits.dropFaults ?? [];
   return {
     ...scenario,
+    ...(gone.length > 0
+      ? { swarmFaults: (scenario.swarmFaults ?? FAULT_NAMES).filter((f) => !gone.includes(f)) }
+      : {}),
     // An edit only ever shortens the liveness phase.
     livenessBudgetMs: live === undefined ? ownLive : Math.min(live, ownLive ?? DEFAULT_LIVENESS_BUDGET_MS),
     build(ctx) {
@@ -99,6 +110,9 @@ export function editedScenario(
           ...setup.world,
           plugins,
           plantedFaults: faults,
+          ...(gone.length > 0 && setup.world.faults !== undefined
+            ? { faults: withoutFaults(setup.world.faults, gone) }
+            : {}),
           ...(edits.omitMessages?.length ? { workloadOmit: edits.omitMessages } : {}),
           ...(edits.dropItems?.length ? { workloadDrop: edits.dropItems } : {}),
           brokerOptions: { ...setup.world.brokerOptions, ...edits.brokerOptions },
@@ -113,6 +127,12 @@ export function editedScenario(
       return wrapped;
     },
   };
+}
+
+function withoutFaults(plan: FaultPlan, gone: readonly string[]): FaultPlan {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(plan)) if (!gone.includes(k)) out[k] = v;
+  return out as FaultPlan;
 }
 
 function editPlugins(plugins: PluginSpec[], edits: SetupEdits): PluginSpec[] {
@@ -141,6 +161,7 @@ export function noEdits(e: SetupEdits): boolean {
     (e.noReconnect?.length ?? 0) === 0 &&
     (e.omitMessages?.length ?? 0) === 0 &&
     (e.dropItems?.length ?? 0) === 0 &&
+    (e.dropFaults?.length ?? 0) === 0 &&
     e.durationMs === undefined &&
     e.livenessBudgetMs === undefined &&
     Object.keys(e.brokerOptions ?? {}).length === 0

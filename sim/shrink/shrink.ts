@@ -14,23 +14,30 @@
  *    liveness phase (a smaller graceMs with the shortest budget it allows, never below the fairness
  *    floors of floors.ts) and tries earlier stops of the safety phase, because every candidate
  *    waits out that phase.
- * 3. Passes (setup-passes.ts, log-passes.ts), repeated in rounds while any of them makes the run
- *    smaller: the liveness budget and an earlier stop, plugins, endpoints and planned reconnects
- *    left out, workload items left out together with the draws they served (every draw is tagged
- *    with its item), smaller broker timeouts and inbox capacity, items drawn but not sent; then
+ * 3. Passes (setup-passes.ts, fault-passes.ts, log-passes.ts), repeated in rounds while any of
+ *    them makes the run smaller: the liveness budget, smaller broker timeouts and inbox capacity,
+ *    an earlier stop; workload items left out together with the draws they served (every draw is
+ *    tagged with its item); fault modules left out (the scenario's own and the swarm's); plugins,
+ *    endpoints and planned reconnects left out; single fault firings removed (a "yes" decision of a
+ *    fault stream turned to "no", the draws that served it deleted); items drawn but not sent; then
  *    per stream: no draws at all, every draw simplest, the shortest failing prefix, chunk deletion
  *    (delta debugging) and single draws. A replayed stream that runs out serves simplest values,
  *    so deleting draws also simplifies whatever follows them. Whenever the log passes have made
  *    the run a tenth smaller, the whole-run passes run again before the next stream (each of their
  *    successes makes every later candidate cheaper). Once the rounds stop, a repro still above
- *    `GOAL_EVENTS` gets exhaustive rounds (fine deletion on every stream) while the budget lasts.
- *    Each distinct candidate runs once (a rejected one stays rejected).
+ *    `GOAL_EVENTS` gets exhaustive rounds (fine deletion on every stream, single firings) while the
+ *    budget lasts. Each distinct candidate runs once (a rejected one stays rejected). `profile`
+ *    says, per pass, what it tried, kept and cost.
  * 3a. Fairness: a smaller failing candidate is accepted only if the fairness oracle (`fair`)
  *    agrees that a broker without the bug keeps the invariant in its world: without the planted
  *    faults, on the reference core for another target, or the caller's (the mutation script runs
- *    the unmutated tree). A large candidate (judging it costs a whole run) is accepted unjudged;
- *    every small one is judged, and so is the final repro, which falls back to the latest repro
- *    judged fair if it is not. The floors of floors.ts hold for every candidate regardless.
+ *    the unmutated tree). The oracle doubles a judged candidate's cost, so it judges only what can
+ *    change the verdict: a large candidate (judging it costs a whole run) is accepted unjudged, and
+ *    so is one no shorter than the latest repro judged fair (simpler draw values alone); every other
+ *    small one is judged, every change of the inbox capacity is judged whatever its size, and so is
+ *    the final repro, which falls back to the latest repro judged fair if it is not. The timing
+ *    floors of floors.ts hold for every candidate regardless; with an oracle, the inbox-capacity
+ *    floor gives way to its verdict (`ORACLE_LIVENESS_FLOORS`).
  * 4. With `invariant` (`--shrink-for`), every run checks that invariant alone, so another that
  *    breaks first cannot stop the run or count as "still failing".
  * 5. Wall-clock time is read only to stop at the time budget (this is a tool, not the simulated
@@ -48,7 +55,8 @@ import {
   runRepro,
   smaller,
 } from "./repro.ts";
-import { LIVENESS_FLOORS, SAFETY_FLOORS } from "./floors.ts";
+import { LIVENESS_FLOORS, ORACLE_LIVENESS_FLOORS, SAFETY_FLOORS } from "./floors.ts";
+import { faultFiringsPass, faultModulesPass } from "./fault-passes.ts";
 import { logPass } from "./log-passes.ts";
 import type { SetupEdits } from "./setup.ts";
 import {
@@ -110,6 +118,23 @@ export interface ShrinkResult {
   outOfTime: boolean;
   /** Candidates that still failed and were smaller, rejected by the fairness oracle. */
   unfair: number;
+  /** Where the search went, per pass (wall time included, so it varies with the machine's load). */
+  profile: Record<string, PassProfile>;
+}
+
+/** One pass's share of a shrink: candidates run, accepted, and wall time (the oracle's apart). */
+export interface PassProfile {
+  /** Candidates run (a repeated candidate is not run again and not counted). */
+  tried: number;
+  /** Candidates accepted as the new best. */
+  accepted: number;
+  /** Trace lines removed by the accepted candidates. */
+  removedLines: number;
+  /** Wall ms of the candidate runs. */
+  runMs: number;
+  /** Fairness-oracle calls and their wall ms. */
+  fairCalls: number;
+  fairMs: number;
 }
 
 export class NotFailingError extends Error {}
@@ -135,14 +160,23 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
 
   // A violation found after the safety phase (liveness, or a safety check at the end of the run)
   // is not cut off where it happens; there the shrinker tries stopping the safety phase earlier.
-  const atEnd = target.kind === "liveness" || target.atMs >= original.report.phases.safetyMs;
-  const floors = target.kind === "liveness" ? LIVENESS_FLOORS : SAFETY_FLOORS;
+  // One found during the safety phase (a safety invariant, or a liveness bound checked online such
+  // as L10's) is: every candidate then runs its safety phase alone, since only a failure there is
+  // the same failure.
+  const atEnd = target.atMs >= original.report.phases.safetyMs;
+  const candidateRun: ReproRunOptions = atEnd ? extra : { ...extra, safetyOnly: true };
+  const fair = opts.fair === null ? undefined : (opts.fair ?? defaultFairness(start, scenario, extra));
+  const floors =
+    target.kind !== "liveness"
+      ? SAFETY_FLOORS
+      : fair !== undefined
+        ? ORACLE_LIVENESS_FLOORS
+        : LIVENESS_FLOORS;
   let runs = 1;
   let outOfTime = false;
   let best = original;
   let edits: SetupEdits = { ...start.edits };
   const fails = (v: Violation | undefined) => v !== undefined && v.invariant === target.invariant;
-  const fair = opts.fair === null ? undefined : (opts.fair ?? defaultFairness(start, scenario, extra));
   let unfair = 0;
   const isFair = (e: SetupEdits, r: ReproRun) =>
     fair!({ ...start, edits: e, decisions: r.log, checkers: [target.invariant] }, !atEnd);
@@ -150,6 +184,28 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   // A candidate's outcome depends only on its edits and log, and a rejected one stays rejected
   // (the best only gets smaller): each is run at most once.
   const tried = new Set<string>();
+  const profile: Record<string, PassProfile> = {};
+  let pass = "start";
+  const prof = (): PassProfile =>
+    (profile[pass] ??= { tried: 0, accepted: 0, removedLines: 0, runMs: 0, fairCalls: 0, fairMs: 0 });
+  /** Run `f` with the profile's pass set to `name` (passes nest: the outer one is restored). */
+  const inPass = <T>(name: string, f: () => T): T => {
+    const outer = pass;
+    pass = name;
+    try {
+      return f();
+    } finally {
+      pass = outer;
+    }
+  };
+  const judge = (e: SetupEdits, r: ReproRun): boolean => {
+    const t0 = now();
+    const ok = isFair(e, r);
+    const p = prof();
+    p.fairCalls++;
+    p.fairMs += now() - t0;
+    return ok;
+  };
 
   /** Try one candidate; on success it becomes the current best. */
   const attempt = (candEdits: SetupEdits, log: DecisionLog): boolean => {
@@ -163,15 +219,27 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     runs++;
     // Slack over the best's event count: trace lines, not checker events, decide "smaller".
     const cap = Math.ceil(best.report.events * 1.25) + 20;
-    const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap, extra);
+    const t0 = now();
+    const r = runRepro({ ...start, edits: candEdits, decisions: log }, scenario, cap, candidateRun);
+    const p = prof();
+    p.tried++;
+    p.runMs += now() - t0;
     if (!fails(r.report.violation) || !smaller(r, best)) return false;
-    // A large candidate is accepted unjudged (judging it costs a whole run without the bug); every
-    // small one is judged, and so is the final repro (see below).
-    const judged = fair !== undefined && r.size.traceLines <= FAIR_JUDGE_LINES;
-    if (judged && !isFair(candEdits, r)) {
+    // A large candidate is accepted unjudged (judging it costs a whole run without the bug), and so
+    // is one no shorter than the latest repro judged fair (simpler draws alone: falling back to that
+    // repro loses no size); every other small one is judged, and so is the final repro (see below).
+    // A smaller inbox (below the capacity floor with an oracle) is judged whatever the size.
+    const capacityEdit = candEdits.brokerOptions?.inboxCapacity !== edits.brokerOptions?.inboxCapacity;
+    const judged =
+      fair !== undefined &&
+      (capacityEdit ||
+        (r.size.traceLines <= FAIR_JUDGE_LINES && r.size.traceLines < lastFair.run.size.traceLines));
+    if (judged && !judge(candEdits, r)) {
       unfair++;
       return false;
     }
+    p.accepted++;
+    p.removedLines += best.size.traceLines - r.size.traceLines;
     best = r;
     opts.onProgress?.(r, runs, now() - began);
     // A safety violation ends the run where it happens: stop later candidates there too.
@@ -185,7 +253,7 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   if (!atEnd) {
     const cut = { ...edits, durationMs: Math.min(edits.durationMs ?? Infinity, target.atMs) };
     runs++;
-    const r = runRepro({ ...start, edits: cut, decisions: best.log }, scenario, undefined, extra);
+    const r = runRepro({ ...start, edits: cut, decisions: best.log }, scenario, undefined, candidateRun);
     if (fails(r.report.violation)) {
       best = r;
       edits = cut;
@@ -205,17 +273,23 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
    */
   const wholeRun = (): boolean => {
     let progress = false;
-    if (atEnd) progress = durationPass(current, currentEdits, attempt, late) || progress;
-    progress = setupPass(current, currentEdits, attempt) || progress;
-    if (atEnd) progress = livenessBudgetPass(current, currentEdits, attempt, floors) || progress;
-    progress = optionsPass(current, currentEdits, attempt, floors) || progress;
+    if (atEnd)
+      progress = inPass("duration", () => durationPass(current, currentEdits, attempt, late)) || progress;
+    progress =
+      inPass("fault modules", () => faultModulesPass(current, currentEdits, attempt, late)) || progress;
+    progress = inPass("setup", () => setupPass(current, currentEdits, attempt)) || progress;
+    if (atEnd)
+      progress =
+        inPass("liveness budget", () => livenessBudgetPass(current, currentEdits, attempt, floors)) ||
+        progress;
+    progress = inPass("options", () => optionsPass(current, currentEdits, attempt, floors)) || progress;
     return progress;
   };
   let wholeRunAt = best.size.traceLines;
   const between = (): boolean => {
     if (outOfTime || best.size.traceLines > wholeRunAt * 0.9) return false;
     wholeRunAt = best.size.traceLines;
-    const items = dropItemsPass(current, currentEdits, attempt, late);
+    const items = inPass("items with draws", () => dropItemsPass(current, currentEdits, attempt, late));
     return wholeRun() || items;
   };
 
@@ -229,16 +303,29 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     const before = best.size;
     let progress = false;
     // A violation judged at the end waits out the liveness phase in every candidate: that phase
-    // goes down to its floor first, then timeouts and capacity, an earlier stop, plugins and
-    // endpoints, and workload items with their draws.
-    if (atEnd) progress = livenessBudgetPass(current, currentEdits, attempt, floors) || progress;
-    progress = optionsPass(current, currentEdits, attempt, floors) || progress;
-    if (atEnd) progress = durationPass(current, currentEdits, attempt, late) || progress;
-    progress = setupPass(current, currentEdits, attempt) || progress;
-    progress = dropItemsPass(current, currentEdits, attempt, late) || progress;
+    // goes down to its floor first, then timeouts and capacity, an earlier stop; then plugins and
+    // endpoints (while the run is still large, so one left out has other traffic to fail with),
+    // workload items with their draws (few candidates, large cuts), fault modules, single firings.
+    if (atEnd)
+      progress =
+        inPass("liveness budget", () => livenessBudgetPass(current, currentEdits, attempt, floors)) ||
+        progress;
+    progress = inPass("options", () => optionsPass(current, currentEdits, attempt, floors)) || progress;
+    if (atEnd)
+      progress = inPass("duration", () => durationPass(current, currentEdits, attempt, late)) || progress;
+    progress = inPass("setup", () => setupPass(current, currentEdits, attempt)) || progress;
+    progress =
+      inPass("items with draws", () => dropItemsPass(current, currentEdits, attempt, late)) || progress;
+    progress =
+      inPass("fault modules", () => faultModulesPass(current, currentEdits, attempt, late)) || progress;
+    progress =
+      inPass("fault firings", () => faultFiringsPass(current, currentEdits, attempt, late, exhaustive)) ||
+      progress;
     wholeRunAt = best.size.traceLines;
-    progress = workloadPass(current, currentEdits, attempt, late) || progress;
-    progress = logPass(current, currentEdits, attempt, late, exhaustive, between) || progress;
+    progress = inPass("items omitted", () => workloadPass(current, currentEdits, attempt, late)) || progress;
+    progress =
+      logPass(current, currentEdits, attempt, late, exhaustive, between, (name, f) => inPass(name, f)) ||
+      progress;
     // Another round only for a smaller run or log; simpler draw values alone do not pay for one.
     const sizeShrank = best.size.traceLines < before.traceLines || best.size.draws < before.draws;
     if (!progress || !sizeShrank) {
@@ -249,12 +336,17 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
   if (exhaustive) outOfTime = false;
 
   // A repro accepted unjudged is judged now; if unfair, the latest one judged fair stands.
-  if (fair !== undefined && best !== lastFair.run && !isFair(edits, best)) {
+  if (fair !== undefined && best !== lastFair.run && !inPass("final judgement", () => judge(edits, best))) {
     unfair++;
     best = lastFair.run;
     edits = lastFair.edits;
   }
 
+  // The repro as it replays: the whole run (a candidate ran its safety phase alone).
+  if (!atEnd && best !== original) {
+    const whole = runRepro({ ...start, edits, decisions: best.log }, scenario, undefined, extra);
+    if (fails(whole.report.violation)) best = whole;
+  }
   const spec: ReproSpec = { ...start, edits, decisions: best.log };
   return {
     invariant: target.invariant,
@@ -265,6 +357,7 @@ export function shrinkRun(first: ReproSpec, opts: ShrinkOptions = {}): ShrinkRes
     wallMs: now() - began,
     outOfTime,
     unfair,
+    profile,
   };
 }
 

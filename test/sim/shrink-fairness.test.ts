@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { resolveOptions } from "../../src/broker/options.ts";
-import { LIVENESS_FLOORS, optionFloor, SAFETY_FLOORS } from "../../sim/shrink/floors.ts";
+import {
+  LIVENESS_FLOORS,
+  ORACLE_LIVENESS_FLOORS,
+  optionFloor,
+  SAFETY_FLOORS,
+} from "../../sim/shrink/floors.ts";
 import type { ReproSpec } from "../../sim/shrink/repro.ts";
 import { shrinkRun } from "../../sim/shrink/shrink.ts";
 
@@ -49,5 +54,13 @@ describe("the inbox capacity floor", () => {
     expect(LIVENESS_FLOORS.option("inboxCapacity", o, 12)).toBe(12);
     // A safety invariant holds at every capacity, however small.
     expect(SAFETY_FLOORS.option("inboxCapacity", o, 12)).toBe(1);
+  });
+
+  it("gives way to the fairness oracle, while the timing floors stay", () => {
+    const o = resolveOptions({});
+    expect(ORACLE_LIVENESS_FLOORS.option("inboxCapacity", o, 12)).toBe(1);
+    for (const k of ["graceMs", "acceptanceTimeoutMs"] as const)
+      expect(ORACLE_LIVENESS_FLOORS.option(k, o, 12)).toBe(LIVENESS_FLOORS.option(k, o, 12));
+    expect(ORACLE_LIVENESS_FLOORS.livenessBudgetMs(o)).toBe(LIVENESS_FLOORS.livenessBudgetMs(o));
   });
 });
