@@ -140,13 +140,14 @@ export class World {
   private lastAdvanceAt = -1;
 
   constructor(readonly config: WorldConfig) {
-    this.targetRun = (config.target ?? REFERENCE_TARGET).open();
+    const targetKind = config.target ?? REFERENCE_TARGET;
+    this.targetRun = targetKind.open();
     this.api = new PlatformApi(config.platform);
     this.streams = new Streams(config.seed, config.decisions);
     config.decisions?.bindCause?.(() => this.queue.cause);
     this.trace = new Trace(config.recordTrace === true);
     this.latency = { ...DEFAULT_LATENCY, ...config.latency };
-    this.options = resolveOptions(config.brokerOptions);
+    this.options = resolveOptions({ ...config.brokerOptions, ...targetKind.fixedOptions });
     this.network = new Network(this.queue, this.clock, this.streams.get("network"), (link, what, label, at) =>
       this.trace.net(this.clock.elapsedMs, link, what, label, at - this.clock.startMs),
     );

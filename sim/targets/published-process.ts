@@ -73,6 +73,12 @@ export class Proc implements OutputSink {
   private readonly registerPids: number[] = [];
   /** IPC inputs that arrived before the daemon listened (a plugin would retry its connection). */
   private readonly early: Input[] = [];
+  /**
+   * Control events that arrived before `startBrokerDaemon` resolved: the package's services-event
+   * client subscribes only at the end of start-up, and a subscriber is handed what the platform
+   * sent for the agent, so they are dispatched as soon as the dispatcher exists.
+   */
+  private readonly earlyControl: unknown[] = [];
   readonly initialCursor: number;
 
   constructor(
@@ -185,6 +191,7 @@ export class Proc implements OutputSink {
           this.running = running;
           this.logs.push(["info", "sim_daemon_started", { ipcUrl: running.ipcUrl }]);
           this.flushEarly();
+          for (const event of this.earlyControl.splice(0)) this.controlEvent(event);
         },
         (err: unknown) => {
           // entry.js exits the process when start-up fails; a supervisor may start a new one.
@@ -382,7 +389,10 @@ export class Proc implements OutputSink {
   private controlEvent(event: unknown): void {
     const running = this.running;
     const key = (event as { idempotency_key?: unknown } | null)?.idempotency_key;
-    if (!running) return;
+    if (!running) {
+      this.earlyControl.push(event);
+      return;
+    }
     // What the package's services-event-client does with a parsed SSE event: dispatch, then ack.
     running.controlEventDispatcher.dispatch(event).then(
       (outcome) => {

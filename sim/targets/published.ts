@@ -17,6 +17,7 @@
  */
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+import type { BrokerOptions } from "../../src/broker/options.ts";
 import type { BrokerSnapshot } from "../../src/broker/snapshot.ts";
 import type { Input, LogLevel, LogSink, Output } from "../../src/broker/types.ts";
 import type { WorkerReply, WorkerRequest } from "./published-protocol.ts";
@@ -160,9 +161,33 @@ class PublishedRun implements TargetRun {
   }
 }
 
+/**
+ * The limits `startBrokerDaemon` takes no option for: the package's own constants, so a run on this
+ * target is judged by them (`TargetKind.fixedOptions`).
+ */
+export const PUBLISHED_FIXED_OPTIONS: Partial<BrokerOptions> = {
+  /** `dist/types.js` REGISTER_ACK_TIMEOUT_MS and SEND_ACK_TIMEOUT_MS. */
+  registerAckTimeoutMs: 15_000,
+  sendAckTimeoutMs: 15_000,
+  /** `dist/connector-client.js` BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, ALREADY_CONNECTED_*, SEEN_PAYLOAD_ID_CAP. */
+  reconnectInitialMs: 1_000,
+  reconnectMaxMs: 30_000,
+  alreadyConnectedRetryMs: 2_000,
+  alreadyConnectedRetriesMax: 30,
+  seenPayloadIdsMax: 4_096,
+  /** `dist/broker/correlation-ring.js` DEFAULT_CAP; `control-event-dispatcher.js` DEFAULT_IDEMPOTENCY_RING_SIZE. */
+  correlationRingMax: 1_024,
+  controlIdempotencyRingMax: 1_024,
+  /** `dist/broker/broker-daemon.js` DELIVERED_INBOUND_SOURCE_ROUTE_CAP. */
+  routeCacheMax: 4_096,
+  /** `dist/broker/entry.js` `transitionState`: one retry after `sleep(500)` (the adapter's port does the same). */
+  transitionRetryMs: 500,
+};
+
 export const PUBLISHED_TARGET: TargetKind = {
   name: "published",
   description: "@masons/runtime-broker 0.2.36 startBrokerDaemon, in a worker thread on fake timers",
   capabilities: ["internal_errors"],
+  fixedOptions: PUBLISHED_FIXED_OPTIONS,
   open: () => new PublishedRun(),
 };

@@ -108,5 +108,11 @@ export interface TargetKind {
   /** One line for `--help` and reports. */
   description: string;
   capabilities: readonly Capability[];
+  /**
+   * Options the target cannot be configured with, at the values it always uses. A run on this
+   * target takes these values whatever its scenario asked for, so the world and its checkers judge
+   * the target by the limits it really has, never by an option it ignores.
+   */
+  fixedOptions?: Partial<BrokerOptions>;
   open(): TargetRun;
 }

@@ -195,6 +195,25 @@ describe("L7 presence convergence", () => {
     expect(check(L7, end(h, 10_000))?.message).toMatch(/online at t=200 while disconnected/);
   });
 
+  it("passes when the connector closes in the same instant as the REGISTER_ACK that brought it online", () => {
+    const h = healed().at(5);
+    registerAck(h).call("presence_changed", presence("online", 5)).end();
+    h.in({ kind: "connector_closed", code: 1001, reason: "Going away" })
+      .call("presence_changed", presence("reconnecting", 5))
+      .end();
+    h.at(7).in({ kind: "connector_open" }).end();
+    registerAck(h.at(8)).call("presence_changed", presence("online", 8)).end();
+    expect(check(L7, end(h, 10_000))).toBeUndefined();
+  });
+
+  it("reports online announced after a close in the same instant as the REGISTER_ACK", () => {
+    const h = healed().at(5);
+    registerAck(h).call("presence_changed", presence("online", 5)).end();
+    h.in({ kind: "connector_closed", code: 1001, reason: "Going away" }).end();
+    h.advance().call("presence_changed", presence("online", 5)).end();
+    expect(check(L7, end(h, 10_000))?.message).toMatch(/online at t=5 while disconnected/);
+  });
+
   it("reports offline coming later than presenceGraceMs plus its tolerance", () => {
     const h = healed().at(5);
     registerAck(h).call("presence_changed", presence("online", 5)).end();

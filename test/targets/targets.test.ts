@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ALL_CHECKERS } from "../../sim/checkers/index.ts";
+import { Streams } from "../../sim/kernel/prng.ts";
+import { World } from "../../sim/kernel/world.ts";
 import { runScenario } from "../../sim/run.ts";
 import { EXIT_USAGE, main } from "../../sim/runner.ts";
 import { scenarioByName } from "../../sim/scenarios/index.ts";
@@ -9,7 +11,7 @@ import {
   targetOrThrow,
   UnknownTargetError,
 } from "../../sim/targets/index.ts";
-import { PUBLISHED_TARGET } from "../../sim/targets/published.ts";
+import { PUBLISHED_FIXED_OPTIONS, PUBLISHED_TARGET } from "../../sim/targets/published.ts";
 import { REFERENCE_TARGET } from "../../sim/targets/reference.ts";
 import { captureIo } from "../support/capture-io.ts";
 
@@ -49,6 +51,22 @@ describe("targets", () => {
       EXIT_USAGE,
     );
     expect(c.err.join("\n")).toMatch(/no planted faults/);
+  });
+
+  it("judges the published target by the limits it takes no option for, not by the scenario's", () => {
+    const scenario = scenarioByName("ack-timeouts")!;
+    const setup = scenario.build({ seed: 1, streams: new Streams(1), swarm: false });
+    const asked = setup.world.brokerOptions?.sendAckTimeoutMs;
+    expect(asked).toBeDefined();
+    expect(asked).not.toBe(15_000);
+    const config = { ...setup.world, scenario: "ack-timeouts", seed: 1, checkers: ALL_CHECKERS };
+    const published = new World({ ...config, target: PUBLISHED_TARGET });
+    const reference = new World({ ...config, target: REFERENCE_TARGET });
+    expect(published.options.sendAckTimeoutMs).toBe(15_000);
+    expect(published.options).toMatchObject(PUBLISHED_FIXED_OPTIONS);
+    expect(reference.options.sendAckTimeoutMs).toBe(asked);
+    published.close();
+    reference.close();
   });
 
   it("drives the published daemon through a happy path and repeats its trace hash", () => {

@@ -20,6 +20,13 @@ type PresenceState = "online" | "reconnecting" | "offline";
 interface Change {
   t: number;
   state: PresenceState;
+  /**
+   * Observed at its own time in a step where the connector was connected (the step that took the
+   * accepted REGISTER_ACK, or one inside a connected interval). Such a change is inside a connected
+   * interval even when that interval ends in the same virtual instant, which times alone cannot
+   * show (`[from, to)` is empty when `from === to`).
+   */
+  live: boolean;
 }
 
 /**
@@ -58,7 +65,10 @@ export const L7 = defineChecker({
     let changes = new Map<string, Change>();
     let ackStep: number | undefined;
     let closedInStep = false;
-    const record = (c: Change) => changes.set(`${c.state}@${c.t}`, c);
+    const record = (c: Change) => changes.set(`${c.state}@${c.t}@${c.live}`, c);
+    const connectedNow = () =>
+      (ackStep !== undefined && !closedInStep) ||
+      (intervals.length > 0 && intervals.at(-1)!.to === undefined);
     return {
       onEvent(ev, v) {
         if (phase.observe(ev)) return undefined;
@@ -84,9 +94,12 @@ export const L7 = defineChecker({
             const o = ev.output;
             if (o.kind === "connector_close") closedInStep = true;
             else if (o.kind === "ipc_push" && o.frame.event === "presence_changed")
-              record({ t: ev.t, state: o.frame.presence as PresenceState });
-            else if (o.kind === "api_call" && o.op === "presence_changed")
-              record({ t: o.args.ts - SIM_EPOCH_MS, state: o.args.state });
+              record({ t: ev.t, state: o.frame.presence as PresenceState, live: connectedNow() });
+            else if (o.kind === "api_call" && o.op === "presence_changed") {
+              const t = o.args.ts - SIM_EPOCH_MS;
+              const live = connectedNow() && Math.abs(t - ev.t) <= PRESENCE_STEP_TOLERANCE_MS;
+              record({ t, state: o.args.state, live });
+            }
             return undefined;
           }
           case "step_end":
@@ -131,7 +144,8 @@ function verdict(
     intervals.some((i) => i.from - tol <= t && (i.to === undefined || t < i.to));
   const problems: string[] = [];
   for (const c of changes) {
-    if (c.state === "online" && !connectedAt(c.t)) problems.push(`online at t=${c.t} while disconnected`);
+    if (c.state === "online" && !c.live && !connectedAt(c.t))
+      problems.push(`online at t=${c.t} while disconnected`);
   }
   for (const i of intervals) {
     if (i.from < healedAt) continue;
