@@ -4,7 +4,8 @@
  * across crashes), T1 (the SEND_ACK wait, both sides), A12 (adapter reports taken as reported), A13
  * (a restore takes only its endpoint's unaccepted assignments), A14 (a local dispatch does what it
  * names), A15 (a final adapter state ends the assignment), M1 (outbound trace and require_live
- * metadata) and L12 (projections reach the platform).
+ * metadata), A20 (platform answers reach the plugin), A21 (heartbeats follow the register answer) and
+ * L12 (projections reach the platform).
  *
  * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
  * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
@@ -22,6 +23,8 @@ import { A13 } from "./safety/a13-restore-scope.ts";
 import { A14 } from "./safety/a14-local-dispatch.ts";
 import { A15 } from "./safety/a15-final-state-ends-assignment.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
+import { A20 } from "./safety/a20-platform-answers-passed-on.ts";
+import { A21 } from "./safety/a21-heartbeat-schedule.ts";
 import { A3 } from "./safety/a3-reply-ordering.ts";
 import { A4_ACROSS_CRASHES } from "./safety/a4-across-crashes.ts";
 import { A4 } from "./safety/a4-single-wire-send.ts";
@@ -92,6 +95,8 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
 
   A14,
   A15,
+  A20,
+  A21,
   M1,
   T1,
   X2,

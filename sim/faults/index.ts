@@ -31,6 +31,7 @@ import type { FaultHub } from "./hub.ts";
 import { inboxPressure } from "./inbox-pressure.ts";
 import { malformedRequest } from "./malformed-request.ts";
 import { partition } from "./partition.ts";
+import { platformAnswers } from "./platform-answers.ts";
 import { plugin } from "./plugin.ts";
 import { pushLost } from "./push-lost.ts";
 import { pushReceipt } from "./push-receipt.ts";
@@ -65,6 +66,7 @@ export const FAULTS = [
   clientAnswers,
   malformedRequest,
   clientCalls,
+  platformAnswers,
 ] as const;
 
 type Registry = (typeof FAULTS)[number];
@@ -87,6 +89,7 @@ export const SWARM_ONLY_FAULTS: readonly FaultName[] = [
   "client-answers",
   "malformed-request",
   "client-calls",
+  "platform-answers",
 ];
 
 /** In swarm mode each fault module is on with this probability, independently. */

@@ -18,6 +18,7 @@ export const conflictingReplies: Scenario = {
     "client-answers",
     "client-calls",
     "malformed-request",
+    "platform-answers",
   ],
   build(ctx) {
     return standardSetup(ctx, {

@@ -20,6 +20,7 @@ export const crashRestart: Scenario = {
     "control-reentry",
     "client-calls",
     "malformed-request",
+    "platform-answers",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

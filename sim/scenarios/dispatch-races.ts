@@ -26,6 +26,7 @@ export const dispatchRaces: Scenario = {
     "client-answers",
     "client-calls",
     "malformed-request",
+    "platform-answers",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

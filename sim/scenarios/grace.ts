@@ -24,6 +24,7 @@ export const grace: Scenario = {
     "client-answers",
     "client-calls",
     "malformed-request",
+    "platform-answers",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

@@ -19,6 +19,7 @@ export const replyOutage: Scenario = {
     "client-answers",
     "client-calls",
     "malformed-request",
+    "platform-answers",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
