@@ -20,6 +20,7 @@ import { brokerCrash } from "./broker-crash.ts";
 import { clientAnswers } from "./client-answers.ts";
 import { clientCalls } from "./client-calls.ts";
 import { clockJump } from "./clock-jump.ts";
+import { connectorErrors } from "./connector-errors.ts";
 import { controlReentry } from "./control-reentry.ts";
 import { delay } from "./delay.ts";
 import { disconnect } from "./disconnect.ts";
@@ -35,6 +36,7 @@ import { platformAnswers } from "./platform-answers.ts";
 import { plugin } from "./plugin.ts";
 import { pushLost } from "./push-lost.ts";
 import { pushReceipt } from "./push-receipt.ts";
+import { reconnectReplies } from "./reconnect-replies.ts";
 import { registerFaults } from "./register.ts";
 import { reorder } from "./reorder.ts";
 import { routeSkip } from "./route-skip.ts";
@@ -67,6 +69,8 @@ export const FAULTS = [
   malformedRequest,
   clientCalls,
   platformAnswers,
+  reconnectReplies,
+  connectorErrors,
 ] as const;
 
 type Registry = (typeof FAULTS)[number];
@@ -90,6 +94,8 @@ export const SWARM_ONLY_FAULTS: readonly FaultName[] = [
   "malformed-request",
   "client-calls",
   "platform-answers",
+  "reconnect-replies",
+  "connector-errors",
 ];
 
 /** In swarm mode each fault module is on with this probability, independently. */

@@ -19,6 +19,8 @@ export const conflictingReplies: Scenario = {
     "client-calls",
     "malformed-request",
     "platform-answers",
+    "reconnect-replies",
+    "connector-errors",
   ],
   build(ctx) {
     return standardSetup(ctx, {

@@ -21,6 +21,7 @@ export const crashRestart: Scenario = {
     "client-calls",
     "malformed-request",
     "platform-answers",
+    "reconnect-replies",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

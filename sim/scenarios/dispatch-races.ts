@@ -27,6 +27,7 @@ export const dispatchRaces: Scenario = {
     "client-calls",
     "malformed-request",
     "platform-answers",
+    "reconnect-replies",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

@@ -25,6 +25,7 @@ export const grace: Scenario = {
     "client-calls",
     "malformed-request",
     "platform-answers",
+    "reconnect-replies",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

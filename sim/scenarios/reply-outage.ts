@@ -20,6 +20,8 @@ export const replyOutage: Scenario = {
     "client-calls",
     "malformed-request",
     "platform-answers",
+    "reconnect-replies",
+    "connector-errors",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
