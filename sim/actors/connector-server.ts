@@ -77,6 +77,16 @@ export interface ConnectorServerFaultHooks {
    * timeout fires, unless a fault sends it late with `sendAckFor`).
    */
   withholdSendAck?(messageId: string, socket: number): boolean;
+  /**
+   * An ERROR frame naming `to` for this SEND_MESSAGE, before anything else: `refuse` answers the send
+   * with it (its `messageId`; the message is not taken), `notice` sends it without a `messageId`
+   * (a notice about the recipient that settles no send) and then handles the send as usual.
+   */
+  sendError?(
+    messageId: string,
+    to: string,
+    socket: number,
+  ): { kind: "refuse" | "notice"; code: string; message: string } | undefined;
 }
 
 export class ConnectorServer {
@@ -251,6 +261,18 @@ export class ConnectorServer {
     if (typeof f.messageId !== "string" || typeof f.to !== "string" || typeof f.content !== "string") {
       this.send(socket, { event: "ERROR", code: "invalid_message", message: "SEND_MESSAGE is malformed" });
       return;
+    }
+    const err = this.faults?.sendError?.(f.messageId, f.to, socket);
+    if (err !== undefined) {
+      const frame: Record<string, unknown> = {
+        event: "ERROR",
+        code: err.code,
+        message: err.message,
+        to: f.to,
+      };
+      if (err.kind === "refuse") frame.messageId = f.messageId;
+      this.send(socket, frame);
+      if (err.kind === "refuse") return;
     }
     this.outbound.push({
       messageId: f.messageId,

@@ -56,6 +56,11 @@ export interface PlatformEndpoint {
   heartbeats: number;
   /** Last register or heartbeat: endpoints silent for `staleAfterMs` are not dispatched to. */
   lastSeenMs: number;
+  /**
+   * This endpoint's own staleness bound, when its register answer named another heartbeat interval
+   * (three missed beats; infinite when it named none); absent = the platform's `staleAfterMs`.
+   */
+  staleAfterMs?: number;
 }
 
 export interface PlatformRow {
@@ -145,7 +150,7 @@ export class PlatformApi {
     const out: PlatformEndpoint[] = [];
     for (const e of this.endpoints.values()) {
       if (e.retired) continue;
-      if (nowMs !== undefined && nowMs - e.lastSeenMs > this.staleAfterMs) continue;
+      if (nowMs !== undefined && nowMs - e.lastSeenMs > (e.staleAfterMs ?? this.staleAfterMs)) continue;
       out.push(e);
     }
     return out;

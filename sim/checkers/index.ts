@@ -4,7 +4,9 @@
  * across crashes), T1 (the SEND_ACK wait, both sides), A12 (adapter reports taken as reported), A13
  * (a restore takes only its endpoint's unaccepted assignments), A14 (a local dispatch does what it
  * names), A15 (a final adapter state ends the assignment), M1 (outbound trace and require_live
- * metadata) and L12 (projections reach the platform).
+ * metadata), A20 (platform answers reach the plugin), A21 (heartbeats follow the register answer), A22
+ * (replies go out only through active endpoints), M2 (a connector ERROR settles only the send it
+ * names) and L12 (projections reach the platform).
  *
  * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
  * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
@@ -22,6 +24,9 @@ import { A13 } from "./safety/a13-restore-scope.ts";
 import { A14 } from "./safety/a14-local-dispatch.ts";
 import { A15 } from "./safety/a15-final-state-ends-assignment.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
+import { A20 } from "./safety/a20-platform-answers-passed-on.ts";
+import { A21 } from "./safety/a21-heartbeat-schedule.ts";
+import { A22 } from "./safety/a22-replies-need-active-endpoint.ts";
 import { A3 } from "./safety/a3-reply-ordering.ts";
 import { A4_ACROSS_CRASHES } from "./safety/a4-across-crashes.ts";
 import { A4 } from "./safety/a4-single-wire-send.ts";
@@ -37,6 +42,7 @@ import { E4 } from "./safety/e4-transition-order.ts";
 import { I2 } from "./safety/i2-ownership.ts";
 import { I3 } from "./safety/i3-push-receipts.ts";
 import { M1 } from "./safety/m1-outbound-metadata.ts";
+import { M2 } from "./safety/m2-connector-error-frames.ts";
 import { R1 } from "./safety/r1-destination-exclusivity.ts";
 import { R2 } from "./safety/r2-claim-before-push.ts";
 import { R3 } from "./safety/r3-state-appropriate-delivery.ts";
@@ -92,7 +98,11 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
 
   A14,
   A15,
+  A20,
+  A21,
+  A22,
   M1,
+  M2,
   T1,
   X2,
 ];

@@ -13,12 +13,16 @@
  *    which faults were injected and two runs with the same seed still hash the same.
  * 4. `healAll` heals every installed module, then undoes anything standing (held links) and makes
  *    every hook a no-op from then on.
+ * 5. Observers see every event the checkers see (core inputs and outputs, facts), after the view.
+ *    They may only remember and schedule (`world.after`): acting at once would feed the broker an
+ *    input in the middle of another step.
  */
 
 import type { ApiArgs, ApiOp } from "../../src/broker/api.ts";
 import type { StorageOp } from "../../src/broker/types.ts";
 import type { ConnectorServerFaultHooks } from "../actors/connector-server.ts";
 import type { ApiFaultHook, World } from "../kernel/world.ts";
+import type { SimEvent } from "../kernel/events.ts";
 import type { FaultDecision, Link } from "../network/network.ts";
 import type { FaultHandle } from "./fault.ts";
 
@@ -26,8 +30,11 @@ export type NetHook = (link: Link, label: string) => FaultDecision | undefined;
 export type RegisterDecision = ReturnType<NonNullable<ConnectorServerFaultHooks["onRegister"]>>;
 export type RegisterHook = (socket: number) => RegisterDecision | undefined;
 export type SendAckHook = (messageId: string, socket: number) => boolean;
+export type SendErrorDecision = ReturnType<NonNullable<ConnectorServerFaultHooks["sendError"]>>;
+export type SendErrorHook = (messageId: string, to: string, socket: number) => SendErrorDecision;
 export type StorageHook = (op: StorageOp) => string | undefined;
 export type ControlHook = (key: string, again: () => void) => void;
+export type ObserverHook = (ev: SimEvent) => void;
 
 /** The class of a link: its name up to the first `:` (`conn-down`, `api-req`, `ipc-up`, …). */
 export function linkClass(link: Link | string): string {
@@ -55,8 +62,10 @@ export class FaultHub {
   private readonly api: ApiFaultHook[] = [];
   private readonly register: RegisterHook[] = [];
   private readonly sendAck: SendAckHook[] = [];
+  private readonly sendError: SendErrorHook[] = [];
   private readonly storage: StorageHook[] = [];
   private readonly control: ControlHook[] = [];
+  private readonly observers: ObserverHook[] = [];
 
   constructor(private readonly w: World) {}
 
@@ -100,6 +109,11 @@ export class FaultHub {
     this.claimServerHooks();
   }
 
+  addSendError(hook: SendErrorHook): void {
+    this.sendError.push(hook);
+    this.claimServerHooks();
+  }
+
   addStorage(hook: StorageHook): void {
     if (this.storage.length === 0) this.w.storage.faults = { onOp: (op) => this.onStorage(op) };
     this.storage.push(hook);
@@ -115,6 +129,16 @@ export class FaultHub {
       };
     }
     this.control.push(hook);
+  }
+
+  addObserver(hook: ObserverHook): void {
+    this.observers.push(hook);
+  }
+
+  /** Show `ev` to every observer (point 5); nothing once healed. */
+  observe(ev: SimEvent): void {
+    if (this.healed) return;
+    for (let i = 0; i < this.observers.length; i++) this.observers[i]!(ev);
   }
 
   adopt(name: string, handle: FaultHandle): void {
@@ -146,6 +170,14 @@ export class FaultHub {
         if (this.healed) return false;
         for (const h of this.sendAck) if (h(messageId, socket)) return true;
         return false;
+      },
+      sendError: (messageId, to, socket) => {
+        if (this.healed) return undefined;
+        for (const h of this.sendError) {
+          const d = h(messageId, to, socket);
+          if (d !== undefined) return d;
+        }
+        return undefined;
       },
     };
   }

@@ -20,6 +20,7 @@ import { brokerCrash } from "./broker-crash.ts";
 import { clientAnswers } from "./client-answers.ts";
 import { clientCalls } from "./client-calls.ts";
 import { clockJump } from "./clock-jump.ts";
+import { connectorErrors } from "./connector-errors.ts";
 import { controlReentry } from "./control-reentry.ts";
 import { delay } from "./delay.ts";
 import { disconnect } from "./disconnect.ts";
@@ -31,9 +32,11 @@ import type { FaultHub } from "./hub.ts";
 import { inboxPressure } from "./inbox-pressure.ts";
 import { malformedRequest } from "./malformed-request.ts";
 import { partition } from "./partition.ts";
+import { platformAnswers } from "./platform-answers.ts";
 import { plugin } from "./plugin.ts";
 import { pushLost } from "./push-lost.ts";
 import { pushReceipt } from "./push-receipt.ts";
+import { reconnectReplies } from "./reconnect-replies.ts";
 import { registerFaults } from "./register.ts";
 import { reorder } from "./reorder.ts";
 import { routeSkip } from "./route-skip.ts";
@@ -65,6 +68,9 @@ export const FAULTS = [
   clientAnswers,
   malformedRequest,
   clientCalls,
+  platformAnswers,
+  reconnectReplies,
+  connectorErrors,
 ] as const;
 
 type Registry = (typeof FAULTS)[number];
@@ -87,6 +93,9 @@ export const SWARM_ONLY_FAULTS: readonly FaultName[] = [
   "client-answers",
   "malformed-request",
   "client-calls",
+  "platform-answers",
+  "reconnect-replies",
+  "connector-errors",
 ];
 
 /** In swarm mode each fault module is on with this probability, independently. */

@@ -366,6 +366,7 @@ export class World {
     this.events++;
     const view = this.view;
     view.observe(ev);
+    this.faultHub.observe(ev);
     const cs = this.checkers.for(ev);
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!;

@@ -18,6 +18,9 @@ export const conflictingReplies: Scenario = {
     "client-answers",
     "client-calls",
     "malformed-request",
+    "platform-answers",
+    "reconnect-replies",
+    "connector-errors",
   ],
   build(ctx) {
     return standardSetup(ctx, {

@@ -20,6 +20,8 @@ export const crashRestart: Scenario = {
     "control-reentry",
     "client-calls",
     "malformed-request",
+    "platform-answers",
+    "reconnect-replies",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

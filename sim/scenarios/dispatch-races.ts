@@ -26,6 +26,8 @@ export const dispatchRaces: Scenario = {
     "client-answers",
     "client-calls",
     "malformed-request",
+    "platform-answers",
+    "reconnect-replies",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

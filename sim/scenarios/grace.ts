@@ -24,6 +24,8 @@ export const grace: Scenario = {
     "client-answers",
     "client-calls",
     "malformed-request",
+    "platform-answers",
+    "reconnect-replies",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

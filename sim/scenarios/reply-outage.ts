@@ -19,6 +19,9 @@ export const replyOutage: Scenario = {
     "client-answers",
     "client-calls",
     "malformed-request",
+    "platform-answers",
+    "reconnect-replies",
+    "connector-errors",
   ],
   build(ctx) {
     const rng = ctx.streams.get("scenario");

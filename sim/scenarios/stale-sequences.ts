@@ -12,7 +12,7 @@ export const staleSequences: Scenario = {
   name: "stale-sequences",
   description: "Adapters report stale state sequences to a platform that does not reject them (A1).",
   exercises: ["adapter sequence raised", "assignment dispatched", "reply emitted"],
-  swarmFaults: ["delay", "api", "duplicate", "push-receipt", "client-calls"],
+  swarmFaults: ["delay", "api", "duplicate", "push-receipt", "client-calls", "platform-answers"],
   build(ctx) {
     const rng = ctx.streams.get("scenario");
     return standardSetup(ctx, {

@@ -66,6 +66,7 @@ export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   L5: ["storage", "snapshot"],
   L9: ["storage", "snapshot"],
   L12: ["causes"],
+  M2: ["causes"],
 };
 
 /** The capabilities `checker` needs that `target` lacks (empty = the checker applies). */
