@@ -4,7 +4,8 @@
  * across crashes), T1 (the SEND_ACK wait, both sides), A12 (adapter reports taken as reported), A13
  * (a restore takes only its endpoint's unaccepted assignments), A14 (a local dispatch does what it
  * names), A15 (a final adapter state ends the assignment), A16 (a record the reattach drain
- * delivered leaves the buffer), A17 (a push without receipt is the hand-off), M1 (outbound trace
+ * delivered leaves the buffer), A17 (a push without receipt is the hand-off), A18
+ * (a reattach's answer tells what its drain delivered), M1 (outbound trace
  * and require_live metadata), X3 (every IPC error answer is the §3.1 envelope) and L12
  * (projections reach the platform).
  *
@@ -25,6 +26,7 @@ import { A14 } from "./safety/a14-local-dispatch.ts";
 import { A15 } from "./safety/a15-final-state-ends-assignment.ts";
 import { A16 } from "./safety/a16-drained-records-leave-buffer.ts";
 import { A17 } from "./safety/a17-receiptless-push-hands-off.ts";
+import { A18 } from "./safety/a18-reattach-answer.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
 import { A3 } from "./safety/a3-reply-ordering.ts";
 import { A4_ACROSS_CRASHES } from "./safety/a4-across-crashes.ts";
@@ -99,6 +101,7 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   A15,
   A16,
   A17,
+  A18,
   M1,
   T1,
   X2,

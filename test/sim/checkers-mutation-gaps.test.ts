@@ -1,7 +1,8 @@
 /**
  * The checkers the mutation test pointed to (README › Mutation score): X3 (every IPC error answer
  * is the §3.1 envelope), A16 (a record the reattach drain delivered leaves the buffer) and A17 (a
- * push without receipt is the hand-off), each with a hand-made history that violates the invariant
+ * push without receipt is the hand-off) and A18 (a reattach's answer tells what its drain
+ * delivered), each with a hand-made history that violates the invariant
  * and its legal twin.
  */
 
@@ -9,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { BufferRecord, Cause } from "../../src/broker/types.ts";
 import { A16 } from "../../sim/checkers/safety/a16-drained-records-leave-buffer.ts";
 import { A17 } from "../../sim/checkers/safety/a17-receiptless-push-hands-off.ts";
+import { A18 } from "../../sim/checkers/safety/a18-reattach-answer.ts";
 import { envelopeFault, X3 } from "../../sim/checkers/safety/x3-error-envelope.ts";
 import { check, History } from "./support/history.ts";
 
@@ -201,5 +203,36 @@ describe("A17 a push without receipt is the hand-off", () => {
     h.at(100).message(1, "m1");
     h.push(1, envelope("m1"), "p-1").end();
     expect(check(A17, h)).toBeUndefined();
+  });
+});
+
+/** ep-1 reattaches (request 20) and its drain delivers m1 and m2; the answer is `body`. */
+function fullDrain(body: Record<string, unknown>): History {
+  const h = buffered().at(1_000).channel(2, 10);
+  h.request(20, "POST", "/v1/endpoint/ep-1/reattach", { plugin_pid: 10 });
+  h.push(2, envelope("m1"), "p-1").end();
+  h.pushAck(2, "p-1");
+  h.push(2, envelope("m2"), "p-2").end();
+  h.pushAck(2, "p-2");
+  h.respond(20, 200, body);
+  return h.end();
+}
+
+describe("A18 a reattach's answer tells what its drain delivered", () => {
+  it("fires on a 200 answer that says restored: false", () => {
+    expect(check(A18, fullDrain({ restored: false, reconnecting_buffer_count: 2 }))?.message).toMatch(
+      /reattach request 20 was answered 200 with restored false .* its drain delivered 2 record\(s\)/,
+    );
+  });
+
+  it("fires on a 200 answer with a wrong count", () => {
+    expect(check(A18, fullDrain({ restored: true, reconnecting_buffer_count: 1 }))?.message).toMatch(
+      /reconnecting_buffer_count 1, but its drain delivered 2/,
+    );
+  });
+
+  it("passes restored: true with the count of delivered records, and a failed drain's 503", () => {
+    expect(check(A18, fullDrain({ restored: true, reconnecting_buffer_count: 2 }))).toBeUndefined();
+    expect(check(A18, partialDrain(buffered(), 20, 1_000))).toBeUndefined();
   });
 });
