@@ -132,8 +132,15 @@ export function wellFormedSend(b: Body): boolean {
   );
 }
 
-/** Codes that refuse a request for its form rather than for the state it meets. */
-const FORM_REFUSALS: ReadonlySet<string> = new Set(["bad_request", "source_endpoint_id_mismatch"]);
+/**
+ * Codes that refuse a request for its form rather than for the state it meets (a well-formed reply
+ * carries a non-empty `reply_request_id`, so `reply_request_id_required` refuses it for its form).
+ */
+const FORM_REFUSALS: ReadonlySet<string> = new Set([
+  "bad_request",
+  "source_endpoint_id_mismatch",
+  "reply_request_id_required",
+]);
 
 /**
  * A12 Adapter reports are taken as reported (our addition beside PROTOCOL §7; the rules are §5.6
@@ -144,7 +151,8 @@ const FORM_REFUSALS: ReadonlySet<string> = new Set(["bad_request", "source_endpo
  * A registration answered 200 reached the platform's `register` (the call its request caused) with
  * the display fields the plugin sent (`kind`, `agent_id`, `session_name`, `tracking_ref`,
  * `task_hint`, `execution_surface`) unchanged. A well-formed registration, assignment reply or send
- * is never refused for its form (400 `bad_request`, 403 `source_endpoint_id_mismatch`).
+ * is never refused for its form (400 `bad_request` or `reply_request_id_required`, 403
+ * `source_endpoint_id_mismatch`).
  */
 export const A12 = defineChecker({
   id: "A12",
