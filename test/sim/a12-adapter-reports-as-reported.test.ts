@@ -126,6 +126,9 @@ describe("A12 adapter reports are taken as reported", () => {
     const g = new History().at(10).request(9, "POST", "/v1/send", send);
     g.respond(9, 403, { error: "source_endpoint_id_mismatch", message: "no" }).end();
     expect(check(A12, g)?.message).toMatch(/well-formed send .* 403 source_endpoint_id_mismatch/);
+    const c = new History().at(10).request(9, "POST", "/v1/send", send);
+    c.respond(9, 400, { error: "correlation_id_forbidden", message: "no" }).end();
+    expect(check(A12, c)?.message).toMatch(/well-formed send .* 400 correlation_id_forbidden/);
   });
 
   it("passes the refusal of a malformed reply and of a send naming another sender", () => {
@@ -137,5 +140,9 @@ describe("A12 adapter reports are taken as reported", () => {
     const g = new History().at(10).request(9, "POST", "/v1/send", send);
     g.respond(9, 403, { error: "source_endpoint_id_mismatch", message: "no" }).end();
     expect(check(A12, g)).toBeUndefined();
+    const own = { endpoint_id: "ep-1", to: "x", content: "hi", metadata: { correlation_id: "c-1" } };
+    const k = new History().at(10).request(9, "POST", "/v1/send", own);
+    k.respond(9, 400, { error: "correlation_id_forbidden", message: "no" }).end();
+    expect(check(A12, k)).toBeUndefined();
   });
 });
