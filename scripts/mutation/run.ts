@@ -3,6 +3,7 @@
  * batch by batch with the kill sweep as the test command, and print the summary.
  *
  *   npx tsx scripts/mutation/run.ts [--size N] [--batch-size N] [--seed N] [--resume]
+ *                                   [--nice-increment N]
  *
  * --size N        mutants in the sample (whole mutation sites are taken, so a few more may come
  *                 in; default 300)
@@ -12,8 +13,11 @@
  * --seed N        the sample's seed (default 1)
  * --resume        keep the batches already finished (those with a report.json); without it every
  *                 batch starts afresh. Do not resume after changing the simulation or the broker.
+ * --nice-increment N
+ *                 the niceness added to Stryker and its kill sweeps, an integer 0..19 (default 10,
+ *                 `nice`'s own default); 0 runs them at the caller's priority, without `nice`.
  *
- * Stryker runs under `nice` with one test runner. Batch k writes out/mutation/batch-k/: sample.json,
+ * Stryker runs with one test runner. Batch k writes out/mutation/batch-k/: sample.json,
  * kills.jsonl (runs to first kill), report.json and report.html (Stryker), stryker.log; the summary
  * of every finished batch goes to out/mutation/summary.md.
  */
@@ -26,6 +30,9 @@ import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_SIZE } from "./sample.ts";
 
 const OUT_DIR = "out/mutation";
 const DEFAULT_BATCH_SIZE = 50;
+/** The niceness added to Stryker by default: `nice`'s own default increment. */
+const DEFAULT_NICE_INCREMENT = 10;
+const MAX_NICE_INCREMENT = 19;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const r = spawnSync(cmd, args, { stdio: "inherit", env });
@@ -54,8 +61,17 @@ function positiveInt(flag: string, raw: string | undefined, fallback: number): n
   return Number(raw);
 }
 
+function niceIncrement(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_NICE_INCREMENT;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) > MAX_NICE_INCREMENT) {
+    throw new Error(`--nice-increment must be an integer 0..${MAX_NICE_INCREMENT}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
 function main(argv: string[]): number {
   let size: number;
+  let nice: number;
   let batchSize: number;
   let seed: number;
   let resume: boolean;
@@ -67,6 +83,7 @@ function main(argv: string[]): number {
         "batch-size": { type: "string" },
         seed: { type: "string" },
         resume: { type: "boolean" },
+        "nice-increment": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -75,6 +92,7 @@ function main(argv: string[]): number {
     batchSize = positiveInt("--batch-size", values["batch-size"], DEFAULT_BATCH_SIZE);
     seed = positiveInt("--seed", values.seed, DEFAULT_SAMPLE_SEED);
     resume = values.resume === true;
+    nice = niceIncrement(values["nice-increment"]);
   } catch (err) {
     process.stderr.write(`mutation: ${(err as Error).message}\n`);
     return 2;
@@ -102,11 +120,11 @@ function main(argv: string[]): number {
     const sampled = run(process.execPath, [...tsx, "scripts/mutation/sample.ts", ...args]);
     if (sampled !== 0) return sampled;
     const env = { ...process.env, MUTATION_OUT_DIR: dir, MUTATION_KILLS_FILE: resolve(dir, "kills.jsonl") };
-    const stryker = run(
-      "nice",
-      [process.execPath, "node_modules/.bin/stryker", "run", "stryker.config.mjs"],
-      env,
-    );
+    const strykerArgs = ["node_modules/.bin/stryker", "run", "stryker.config.mjs"];
+    const stryker =
+      nice === 0
+        ? run(process.execPath, strykerArgs, env)
+        : run("nice", ["-n", String(nice), process.execPath, ...strykerArgs], env);
     if (stryker !== 0) return stryker;
   }
   return run(process.execPath, [...tsx, "scripts/mutation/summarize.ts", "--dir", OUT_DIR]);

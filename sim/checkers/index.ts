@@ -3,10 +3,12 @@
  * plus checks of our own: X1 (the core never throws), X2 (bad input is refused cleanly), A4X (A4
  * across crashes), T1 (the SEND_ACK wait, both sides), A12 (adapter reports taken as reported), A13
  * (a restore takes only its endpoint's unaccepted assignments), A14 (a local dispatch does what it
- * names), A15 (a final adapter state ends the assignment), M1 (outbound trace and require_live
- * metadata), A20 (platform answers reach the plugin), A21 (heartbeats follow the register answer), A22
- * (replies go out only through active endpoints), M2 (a connector ERROR settles only the send it
- * names) and L12 (projections reach the platform).
+ * names), A15 (a final adapter state ends the assignment), A16 (a record the reattach drain
+ * delivered leaves the buffer), A17 (a push without receipt is the hand-off), A18 (a reattach's
+ * answer tells what its drain delivered), A20 (platform answers reach the plugin), A21 (heartbeats
+ * follow the register answer), A22 (replies go out only through active endpoints), M1 (outbound
+ * trace and require_live metadata), M2 (a connector ERROR settles only the send it names), X3
+ * (every IPC error answer is the §3.1 envelope) and L12 (projections reach the platform).
  *
  * Not checked here: I1 (authentication). It happens in the IPC server before a request becomes a
  * core input, and the simulator drives the core without that server; test/daemon/security.test.ts
@@ -23,6 +25,9 @@ import { A13 } from "./safety/a13-restore-scope.ts";
 
 import { A14 } from "./safety/a14-local-dispatch.ts";
 import { A15 } from "./safety/a15-final-state-ends-assignment.ts";
+import { A16 } from "./safety/a16-drained-records-leave-buffer.ts";
+import { A17 } from "./safety/a17-receiptless-push-hands-off.ts";
+import { A18 } from "./safety/a18-reattach-answer.ts";
 import { A2 } from "./safety/a2-broker-ownership.ts";
 import { A20 } from "./safety/a20-platform-answers-passed-on.ts";
 import { A21 } from "./safety/a21-heartbeat-schedule.ts";
@@ -59,6 +64,7 @@ import { S8 } from "./safety/s8-gap-fill-argument.ts";
 import { T1 } from "./safety/t1-send-ack-wait.ts";
 import { X1 } from "./safety/x1-core-never-throws.ts";
 import { X2 } from "./safety/x2-bad-input.ts";
+import { X3 } from "./safety/x3-error-envelope.ts";
 
 export const SAFETY_CHECKERS: CheckerDef[] = [
   X1,
@@ -98,6 +104,9 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
 
   A14,
   A15,
+  A16,
+  A17,
+  A18,
   A20,
   A21,
   A22,
@@ -105,6 +114,7 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   M2,
   T1,
   X2,
+  X3,
 ];
 
 export const ALL_CHECKERS: CheckerDef[] = [...SAFETY_CHECKERS, ...LIVENESS_CHECKERS];

@@ -60,6 +60,9 @@ export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   A13: ["causes"],
 
   A15: ["snapshot"],
+  A16: ["storage", "causes"],
+  A17: ["causes"],
+  A18: ["causes"],
   L1: ["snapshot"],
   L3: ["snapshot"],
   L4: ["snapshot"],

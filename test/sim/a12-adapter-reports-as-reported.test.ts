@@ -115,10 +115,20 @@ describe("A12 adapter reports are taken as reported", () => {
     expect(check(A12, h)?.message).toMatch(
       /well-formed reply \(request 9\) was refused for its form: 400 bad_request/,
     );
+    const r = new History().at(10).request(9, "POST", "/v1/runtime/assignment-reply", reply);
+    r.respond(9, 400, { error: "reply_request_id_required", message: "required" }).end();
+    expect(check(A12, r)?.message).toMatch(/well-formed reply .* 400 reply_request_id_required/);
+    const noRrid = { ...reply, reply_request_id: "" };
+    const q = new History().at(10).request(9, "POST", "/v1/runtime/assignment-reply", noRrid);
+    q.respond(9, 400, { error: "reply_request_id_required", message: "required" }).end();
+    expect(check(A12, q)).toBeUndefined();
     const send = { endpoint_id: "ep-1", plugin_pid: 10, to: "someone", content: "hi" };
     const g = new History().at(10).request(9, "POST", "/v1/send", send);
     g.respond(9, 403, { error: "source_endpoint_id_mismatch", message: "no" }).end();
     expect(check(A12, g)?.message).toMatch(/well-formed send .* 403 source_endpoint_id_mismatch/);
+    const c = new History().at(10).request(9, "POST", "/v1/send", send);
+    c.respond(9, 400, { error: "correlation_id_forbidden", message: "no" }).end();
+    expect(check(A12, c)?.message).toMatch(/well-formed send .* 400 correlation_id_forbidden/);
   });
 
   it("passes the refusal of a malformed reply and of a send naming another sender", () => {
@@ -130,5 +140,9 @@ describe("A12 adapter reports are taken as reported", () => {
     const g = new History().at(10).request(9, "POST", "/v1/send", send);
     g.respond(9, 403, { error: "source_endpoint_id_mismatch", message: "no" }).end();
     expect(check(A12, g)).toBeUndefined();
+    const own = { endpoint_id: "ep-1", to: "x", content: "hi", metadata: { correlation_id: "c-1" } };
+    const k = new History().at(10).request(9, "POST", "/v1/send", own);
+    k.respond(9, 400, { error: "correlation_id_forbidden", message: "no" }).end();
+    expect(check(A12, k)).toBeUndefined();
   });
 });

@@ -132,8 +132,18 @@ export function wellFormedSend(b: Body): boolean {
   );
 }
 
-/** Codes that refuse a request for its form rather than for the state it meets. */
-const FORM_REFUSALS: ReadonlySet<string> = new Set(["bad_request", "source_endpoint_id_mismatch"]);
+/**
+ * Codes that refuse a request for its form rather than for the state it meets (a well-formed reply
+ * carries a non-empty `reply_request_id`; a well-formed send's metadata names no `correlation_id`
+ * and no `target_endpoint_id`, so refusing them with these codes refuses them for their form).
+ */
+const FORM_REFUSALS: ReadonlySet<string> = new Set([
+  "bad_request",
+  "source_endpoint_id_mismatch",
+  "reply_request_id_required",
+  "correlation_id_forbidden",
+  "target_endpoint_id_forbidden",
+]);
 
 /**
  * A12 Adapter reports are taken as reported (our addition beside PROTOCOL §7; the rules are §5.6
@@ -144,7 +154,8 @@ const FORM_REFUSALS: ReadonlySet<string> = new Set(["bad_request", "source_endpo
  * A registration answered 200 reached the platform's `register` (the call its request caused) with
  * the display fields the plugin sent (`kind`, `agent_id`, `session_name`, `tracking_ref`,
  * `task_hint`, `execution_surface`) unchanged. A well-formed registration, assignment reply or send
- * is never refused for its form (400 `bad_request`, 403 `source_endpoint_id_mismatch`).
+ * is never refused for its form (400 `bad_request`, `reply_request_id_required`,
+ * `correlation_id_forbidden` or `target_endpoint_id_forbidden`, 403 `source_endpoint_id_mismatch`).
  */
 export const A12 = defineChecker({
   id: "A12",
