@@ -1,53 +1,58 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { Deadline } from "../../src/broker/deadline-kinds.ts";
 import { Deadlines } from "../../src/broker/deadlines.ts";
 import { isoFromMs } from "../../src/broker/env.ts";
 
-describe("named deadlines", () => {
-  it("run in order of due time, then arming order", () => {
+/** A deadline standing for `name`; firing it records the name. */
+const tag = (name: string): Deadline => ({ kind: "push_receipt", pushId: name });
+const recorder = (ran: string[]) => (d: Deadline) => {
+  if (d.kind === "push_receipt") ran.push(d.pushId);
+};
+
+describe("armed deadlines", () => {
+  it("fire in order of due time, then arming order", () => {
     const d = new Deadlines();
     const ran: string[] = [];
-    d.set("b", 10, () => ran.push("b"));
-    d.set("a", 5, () => ran.push("a"));
-    d.set("c", 10, () => ran.push("c"));
-    d.expire(10);
+    d.set("b", 10, tag("b"));
+    d.set("a", 5, tag("a"));
+    d.set("c", 10, tag("c"));
+    d.expire(10, recorder(ran));
     expect(ran).toEqual(["a", "b", "c"]);
   });
 
-  it("re-arming a name replaces the old deadline", () => {
+  it("re-arming a key replaces the old deadline", () => {
     const d = new Deadlines();
     const ran: string[] = [];
-    d.set("x", 5, () => ran.push("old"));
-    d.set("x", 7, () => ran.push("new"));
-    d.expire(6);
+    d.set("x", 5, tag("old"));
+    d.set("x", 7, tag("new"));
+    d.expire(6, recorder(ran));
     expect(ran).toEqual([]);
     expect(d.next()).toBe(7);
-    d.expire(7);
+    d.expire(7, recorder(ran));
     expect(ran).toEqual(["new"]);
     expect(d.size).toBe(0);
   });
 
-  it("cancelled deadlines never run and do not count as next", () => {
-    const d = new Deadlines();
-    let ran = false;
-    d.set("x", 1, () => {
-      ran = true;
-    });
-    d.set("y", 9, () => {});
-    expect(d.cancel("x")).toBe(true);
-    expect(d.next()).toBe(9);
-    d.expire(5);
-    expect(ran).toBe(false);
-  });
-
-  it("deadlines armed by a callback that are already due run in the same expire", () => {
+  it("cancelled deadlines never fire and do not count as next", () => {
     const d = new Deadlines();
     const ran: string[] = [];
-    d.set("first", 1, () => {
-      ran.push("first");
-      d.set("second", 1, () => ran.push("second"));
+    d.set("x", 1, tag("x"));
+    d.set("y", 9, tag("y"));
+    expect(d.cancel("x")).toBe(true);
+    expect(d.next()).toBe(9);
+    d.expire(5, recorder(ran));
+    expect(ran).toEqual([]);
+  });
+
+  it("deadlines armed while firing that are already due fire in the same expire", () => {
+    const d = new Deadlines();
+    const ran: string[] = [];
+    d.set("first", 1, tag("first"));
+    d.expire(1, (dl) => {
+      recorder(ran)(dl);
+      if (dl.kind === "push_receipt" && dl.pushId === "first") d.set("second", 1, tag("second"));
     });
-    d.expire(1);
     expect(ran).toEqual(["first", "second"]);
   });
 
@@ -63,10 +68,10 @@ describe("named deadlines", () => {
           const ran: string[] = [];
           ops.forEach(([at, nameNo], order) => {
             const name = `n${nameNo}`;
-            d.set(name, at, () => ran.push(name));
+            d.set(name, at, tag(name));
             expected.set(name, { at, order });
           });
-          d.expire(100);
+          d.expire(100, recorder(ran));
           const want = [...expected.entries()]
             .sort((a, b) => a[1].at - b[1].at || a[1].order - b[1].order)
             .map(([n]) => n);

@@ -205,7 +205,7 @@ export class AssignmentWorld {
 
   advance(ms: number): void {
     this.env.nowMs += ms;
-    this.env.deadlines.expire(this.env.nowMs);
+    this.env.expireDeadlines(this.env.nowMs);
     this.sync();
   }
 

@@ -101,7 +101,7 @@ export class Pair {
 
   advanceTo(ms: number): void {
     if (ms > this.env.nowMs) this.env.nowMs = ms;
-    this.env.deadlines.expire(this.env.nowMs);
+    this.env.expireDeadlines(this.env.nowMs);
   }
 
   advanceBy(ms: number): void {
