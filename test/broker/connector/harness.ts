@@ -73,7 +73,7 @@ export class Pair {
 
   /** After a close: wait for the reconnect deadline, open, ack. */
   reconnect(ack: Record<string, unknown> = {}): Output[] {
-    const at = this.env.deadlines.at("connector:reconnect");
+    const at = this.env.dueAt({ kind: "reconnect" });
     if (at === undefined) throw new Error("no reconnect armed");
     this.advanceTo(at);
     this.connector.handleOpen();
