@@ -50,7 +50,9 @@ export class IpcChannels implements Channels {
   private readonly current = new Map<number, number>();
   private readonly receipts = new Map<string, PendingReceipt>();
 
-  constructor(private readonly env: Env) {}
+  constructor(private readonly env: Env) {
+    env.onDeadline("push_receipt", (d) => this.receiptTimedOut(d.pushId));
+  }
 
   open(channel: number, pid: number, capabilities: readonly string[]): void {
     const prev = this.current.get(pid);
@@ -133,10 +135,15 @@ export class IpcChannels implements Channels {
       channel,
       frame: { event: "message_received", ...envelope, push_id: pushId },
     });
-    this.env.after(`receipt:${pushId}`, this.env.opts.pushReceiptTimeoutMs, () => {
-      this.env.log("warn", "ipc_push_ack_timeout", { push_id: pushId, channel });
-      this.settle(pushId, false);
+    this.env.arm({ kind: "push_receipt", pushId }, this.env.opts.pushReceiptTimeoutMs);
+  }
+
+  private receiptTimedOut(pushId: string): void {
+    this.env.log("warn", "ipc_push_ack_timeout", {
+      push_id: pushId,
+      channel: this.receipts.get(pushId)?.channel,
     });
+    this.settle(pushId, false);
   }
 
   /** Presence pushes never carry a receipt. */
@@ -189,7 +196,7 @@ export class IpcChannels implements Channels {
     invariant(p !== undefined, `settling push ${pushId}, which has no pending receipt`);
     this.receipts.delete(pushId);
     this.channels.get(p.channel)?.pending.delete(pushId);
-    this.env.deadlines.cancel(`receipt:${pushId}`);
+    this.env.disarm({ kind: "push_receipt", pushId });
     p.cb(received);
   }
 }

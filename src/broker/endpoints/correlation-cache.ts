@@ -11,10 +11,11 @@
  *    something, so an idle broker has no perpetual deadline.
  */
 
+import type { Deadline } from "../deadline-kinds.ts";
 import type { Env } from "../env.ts";
 import type { ReplyCorrelations } from "../model.ts";
 
-const SWEEP_DEADLINE = "correlation-sweep";
+const SWEEP_DEADLINE: Deadline = { kind: "correlation_sweep" };
 const SWEEP_FLOOR_MS = 60_000;
 
 interface Owner {
@@ -30,7 +31,12 @@ export class CorrelationCache implements ReplyCorrelations {
     private readonly env: Env,
     private readonly ttlMs: number,
     private readonly perEndpointMax: number,
-  ) {}
+  ) {
+    env.onDeadline("correlation_sweep", () => {
+      this.sweep();
+      if (this.owners.size > 0) this.armSweep();
+    });
+  }
 
   get size(): number {
     return this.owners.size;
@@ -79,14 +85,11 @@ export class CorrelationCache implements ReplyCorrelations {
   }
 
   stop(): void {
-    this.env.deadlines.cancel(SWEEP_DEADLINE);
+    this.env.disarm(SWEEP_DEADLINE);
   }
 
   private armSweep(): void {
-    if (this.env.stopped || this.env.deadlines.has(SWEEP_DEADLINE)) return;
-    this.env.after(SWEEP_DEADLINE, Math.max(this.ttlMs / 4, SWEEP_FLOOR_MS), () => {
-      this.sweep();
-      if (this.owners.size > 0) this.armSweep();
-    });
+    if (this.env.stopped || this.env.isArmed(SWEEP_DEADLINE)) return;
+    this.env.arm(SWEEP_DEADLINE, Math.max(this.ttlMs / 4, SWEEP_FLOOR_MS));
   }
 }
