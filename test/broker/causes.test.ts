@@ -111,7 +111,11 @@ describe("causal outputs of the core", () => {
       op: "inbound_route_claim",
       cause: expect.objectContaining({ kind: "task", messageId: "m1" }),
     });
-    expect(snap.deadlines.length).toBeGreaterThan(0);
-    for (const d of snap.deadlines) expect(typeof d.atMs).toBe("number");
+    pair.closeChannel(1, true);
+    const graceAt = pair.core.env.nowMs + resolveOptions({}).graceMs;
+    expect(pair.core.snapshot().deadlines).toContainEqual({
+      deadline: { kind: "grace", endpointId: ep },
+      atMs: graceAt,
+    });
   });
 });
