@@ -43,9 +43,7 @@ export type Deadline =
   /** An assignment not accepted in time is restored (§5.5). */
   | { kind: "acceptance"; sourceMessageId: string; assignmentId: string }
   /** The backoff before a reply's reply_emitted post is repeated. */
-  | { kind: "reply_emitted"; sourceMessageId: string; assignmentId: string; replyRequestId: string }
-  /** Transitional: a named closure deadline (removed once every call site arms data). */
-  | { kind: "legacy"; name: string };
+  | { kind: "reply_emitted"; sourceMessageId: string; assignmentId: string; replyRequestId: string };
 
 export type DeadlineKind = Deadline["kind"];
 export type DeadlineOf<K extends DeadlineKind> = Extract<Deadline, { kind: K }>;
@@ -72,7 +70,6 @@ export const DEADLINE_ID_FIELDS: { readonly [K in DeadlineKind]: readonly IdFiel
   inbound_slot_kept: [],
   acceptance: ["sourceMessageId", "assignmentId"],
   reply_emitted: ["sourceMessageId", "assignmentId", "replyRequestId"],
-  legacy: ["name"],
 };
 
 export const DEADLINE_KINDS = Object.keys(DEADLINE_ID_FIELDS) as DeadlineKind[];

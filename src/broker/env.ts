@@ -34,7 +34,7 @@ import type { Cause, LogLevel, LogSink, Output, OutputBody, Random, StorageOp } 
 export type ApiCallback<K extends ApiOp> = (result: ApiResult<K>) => void;
 
 export class Env {
-  readonly deadlines = new Deadlines();
+  private readonly deadlines = new Deadlines();
   private readonly deadlineHandlers: { [K in DeadlineKind]?: DeadlineHandler<K> } = {};
   /**
    * Every arm, clear and firing of a deadline, in order, when a simulator asks for them (it sets
@@ -219,26 +219,6 @@ export class Env {
       for (const { deadline } of this.deadlines.armed()) this.deadlineLog.push({ op: "clear", deadline });
     }
     this.deadlines.clear();
-  }
-
-  private readonly legacyFns = new Map<string, () => void>();
-
-  /** Transitional: a named deadline running a closure (call sites move to `arm`). */
-  after(name: string, delayMs: number, fn: () => void): void {
-    this.at(name, this.nowMs + delayMs, fn);
-  }
-
-  /** Transitional: a named deadline running a closure at `atMs` (call sites move to `armAt`). */
-  at(name: string, atMs: number, fn: () => void): void {
-    if (this.deadlineHandlers.legacy === undefined) {
-      this.onDeadline("legacy", (d) => {
-        const f = this.legacyFns.get(d.name);
-        this.legacyFns.delete(d.name);
-        f?.();
-      });
-    }
-    this.legacyFns.set(name, fn);
-    this.deadlines.set(name, atMs, { kind: "legacy", name });
   }
 
   private readonly fire = (deadline: Deadline): void => {

@@ -63,7 +63,7 @@ describe("the driver loop", () => {
     const order: string[] = [];
     armTestDeadline(core.env, "first", T0 + 500, () => {
       order.push("first");
-      core.env.after("second", 2_000, () => order.push("second"));
+      armTestDeadline(core.env, "second", core.env.nowMs + 2_000, () => order.push("second"));
     });
     armTestDeadline(core.env, "third", T0 + 10_000, () => order.push("third"));
     driver.feed(HARMLESS);

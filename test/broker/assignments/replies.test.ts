@@ -289,7 +289,7 @@ describe("POST /v1/runtime/assignment-reply", () => {
     for (let i = 0; i < 4; i++) {
       const [c] = w.pending("processing_state");
       w.answer(c!.id, transient());
-      const due = w.env.deadlines.next()!;
+      const due = w.env.nextDeadlineAt()!;
       delays.push(due - w.env.nowMs);
       w.advance(due - w.env.nowMs);
     }
