@@ -7,7 +7,8 @@
  * one handler per kind it owns (`onDeadline`, at construction); a deadline that falls due is handed
  * to its kind's handler under a `timer` cause that carries the deadline itself.
  *
- * Continuations are plain callbacks stored by request id. They run synchronously inside
+ * Continuations of platform calls and storage ops are still callbacks stored by request id (the
+ * snapshot lists them as data: id, op and cause, `pendingRequests`). They run synchronously inside
  * `BrokerCore.handle` when the driver delivers the result, so the core stays synchronous and
  * deterministic: the order of callbacks is exactly the order of inputs.
  *

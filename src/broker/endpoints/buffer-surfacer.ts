@@ -16,7 +16,7 @@
  *    surfaced as the row it came from (its undispatched id, without the dispatch stamp), so the
  *    platform dispatches it again instead of the message dying with the file.
  * 3. Batches are served in the order they arrived and records in file order. A record waits until
- *    the inbox has a free slot (retry deadline `buffer_surface:retry`); nothing is dropped because
+ *    the inbox has a free slot (retry deadline `surface_retry`); nothing is dropped because
  *    the inbox is full.
  * 4. The add post is retried with the emitter backoff until the platform took it, refused it for
  *    good, or the row left the inbox meanwhile (dispatched: it was surfaced; a later add would

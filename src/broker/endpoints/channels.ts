@@ -7,7 +7,7 @@
  *    drive endpoint transitions (the caller asks `close()` whether it was displaced).
  * 2. A push on a channel that advertised `push_receipt_ack_v1` carries `push_id = push_<uuid>` and
  *    waits for `{event:"push_ack", push_id}` from the same pid on the same channel (I3), at most
- *    `pushReceiptTimeoutMs` (deadline `receipt:<push_id>`). Without the capability a push counts as
+ *    `pushReceiptTimeoutMs` (deadline `{ kind: "push_receipt", pushId }`). Without the capability a push counts as
  *    received as soon as it is written on an open channel.
  * 3. Displacement or close settles every pending receipt of that channel as not received: a push on
  *    a displaced or closed socket is never reported as received.

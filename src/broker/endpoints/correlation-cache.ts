@@ -7,7 +7,7 @@
  * 1. A later `record` for another endpoint moves ownership (and refreshes the time).
  * 2. Each endpoint keeps at most `perEndpointMax` ids; the oldest goes first.
  * 3. Expired entries are invisible to `ownerOf` at once and physically removed by a sweep deadline
- *    (`correlation-sweep`) every max(ttl/4, 60 s). The sweep is armed only while the cache holds
+ *    (`correlation_sweep`) every max(ttl/4, 60 s). The sweep is armed only while the cache holds
  *    something, so an idle broker has no perpetual deadline.
  */
 

@@ -4,7 +4,7 @@
  * Theory of operation:
  * 1. `apply(id, event)` runs `transition()`; the entry's state is updated before the effects run so
  *    anything an effect calls sees the new state. Ignored events are logged `state_event_ignored`.
- * 2. E2: the grace deadline `grace:<id>` is armed exactly when an entry turns `reconnecting` and is
+ * 2. E2: the grace deadline `{ kind: "grace", endpointId }` is armed exactly when an entry turns `reconnecting` and is
  *    cancelled whenever it leaves `reconnecting` (reattach, unregister, removal).
  * 3. Removal (E3), in the reference's order: restore the endpoint's unaccepted assignments
  *    (`endpoint_lost`), stop its heartbeat, drop the registry entry, forget its reply correlations,
