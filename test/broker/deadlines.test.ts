@@ -1,8 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Deadline } from "../../src/broker/deadline-kinds.ts";
+import {
+  DEADLINE_ID_FIELDS,
+  DEADLINE_KINDS,
+  type Deadline,
+  deadlineIds,
+  deadlineKey,
+} from "../../src/broker/deadline-kinds.ts";
 import { Deadlines } from "../../src/broker/deadlines.ts";
+import { BrokerCore } from "../../src/broker/broker.ts";
 import { isoFromMs } from "../../src/broker/env.ts";
+import { CountingRandom } from "../support/random.ts";
 
 /** A deadline standing for `name`; firing it records the name. */
 const tag = (name: string): Deadline => ({ kind: "push_receipt", pushId: name });
@@ -79,6 +87,55 @@ describe("armed deadlines", () => {
         },
       ),
     );
+  });
+});
+
+describe("deadlines as data", () => {
+  it("list their ids in the order of their kind's id fields", () => {
+    const d: Deadline = { kind: "buffer_post_retry", undispatchedId: "u1", endpointId: "ep-1" };
+    expect(deadlineIds(d)).toEqual(["ep-1", "u1"]);
+    expect(deadlineIds({ kind: "reconnect" })).toEqual([]);
+  });
+
+  it("keep deadlines apart whose ids differ only in where a separator falls", () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), (a, b, c, e) => {
+        fc.pre(a !== c || b !== e);
+        const x: Deadline = { kind: "acceptance", sourceMessageId: a, assignmentId: b };
+        const y: Deadline = { kind: "acceptance", sourceMessageId: c, assignmentId: e };
+        expect(deadlineKey(x)).not.toBe(deadlineKey(y));
+      }),
+    );
+  });
+
+  it("give every kind a key of its own, ids or not", () => {
+    const keys = DEADLINE_KINDS.map((kind) => {
+      const d = { kind } as Record<string, string>;
+      for (const f of DEADLINE_ID_FIELDS[kind] as readonly string[]) d[f] = "x";
+      return deadlineKey(d as unknown as Deadline);
+    });
+    expect(new Set(keys).size).toBe(DEADLINE_KINDS.length);
+  });
+});
+
+describe("the env's deadline dispatch", () => {
+  it("refuses a second handler for a kind a component already owns", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    expect(() => core.env.onDeadline("grace", () => {})).toThrow(/second handler for deadline kind grace/);
+  });
+
+  it("lists an armed deadline as data and logs its arming and its firing", () => {
+    const core = new BrokerCore({ random: new CountingRandom() });
+    core.env.deadlineLog = [];
+    const d: Deadline = { kind: "reinsert_drain" };
+    core.env.arm(d, 10);
+    expect(core.snapshot().deadlines).toEqual([{ deadline: d, atMs: core.env.nowMs + 10 }]);
+    core.advance(core.env.nowMs + 10);
+    expect(core.env.deadlineLog).toEqual([
+      { op: "arm", deadline: d, atMs: 10 },
+      { op: "fire", deadline: d },
+    ]);
+    expect(core.env.isArmed(d)).toBe(false);
   });
 });
 
