@@ -7,6 +7,7 @@
  */
 
 export { BrokerCore, type BrokerCoreConfig } from "./broker/broker.ts";
+export type { ArmedDeadline, Deadline, DeadlineKind } from "./broker/deadline-kinds.ts";
 export {
   type BrokerOptions,
   DEFAULT_OPTIONS,

@@ -1,7 +1,8 @@
 /**
  * Every checker, in the order they run on each event: one per invariant of PROTOCOL §7 (docs/protocol.md)
  * plus checks of our own: X1 (the core never throws), X2 (bad input is refused cleanly), A4X (A4
- * across crashes), T1 (the SEND_ACK wait, both sides), A12 (adapter reports taken as reported), A13
+ * across crashes), T1 (the SEND_ACK wait, both sides), T2 (every deadline armed for its configured
+ * delay, never fired early, never left overdue), T3 (timer causes name a deadline that fired), A12 (adapter reports taken as reported), A13
  * (a restore takes only its endpoint's unaccepted assignments), A14 (a local dispatch does what it
  * names), A15 (a final adapter state ends the assignment), A16 (a record the reattach drain
  * delivered leaves the buffer), A17 (a push without receipt is the hand-off), A18 (a reattach's
@@ -62,6 +63,8 @@ import { S6 } from "./safety/s6-scope-isolation.ts";
 import { S7 } from "./safety/s7-release-before-redelivery.ts";
 import { S8 } from "./safety/s8-gap-fill-argument.ts";
 import { T1 } from "./safety/t1-send-ack-wait.ts";
+import { T2 } from "./safety/t2-deadline-bounds.ts";
+import { T3 } from "./safety/t3-timer-causes.ts";
 import { X1 } from "./safety/x1-core-never-throws.ts";
 import { X2 } from "./safety/x2-bad-input.ts";
 import { X3 } from "./safety/x3-error-envelope.ts";
@@ -113,6 +116,8 @@ export const SAFETY_CHECKERS: CheckerDef[] = [
   M1,
   M2,
   T1,
+  T2,
+  T3,
   X2,
   X3,
 ];

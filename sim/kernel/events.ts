@@ -4,6 +4,7 @@
  * quiescence point where end-of-run invariants are checked.
  */
 
+import type { DeadlineChange } from "../../src/broker/deadline-kinds.ts";
 import type { BrokerOptions } from "../../src/broker/options.ts";
 import type { BrokerSnapshot } from "../../src/broker/snapshot.ts";
 import type { Input, Output } from "../../src/broker/types.ts";
@@ -46,8 +47,11 @@ export type SimEvent =
   | { k: "out"; t: number; output: Output }
   /** The kernel called `advance` because a broker deadline was due; its outputs follow. */
   | { k: "advance"; t: number }
-  /** All outputs of the preceding input or advance have been seen. */
-  | { k: "step_end"; t: number; internalErrors: number }
+  /**
+   * All outputs of the preceding input or advance have been seen. `deadlines`: what the step did
+   * to the target's deadlines, in order (targets with the `causes` capability; absent otherwise).
+   */
+  | { k: "step_end"; t: number; internalErrors: number; deadlines?: DeadlineChange[] }
   /** A new broker process started (incarnation 1 is the first). */
   | { k: "start"; t: number; incarnation: number; initialCursor: number; options: BrokerOptions }
   /** The broker process died (no more outputs from this incarnation). */

@@ -340,7 +340,13 @@ export class World {
       if (this.violation) return;
       this.perform(output);
     }
-    this.emit({ k: "step_end", t, internalErrors: broker.internalErrors }, undefined);
+    const deadlines = broker.takeDeadlineChanges?.();
+    this.emit(
+      deadlines === undefined
+        ? { k: "step_end", t, internalErrors: broker.internalErrors }
+        : { k: "step_end", t, internalErrors: broker.internalErrors, deadlines },
+      undefined,
+    );
   }
 
   private perform(o: Output): void {

@@ -42,6 +42,7 @@ export function targetOrThrow(name: string | undefined): TargetKind {
  * - `causes`: each output's cause. The checkers that judge a task's payload-id bookkeeping need it:
  *   from the wire alone a retry queue's post or a reattach drain's push looks like the message's
  *   own task at work, and a guess would turn legal histories into findings (or hide real ones).
+ *   T2 and T3 read the deadlines such a target reports each step (`takeDeadlineChanges`).
  */
 export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   X1: ["internal_errors"],
@@ -70,6 +71,8 @@ export const CHECKER_NEEDS: Readonly<Record<string, readonly Capability[]>> = {
   L9: ["storage", "snapshot"],
   L12: ["causes"],
   M2: ["causes"],
+  T2: ["causes"],
+  T3: ["causes"],
 };
 
 /** The capabilities `checker` needs that `target` lacks (empty = the checker applies). */

@@ -1,6 +1,7 @@
 /** The default target: our sans-IO reference core, `BrokerCore`, driven directly. */
 
 import { BrokerCore } from "../../src/broker/broker.ts";
+import type { DeadlineChange } from "../../src/broker/deadline-kinds.ts";
 import type { BrokerSnapshot } from "../../src/broker/snapshot.ts";
 import type { Input, Output } from "../../src/broker/types.ts";
 import { ALL_CAPABILITIES, type Target, type TargetKind, type TargetStart } from "./target.ts";
@@ -20,6 +21,7 @@ class ReferenceTarget implements Target {
       log: s.log,
       faults: s.plantedFaults,
     });
+    this.core.env.deadlineLog = [];
   }
   handle(input: Input, nowMs: number): void {
     this.core.handle(input, nowMs);
@@ -32,6 +34,12 @@ class ReferenceTarget implements Target {
   }
   takeOutputs(): Output[] {
     return this.core.takeOutputs();
+  }
+  takeDeadlineChanges(): DeadlineChange[] {
+    const env = this.core.env;
+    const changes = env.deadlineLog ?? [];
+    env.deadlineLog = [];
+    return changes;
   }
   get stopped(): boolean {
     return this.core.stopped;

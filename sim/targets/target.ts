@@ -15,6 +15,7 @@
  *    process (the disk of an adapter that keeps its own) belongs to the run (`TargetRun`).
  */
 
+import type { DeadlineChange } from "../../src/broker/deadline-kinds.ts";
 import type { InboxRow } from "../../src/broker/model.ts";
 import type { BrokerOptions, PlantedFaults } from "../../src/broker/options.ts";
 import type { BrokerSnapshot } from "../../src/broker/snapshot.ts";
@@ -35,7 +36,8 @@ export type Capability =
   | "planted_faults"
   /**
    * Its outputs carry their `cause` (src/broker/types.ts): which pipeline task, retry queue, timer
-   * or request produced each one.
+   * or request produced each one; and it reports what each step did to its deadlines
+   * (`takeDeadlineChanges`), so a timer cause can be matched to the deadline it names.
    */
   | "causes";
 
@@ -77,6 +79,11 @@ export interface Target {
   nextDeadline(): number | undefined;
   /** The outputs produced since the last call, in order. */
   takeOutputs(): Output[];
+  /**
+   * The deadlines armed, cleared and fired since the last call, in order (targets with the
+   * `causes` capability; others leave it out).
+   */
+  takeDeadlineChanges?(): DeadlineChange[];
   /** The process has shut down (its last output was `stopped`). */
   readonly stopped: boolean;
   /** Internal errors so far (0 for targets without the `internal_errors` capability). */

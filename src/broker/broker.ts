@@ -25,7 +25,7 @@ import { EndpointRegistry } from "./endpoints/registry.ts";
 import { Presence } from "./emitters/presence.ts";
 import { RetryEmitter } from "./emitters/retry-emitter.ts";
 import { TransitionQueue } from "./emitters/transition-queue.ts";
-import { Env, timerCause } from "./env.ts";
+import { Env } from "./env.ts";
 import { UndispatchedInbox } from "./inbound/inbox.ts";
 import { InboundPipeline, type InboundTask } from "./inbound/pipeline.ts";
 import { RouteCache } from "./inbound/route-cache.ts";
@@ -247,14 +247,14 @@ export class BrokerCore {
   advance(nowMs: number): void {
     this.setNow(nowMs);
     try {
-      this.env.deadlines.expire(nowMs);
+      this.env.expireDeadlines(nowMs);
     } catch (err) {
       this.internalError(err, "advance");
     }
   }
 
   nextDeadline(): number | undefined {
-    return this.env.deadlines.next();
+    return this.env.nextDeadlineAt();
   }
 
   takeOutputs(): Output[] {
@@ -326,11 +326,7 @@ export class BrokerCore {
       })),
       inbox: { size: this._inbox.size, capacity: this._inbox.capacity, ids: this._inbox.ids() },
       assignments: [...this._assignments.records()],
-      deadlines: this.env.deadlines.names(),
-      timers: this.env.deadlines.names().map((name) => {
-        const c = timerCause(name) as Extract<Cause, { kind: "timer" }>;
-        return { timer: c.timer, ids: c.ids, atMs: this.env.deadlines.at(name)! };
-      }),
+      deadlines: this.env.armedDeadlines(),
       pendingRequests: this.env.pendingRequests(),
       pendingApiCalls: this.env.pendingApiCalls,
       pendingStorageOps: this.env.pendingStorageOps,
@@ -442,7 +438,7 @@ export class BrokerCore {
     }
     this.ipc.abandonAll();
     this._connector.shutdown();
-    env.deadlines.clear();
+    env.clearDeadlines();
     env.abandonPending();
     env.stopped = true;
     env.emit({ kind: "stopped" });

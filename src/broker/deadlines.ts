@@ -1,11 +1,12 @@
 /**
- * Named deadlines: the core's only notion of "later".
+ * Armed deadlines: the core's only notion of "later".
  *
  * Theory of operation:
- * 1. A deadline has a unique name (e.g. `grace:<endpointId>`), a due time in ms and a callback.
- * 2. Setting a name that is already armed replaces it (the old callback never runs).
- * 3. `expire(now)` runs every deadline with `at <= now` in order of (`at`, arming order). A callback
- *    may arm new deadlines; those that are already due run in the same `expire` call.
+ * 1. A deadline is data (deadline-kinds.ts) with a unique key (its kind and ids) and a due time in
+ *    ms. Nothing here runs code of its own: `expire` hands each due deadline to the caller's `run`.
+ * 2. Setting a key that is already armed replaces it (the old entry never fires).
+ * 3. `expire(now, run)` hands over every deadline with `at <= now` in order of (`at`, arming
+ *    order). `run` may arm new deadlines; those that are already due fire in the same `expire` call.
  * 4. Nothing here reads a clock: the driver says what time it is.
  *
  * Implementation: a binary min-heap of entries with lazy deletion (a cancelled or replaced entry
@@ -15,12 +16,14 @@
  * total order (`at`, `order`), so the rebuild cannot change which deadline runs when.
  */
 
+import type { ArmedDeadline, Deadline } from "./deadline-kinds.ts";
+
 interface Entry {
   name: string;
   at: number;
   order: number;
   live: boolean;
-  fn: () => void;
+  deadline: Deadline;
 }
 
 export class Deadlines {
@@ -28,11 +31,11 @@ export class Deadlines {
   private byName = new Map<string, Entry>();
   private order = 0;
 
-  /** Arm (or re-arm) `name` to run `fn` at `atMs`. */
-  set(name: string, atMs: number, fn: () => void): void {
+  /** Arm (or re-arm) `deadline`, keyed `name`, to fall due at `atMs`. */
+  set(name: string, atMs: number, deadline: Deadline): void {
     const old = this.byName.get(name);
     if (old) old.live = false;
-    const e: Entry = { name, at: atMs, order: this.order++, live: true, fn };
+    const e: Entry = { name, at: atMs, order: this.order++, live: true, deadline };
     this.byName.set(name, e);
     this.push(e);
     if (old) this.compactIfSparse();
@@ -65,13 +68,20 @@ export class Deadlines {
     return [...this.byName.keys()];
   }
 
+  /** The armed deadlines as data with their due times, in arming order. */
+  armed(): ArmedDeadline[] {
+    const out: ArmedDeadline[] = [];
+    for (const e of this.byName.values()) out.push({ deadline: e.deadline, atMs: e.at });
+    return out;
+  }
+
   next(): number | undefined {
     this.dropDead();
     return this.heap[0]?.at;
   }
 
-  /** Run every deadline due at or before `nowMs`. Returns how many ran. */
-  expire(nowMs: number): number {
+  /** Hand every deadline due at or before `nowMs` to `run`, in order. Returns how many fired. */
+  expire(nowMs: number, run: (deadline: Deadline) => void): number {
     let ran = 0;
     for (;;) {
       this.dropDead();
@@ -81,7 +91,7 @@ export class Deadlines {
       top.live = false;
       if (this.byName.get(top.name) === top) this.byName.delete(top.name);
       ran++;
-      top.fn();
+      run(top.deadline);
     }
   }
 

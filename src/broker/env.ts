@@ -1,27 +1,47 @@
 /**
  * The environment every component of the core works through. It is the only way a component
  * touches the world: it emits outputs, asks the platform API or storage and gets a continuation
- * called when the matching input arrives, arms named deadlines, draws randomness and logs.
+ * called when the matching input arrives, arms deadlines, draws randomness and logs.
  *
- * Continuations are plain callbacks stored by request id. They run synchronously inside
+ * Deadlines are data (deadline-kinds.ts): a kind and the ids it concerns. Each component registers
+ * one handler per kind it owns (`onDeadline`, at construction); a deadline that falls due is handed
+ * to its kind's handler under a `timer` cause that carries the deadline itself.
+ *
+ * Continuations of platform calls and storage ops are still callbacks stored by request id (the
+ * snapshot lists them as data: id, op and cause, `pendingRequests`). They run synchronously inside
  * `BrokerCore.handle` when the driver delivers the result, so the core stays synchronous and
  * deterministic: the order of callbacks is exactly the order of inputs.
  *
  * Causes: `cause` is the `Cause` of the work running now, and every output is stamped with it. A
  * platform call or storage op remembers the cause that made it, and its continuation runs under
- * that cause again; a deadline runs under a `timer` cause naming it; `bind` carries the current
+ * that cause again; a deadline runs under a `timer` cause holding it; `bind` carries the current
  * cause over to a callback another step will run (a wait at a gate, say).
  */
 
 import type { ApiArgs, ApiOp, ApiResult } from "./api.ts";
+import {
+  type ArmedDeadline,
+  type Deadline,
+  type DeadlineChange,
+  type DeadlineHandler,
+  type DeadlineKind,
+  deadlineKey,
+} from "./deadline-kinds.ts";
 import { Deadlines } from "./deadlines.ts";
+import { invariant } from "./invariant.ts";
 import type { BrokerOptions, PlantedFaults } from "./options.ts";
 import type { Cause, LogLevel, LogSink, Output, OutputBody, Random, StorageOp } from "./types.ts";
 
 export type ApiCallback<K extends ApiOp> = (result: ApiResult<K>) => void;
 
 export class Env {
-  readonly deadlines = new Deadlines();
+  private readonly deadlines = new Deadlines();
+  private readonly deadlineHandlers: { [K in DeadlineKind]?: DeadlineHandler<K> } = {};
+  /**
+   * Every arm, clear and firing of a deadline, in order, when a simulator asks for them (it sets
+   * an empty array and takes the entries after each step); undefined otherwise, and nothing kept.
+   */
+  deadlineLog: DeadlineChange[] | undefined;
   /** Outputs not yet taken by the driver. */
   outputs: Output[] = [];
   /** Virtual or real time of the input being handled, in ms since the epoch. */
@@ -142,15 +162,72 @@ export class Env {
     this.storagePending.clear();
   }
 
-  /** Arm a named deadline `delayMs` from now; `fn` runs under the deadline's `timer` cause. */
-  after(name: string, delayMs: number, fn: () => void): void {
-    this.at(name, this.nowMs + delayMs, fn);
+  /** Register the handler of deadline kind `kind`: one per kind, by the component that owns it. */
+  onDeadline<K extends DeadlineKind>(kind: K, handler: DeadlineHandler<K>): void {
+    invariant(this.deadlineHandlers[kind] === undefined, `a second handler for deadline kind ${kind}`);
+    (this.deadlineHandlers as Record<string, DeadlineHandler<K>>)[kind] = handler;
   }
 
-  /** Arm a named deadline at `atMs`; `fn` runs under the deadline's `timer` cause. */
-  at(name: string, atMs: number, fn: () => void): void {
-    this.deadlines.set(name, atMs, () => this.withCause(timerCause(name), fn));
+  /** Arm `deadline` to fall due `delayMs` from now (re-arming it replaces its due time). */
+  arm(deadline: Deadline, delayMs: number): void {
+    this.armAt(deadline, this.nowMs + delayMs);
   }
+
+  /** Arm `deadline` to fall due at `atMs` (re-arming it replaces its due time). */
+  armAt(deadline: Deadline, atMs: number): void {
+    this.deadlines.set(deadlineKey(deadline), atMs, deadline);
+    this.deadlineLog?.push({ op: "arm", deadline, atMs });
+  }
+
+  /** Clear `deadline` if it is armed; true if it was. */
+  disarm(deadline: Deadline): boolean {
+    if (!this.deadlines.cancel(deadlineKey(deadline))) return false;
+    this.deadlineLog?.push({ op: "clear", deadline });
+    return true;
+  }
+
+  isArmed(deadline: Deadline): boolean {
+    return this.deadlines.has(deadlineKey(deadline));
+  }
+
+  /** When `deadline` falls due, if it is armed. */
+  dueAt(deadline: Deadline): number | undefined {
+    return this.deadlines.at(deadlineKey(deadline));
+  }
+
+  /** The armed deadlines as data with their due times, in arming order. */
+  armedDeadlines(): ArmedDeadline[] {
+    return this.deadlines.armed();
+  }
+
+  get armedDeadlineCount(): number {
+    return this.deadlines.size;
+  }
+
+  /** When the next deadline falls due, if any is armed. */
+  nextDeadlineAt(): number | undefined {
+    return this.deadlines.next();
+  }
+
+  /** Fire every deadline due at or before `nowMs`, in order. Returns how many fired. */
+  expireDeadlines(nowMs: number): number {
+    return this.deadlines.expire(nowMs, this.fire);
+  }
+
+  /** Clear every armed deadline (shutdown). */
+  clearDeadlines(): void {
+    if (this.deadlineLog !== undefined) {
+      for (const { deadline } of this.deadlines.armed()) this.deadlineLog.push({ op: "clear", deadline });
+    }
+    this.deadlines.clear();
+  }
+
+  private readonly fire = (deadline: Deadline): void => {
+    this.deadlineLog?.push({ op: "fire", deadline });
+    const handler = this.deadlineHandlers[deadline.kind] as DeadlineHandler<DeadlineKind> | undefined;
+    invariant(handler !== undefined, `no handler for deadline kind ${deadline.kind}`);
+    this.withCause(timerCause(deadline), () => handler(deadline as never));
+  };
 
   iso(ms: number = this.nowMs): string {
     return isoFromMs(ms);
@@ -179,15 +256,9 @@ export interface PendingRequest {
   cause: Cause;
 }
 
-/**
- * The `timer` cause of a deadline. Deadline names are `<kind>` or `<kind>:<id>` (`grace:<endpoint>`,
- * `receipt:<push id>`, `emitter:<queue>`), so the name is its data: a kind and the id it concerns.
- */
-export function timerCause(name: string): Cause {
-  const i = name.indexOf(":");
-  return i < 0
-    ? { kind: "timer", timer: name, ids: [] }
-    : { kind: "timer", timer: name.slice(0, i), ids: [name.slice(i + 1)] };
+/** The `timer` cause of a deadline that fired: the deadline itself, its kind and ids as fields. */
+export function timerCause(deadline: Deadline): Cause {
+  return { kind: "timer", deadline };
 }
 
 /** ISO-8601 UTC rendering of epoch ms without touching `Date` (the core may not use it). */

@@ -3,6 +3,7 @@
  * Building it allocates; checkers that run on every event read the core's live getters instead.
  */
 
+import type { ArmedDeadline } from "./deadline-kinds.ts";
 import type { PendingRequest } from "./env.ts";
 
 export interface BrokerSnapshot {
@@ -31,9 +32,8 @@ export interface BrokerSnapshot {
     accepted: boolean;
     lastStateSequence: number;
   }>;
-  deadlines: string[];
-  /** The armed deadlines as data: kind, the id they concern, due time (ms), in arming order. */
-  timers: Array<{ timer: string; ids: string[]; atMs: number }>;
+  /** The armed deadlines as data (kind and ids, deadline-kinds.ts) with due times, in arming order. */
+  deadlines: ArmedDeadline[];
   /** Platform calls and storage ops still unanswered, with the cause that made each. */
   pendingRequests: PendingRequest[];
   pendingApiCalls: number;

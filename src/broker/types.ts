@@ -17,6 +17,7 @@
 
 import type { ApiOp, ApiArgs, ApiResult } from "./api.ts";
 import type { InboundFrameText, OutboundFrame } from "./connector/frames.ts";
+import type { Deadline } from "./deadline-kinds.ts";
 import type { InboxRow } from "./model.ts";
 
 /** Injected randomness. The simulator passes a seeded stream, the daemon a crypto-backed one. */
@@ -113,7 +114,7 @@ export type Input =
  *   (the frame itself, the answers to its calls, its push receipt, its turn at the hand-off gate);
  * - `queue`: a retry emitter (§1.9) posting an item, or acting on the answer to that post;
  *   `attempt` counts from 1 and `repeats` is the id of the post this attempt repeats;
- * - `timer`: a named deadline that fired (`timer` is its kind, `ids` what it concerns);
+ * - `timer`: a deadline that fired, as data (`deadline.kind` and its id fields, deadline-kinds.ts);
  * - `request`: an IPC HTTP request and whatever waits on its behalf (a reattach drain, say);
  * - `input`: any other input, handled directly.
  * A continuation keeps the cause of the work that asked for it: the answer to a platform call or a
@@ -123,7 +124,7 @@ export type Input =
 export type Cause =
   | { kind: "task"; task: number; messageId?: string; seq?: number }
   | { kind: "queue"; queue: string; attempt: number; repeats?: number; ids: string[] }
-  | { kind: "timer"; timer: string; ids: string[] }
+  | { kind: "timer"; deadline: Deadline }
   | { kind: "request"; request: number; method: HttpMethod; path: string }
   | { kind: "input"; input: Input["kind"]; channel?: number };
 

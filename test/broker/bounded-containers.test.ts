@@ -7,6 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RoutedEvent } from "../../src/broker/api.ts";
+import type { Deadline } from "../../src/broker/deadline-kinds.ts";
 import { Deadlines } from "../../src/broker/deadlines.ts";
 import { FifoSet } from "../../src/broker/fifo-set.ts";
 import { RouteCache } from "../../src/broker/inbound/route-cache.ts";
@@ -87,18 +88,22 @@ describe("the delivered-route cache", () => {
   });
 });
 
+const tag = (name: string): Deadline => ({ kind: "push_receipt", pushId: name });
+
 describe("the deadline heap under heavy arm-and-cancel traffic", () => {
   it("still runs the live deadlines in due-time, then arming, order after compactions", () => {
     const d = new Deadlines();
     const ran: string[] = [];
-    d.set("late", 50, () => ran.push("late"));
+    d.set("late", 50, tag("late"));
     for (let i = 0; i < 5_000; i++) {
-      d.set(`receipt:${i}`, 10 + (i % 7), () => ran.push(`r${i}`));
+      d.set(`receipt:${i}`, 10 + (i % 7), tag(`r${i}`));
       if (i % 1_000 !== 0) d.cancel(`receipt:${i}`);
     }
-    d.set("early", 10, () => ran.push("early"));
+    d.set("early", 10, tag("early"));
     expect(d.size).toBe(7);
-    d.expire(100);
+    d.expire(100, (dl) => {
+      if (dl.kind === "push_receipt") ran.push(dl.pushId);
+    });
     // Due times 10 + i % 7: r0 at 10 (armed before "early"), then r4000 13, r3000 14, r2000 15, r1000 16.
     expect(ran).toEqual(["r0", "early", "r4000", "r3000", "r2000", "r1000", "late"]);
   });

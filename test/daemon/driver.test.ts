@@ -4,6 +4,7 @@ import { BrokerCore } from "../../src/broker/broker.ts";
 import type { Input, Output } from "../../src/broker/types.ts";
 import { Driver, type DriverPorts } from "../../src/daemon/driver.ts";
 import { CountingRandom } from "../support/random.ts";
+import { armTestDeadline, clearTestDeadline } from "../support/test-deadlines.ts";
 
 const T0 = 1_700_000_000_000;
 /** An input the core only logs (a storage result for an id it never issued): it just re-arms the timer. */
@@ -41,7 +42,7 @@ describe("the driver loop", () => {
     const { ports, done } = recordingPorts();
     const driver = new Driver(core, ports, NO_GRACE);
     const fired: number[] = [];
-    core.env.deadlines.set("test:a", T0 + 1_000, () => {
+    armTestDeadline(core.env, "test:a", T0 + 1_000, () => {
       fired.push(core.env.nowMs);
       core.env.emit({ kind: "connector_connect" });
     });
@@ -60,11 +61,11 @@ describe("the driver loop", () => {
     const core = new BrokerCore({ random: new CountingRandom() });
     const driver = new Driver(core, recordingPorts().ports, NO_GRACE);
     const order: string[] = [];
-    core.env.deadlines.set("first", T0 + 500, () => {
+    armTestDeadline(core.env, "first", T0 + 500, () => {
       order.push("first");
-      core.env.after("second", 2_000, () => order.push("second"));
+      armTestDeadline(core.env, "second", core.env.nowMs + 2_000, () => order.push("second"));
     });
-    core.env.deadlines.set("third", T0 + 10_000, () => order.push("third"));
+    armTestDeadline(core.env, "third", T0 + 10_000, () => order.push("third"));
     driver.feed(HARMLESS);
     clock.tick(500);
     expect(driver.armedAt).toBe(T0 + 2_500);
@@ -76,10 +77,10 @@ describe("the driver loop", () => {
   it("keeps one timer: a nearer deadline replaces the armed one", () => {
     const core = new BrokerCore({ random: new CountingRandom() });
     const driver = new Driver(core, recordingPorts().ports, NO_GRACE);
-    core.env.deadlines.set("far", T0 + 60_000, () => {});
+    armTestDeadline(core.env, "far", T0 + 60_000, () => {});
     driver.feed(HARMLESS);
     expect(driver.armedAt).toBe(T0 + 60_000);
-    core.env.deadlines.set("near", T0 + 100, () => {});
+    armTestDeadline(core.env, "near", T0 + 100, () => {});
     driver.feed(HARMLESS);
     expect(driver.armedAt).toBe(T0 + 100);
     expect(clock.countTimers()).toBe(1);
@@ -107,7 +108,7 @@ describe("the driver loop", () => {
       seen.push(`after feed ${id}`);
     };
     driver = new Driver(core, ports, NO_GRACE);
-    core.env.deadlines.set("write", T0 + 10, () =>
+    armTestDeadline(core.env, "write", T0 + 10, () =>
       core.env.storage({ op: "write_cursor", lastKnownSeq: 1 }, () => seen.push("cb")),
     );
     driver.feed(HARMLESS);
@@ -123,7 +124,7 @@ describe("the driver loop", () => {
       throw new Error("boom");
     };
     const driver = new Driver(core, ports, NO_GRACE);
-    core.env.deadlines.set("x", T0 + 1, () => {
+    armTestDeadline(core.env, "x", T0 + 1, () => {
       core.env.emit({ kind: "connector_connect" });
       core.env.emit({ kind: "stopped" });
     });
@@ -137,7 +138,7 @@ describe("the driver loop", () => {
   it("ignores inputs after dispose and leaves no timer behind", () => {
     const core = new BrokerCore({ random: new CountingRandom() });
     const driver = new Driver(core, recordingPorts().ports, NO_GRACE);
-    core.env.deadlines.set("x", T0 + 1_000, () => {});
+    armTestDeadline(core.env, "x", T0 + 1_000, () => {});
     driver.dispose();
     driver.feed({ kind: "start" });
     expect(driver.stats.inputs).toBe(0);
@@ -166,13 +167,13 @@ describe("the driver loop", () => {
     const graces: Array<() => void> = [];
     const driver = new Driver(core, recordingPorts().ports, { ioGrace: (judge) => graces.push(judge) });
     const fired: string[] = [];
-    core.env.deadlines.set("receipt:p1", T0 + 2_000, () => fired.push("receipt timeout"));
+    armTestDeadline(core.env, "receipt:p1", T0 + 2_000, () => fired.push("receipt timeout"));
     driver.feed(HARMLESS);
     clock.tick(2_000);
     expect(graces).toHaveLength(1);
     expect(fired).toEqual([]);
     // The answer was already in the socket: it settles the deadline before the verdict.
-    core.env.deadlines.cancel("receipt:p1");
+    clearTestDeadline(core.env, "receipt:p1");
     driver.feed(HARMLESS);
     expect(clock.countTimers()).toBe(0);
     graces.shift()!();
@@ -186,8 +187,8 @@ describe("the driver loop", () => {
     const graces: Array<() => void> = [];
     const driver = new Driver(core, recordingPorts().ports, { ioGrace: (judge) => graces.push(judge) });
     const fired: number[] = [];
-    core.env.deadlines.set("receipt:p1", T0 + 2_000, () => fired.push(core.env.nowMs));
-    core.env.deadlines.set("later", T0 + 5_000, () => fired.push(-1));
+    armTestDeadline(core.env, "receipt:p1", T0 + 2_000, () => fired.push(core.env.nowMs));
+    armTestDeadline(core.env, "later", T0 + 5_000, () => fired.push(-1));
     driver.feed(HARMLESS);
     clock.tick(2_000);
     driver.feed(HARMLESS);

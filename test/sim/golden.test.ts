@@ -16,10 +16,10 @@ import { runScenario } from "../../sim/run.ts";
 import { happyPath } from "../../sim/scenarios/happy-path.ts";
 
 const GOLDEN: Array<{ seed: number; traceHash: string; events: number; virtualMs: number }> = [
-  { seed: 1, traceHash: "78e83162003a075b", events: 15083, virtualMs: 702659 },
-  { seed: 2, traceHash: "0bafe6080813165d", events: 9889, virtualMs: 684673 },
-  { seed: 3, traceHash: "4ea38ff5b639104e", events: 11773, virtualMs: 686894 },
-  { seed: 42, traceHash: "9878ca21bde73b44", events: 14616, virtualMs: 700931 },
+  { seed: 1, traceHash: "283eb660b8429055", events: 15083, virtualMs: 702659 },
+  { seed: 2, traceHash: "63cf380c21419f61", events: 9889, virtualMs: 684673 },
+  { seed: 3, traceHash: "a38482c128963bd2", events: 11773, virtualMs: 686894 },
+  { seed: 42, traceHash: "7212f6d3c10fc43e", events: 14616, virtualMs: 700931 },
 ];
 
 describe("golden trace hashes of the happy path", () => {

@@ -55,7 +55,7 @@ describe("two phases per run", () => {
     expect(r.phases.liveness).toBe(true);
     expect(r.phases.livenessBudgetMs).toBeGreaterThanOrEqual(600_000);
     expect(r.virtualMs).toBeGreaterThanOrEqual(r.phases.safetyMs + r.phases.livenessBudgetMs);
-    expect(r.checkers).toBe(55);
+    expect(r.checkers).toBe(61);
   });
 
   it("fails L1 and exits 3 naming what did not converge when the cursor is wedged", () => {
@@ -104,7 +104,7 @@ describe("sweep summary and coverage", () => {
     expect(r.code).toBe(EXIT_PASS);
     const text = r.out.join("\n");
     expect(text).toMatch(/scenario\s+seeds\s+events\s+faults injected\s+invariants\s+violations\s+coverage/);
-    expect(text).toMatch(/happy-path\s+2\s+\d+\s+0\s+55\s+0\s+5\/5/);
+    expect(text).toMatch(/happy-path\s+2\s+\d+\s+0\s+61\s+0\s+5\/5/);
     expect(text).toMatch(/coverage: \d+\/\d+ events seen in 2 runs/);
     expect(text).toMatch(/ {2}reply emitted\s+2\s+s1 {2}happy-path seed 1/);
   });

@@ -130,7 +130,7 @@ export class AssignmentWorld {
   /** Bring the connector up (first start, or the reconnect after a close). */
   connect(): void {
     if (!this.connector.socketOpen) {
-      const at = this.env.deadlines.at("connector:reconnect");
+      const at = this.env.dueAt({ kind: "reconnect" });
       if (at !== undefined) this.advance(at - this.env.nowMs);
       else this.connector.start();
     }
@@ -205,7 +205,7 @@ export class AssignmentWorld {
 
   advance(ms: number): void {
     this.env.nowMs += ms;
-    this.env.deadlines.expire(this.env.nowMs);
+    this.env.expireDeadlines(this.env.nowMs);
     this.sync();
   }
 

@@ -5,8 +5,8 @@ import { describe } from "../util.ts";
  * A1 Sequence monotonicity (PROTOCOL §7.3).
  *
  * A post that repeats an accepted event exactly (same `state_event_id` and `state_sequence`) is
- * the same event retried: the platform answers it ok without recording a second state (its
- * idempotent retry, `sim/actors/platform-api.ts` point 4), so it is not a second accepted post.
+ * the same event retried: the platform answers it ok without recording a second state (an
+ * idempotent retry), so it is not a second accepted post.
  */
 export const A1 = defineChecker({
   id: "A1",

@@ -99,7 +99,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 const isPid = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v > 0;
 const present = (v: unknown) => v !== undefined && v !== null;
 
-/** Why a correct broker must refuse `req` (theory, point 1), or undefined. */
+/** Why a correct broker must refuse `req` from the request alone and the issued ids, or undefined. */
 export function badInput(req: Request, issued: ReadonlySet<string>): string | undefined {
   const q = req.path.indexOf("?");
   const path = q >= 0 ? req.path.slice(0, q) : req.path;

@@ -2,7 +2,8 @@
  * Acceptance timeouts and the restore routine (PROTOCOL §5.5).
  *
  * Theory of operation:
- * 1. Every non-staged record gets a deadline `accept:<key>` when it is created. When it fires for
+ * 1. Every non-staged record gets an `acceptance` deadline (its source message and assignment ids)
+ *    when it is created. When it fires for
  *    a still-unaccepted record, every unaccepted assignment of the same target is restored.
  * 2. Restoring = put the message back into the inbox, then post `target_lost_before_acceptance`;
  *    the record is forgotten once the platform took that event. If the inbox is full, the record
@@ -30,6 +31,7 @@
 
 import type { InboxReservation } from "../inbound/inbox.ts";
 import { brokerEvent, type Ctx, type PostOutcome, postState } from "./context.ts";
+import { assignmentKey } from "./keys.ts";
 import { type AssignmentRecord, acceptDeadline } from "./records.ts";
 import { type ReinsertKind, ReinsertQueue } from "./reinsert-queue.ts";
 
@@ -43,15 +45,16 @@ export class Acceptance {
     });
     // A row bounced straight back by its taker gets its slot back ahead of the queue.
     ctx.reclaimInboxSlot = () => this.queue.reclaim();
+    ctx.env.onDeadline("acceptance", (d) => this.onTimeout(assignmentKey(d.sourceMessageId, d.assignmentId)));
   }
 
   /** Arm the acceptance deadline unless one is armed, the record is accepted, or timeouts are off. */
   arm(rec: AssignmentRecord): void {
     const { env } = this.ctx;
     if (env.opts.acceptanceTimeoutMs <= 0 || rec.accepted) return;
-    const name = acceptDeadline(rec.key);
-    if (env.deadlines.has(name)) return;
-    env.after(name, env.opts.acceptanceTimeoutMs, () => this.onTimeout(rec.key));
+    const deadline = acceptDeadline(rec.context);
+    if (env.isArmed(deadline)) return;
+    env.arm(deadline, env.opts.acceptanceTimeoutMs);
   }
 
   private onTimeout(key: string): void {
@@ -73,7 +76,7 @@ export class Acceptance {
   restoreOne(rec: AssignmentRecord, reason: string, reservation?: InboxReservation): void {
     const { env, deps } = this.ctx;
     if (rec.restoring || rec.accepted) return;
-    env.deadlines.cancel(acceptDeadline(rec.key));
+    env.disarm(acceptDeadline(rec.context));
     if (rec.accepting > 0) {
       // Rule 5: the adapter's acceptance may already be applied by the platform; its outcome
       // decides (acceptSettled).
@@ -180,7 +183,7 @@ export class Acceptance {
    */
   restoreBeforeAcceptance(rec: AssignmentRecord, reason: string, reservation?: InboxReservation): void {
     const { env, deps, store } = this.ctx;
-    env.deadlines.cancel(acceptDeadline(rec.key));
+    env.disarm(acceptDeadline(rec.context));
     if (rec.inInbox || this.heldElsewhere(rec, reason) || deps.inbox.tryAdd(rec.message, reservation)) {
       this.queue.remove(rec);
       store.forget(rec.key);

@@ -171,7 +171,7 @@ function applyEffects(
   if (state === "adapter_accepted") {
     if (!rec.accepted) {
       rec.accepted = true;
-      ctx.env.deadlines.cancel(acceptDeadline(rec.key));
+      ctx.env.disarm(acceptDeadline(rec.context));
       // A restored copy waits in the inbox. While its target_lost post is in flight the outcome
       // of that post decides (acceptance.ts rule 3); otherwise the platform never heard of the
       // loss and the accepted assignment owns the message again.

@@ -13,6 +13,7 @@
  *    keys (see replies.ts) and deliberately survive it.
  */
 
+import type { Deadline } from "../deadline-kinds.ts";
 import type { Env } from "../env.ts";
 import type { InboxRow } from "../model.ts";
 import type { RuntimeAssignmentRef } from "../types.ts";
@@ -64,8 +65,9 @@ export function newRecord(
   };
 }
 
-export function acceptDeadline(key: string): string {
-  return `accept:${key}`;
+/** The acceptance deadline of the assignment `context` names (acceptance.ts). */
+export function acceptDeadline(context: { sourceMessageId: string; assignmentId: string }): Deadline {
+  return { kind: "acceptance", sourceMessageId: context.sourceMessageId, assignmentId: context.assignmentId };
 }
 
 export class RecordStore {
@@ -104,8 +106,10 @@ export class RecordStore {
   }
 
   forget(key: string): void {
-    if (!this.records.delete(key)) return;
-    this.env.deadlines.cancel(acceptDeadline(key));
+    const rec = this.records.get(key);
+    if (rec === undefined) return;
+    this.records.delete(key);
+    this.env.disarm(acceptDeadline(rec.context));
     this.retired.push(key);
     while (this.retired.length > this.retiredMax) {
       const old = this.retired.shift()!;

@@ -32,11 +32,12 @@
  */
 
 import type { InboxReservation } from "../inbound/inbox.ts";
+import type { Deadline } from "../deadline-kinds.ts";
 import type { Ctx } from "./context.ts";
 import type { AssignmentRecord } from "./records.ts";
 
-const DRAIN_DEADLINE = "assignments:reinsert_drain";
-const KEPT_LAPSE_DEADLINE = "assignments:inbound_slot_kept";
+const DRAIN_DEADLINE: Deadline = { kind: "reinsert_drain" };
+const KEPT_LAPSE_DEADLINE: Deadline = { kind: "inbound_slot_kept" };
 
 /** `restore` = the timeout/removal restore (posts target_lost); `before_acceptance` = adapter failure. */
 export type ReinsertKind = "restore" | "before_acceptance";
@@ -59,6 +60,8 @@ export class ReinsertQueue {
     private readonly retry: ReinsertRetry,
   ) {
     ctx.deps.inbox.onSlotFreed(() => this.slotFreed());
+    ctx.env.onDeadline("reinsert_drain", () => this.drain());
+    ctx.env.onDeadline("inbound_slot_kept", () => this.keptLapsed());
   }
 
   get length(): number {
@@ -97,19 +100,22 @@ export class ReinsertQueue {
     this.held.push(r);
     this.tookLast = true;
     const { env } = this.ctx;
-    if (!env.deadlines.has(DRAIN_DEADLINE)) env.after(DRAIN_DEADLINE, 0, () => this.drain());
+    if (!env.isArmed(DRAIN_DEADLINE)) env.arm(DRAIN_DEADLINE, 0);
   }
 
   /** Point 6: a kept slot nobody reserved within two replay periods goes back to the queue. */
   private armKeptLapse(): void {
+    const { env } = this.ctx;
+    env.arm(KEPT_LAPSE_DEADLINE, 2 * env.opts.gapFillRetryMaxMs);
+  }
+
+  private keptLapsed(): void {
     const { env, deps } = this.ctx;
-    env.after(KEPT_LAPSE_DEADLINE, 2 * env.opts.gapFillRetryMaxMs, () => {
-      const freed = deps.inbox.releaseKept();
-      if (freed === 0) return;
-      env.log("info", "inbox_kept_slot_released", { slots: freed });
-      this.tookLast = false;
-      for (let i = 0; i < freed; i++) this.slotFreed();
-    });
+    const freed = deps.inbox.releaseKept();
+    if (freed === 0) return;
+    env.log("info", "inbox_kept_slot_released", { slots: freed });
+    this.tookLast = false;
+    for (let i = 0; i < freed; i++) this.slotFreed();
   }
 
   private drain(): void {

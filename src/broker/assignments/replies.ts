@@ -25,8 +25,9 @@ import type { ProcessingStateEvent } from "../api.ts";
 import type { Reply } from "../ipc/http.ts";
 import type { EndpointEntry, OutboundMessage, SendResult } from "../model.ts";
 import type { RuntimeAssignmentRef } from "../types.ts";
+import type { Deadline } from "../deadline-kinds.ts";
 import { brokerEvent, type Ctx, postState } from "./context.ts";
-import { mintTraceparent, sanitiseReplyMetadata } from "./keys.ts";
+import { mintTraceparent, replyKey, sanitiseReplyMetadata } from "./keys.ts";
 import type { AssignmentRecord } from "./records.ts";
 
 export interface ReplyRecord {
@@ -74,14 +75,22 @@ interface PendingEmitted {
   record: ReplyRecord;
   attempt: number;
   posting: boolean;
+  /** Its retry deadline is armed: the post is repeated when it fires. */
+  retryArmed?: boolean;
 }
 
 export type Answer =
   | { ok: true; body: unknown }
   | { ok: false; status: number; code: string; message: string; extra?: object };
 
-export function emittedDeadline(replyKey: string): string {
-  return `reply_emitted:${replyKey}`;
+/** The retry deadline of `rec`'s reply_emitted post. */
+export function emittedDeadline(rec: ReplyRecord): Deadline {
+  return {
+    kind: "reply_emitted",
+    sourceMessageId: rec.context.sourceMessageId,
+    assignmentId: rec.context.assignmentId,
+    replyRequestId: rec.replyRequestId,
+  };
 }
 
 export class Replies {
@@ -89,7 +98,14 @@ export class Replies {
   readonly inFlight = new Map<string, InFlight>();
   readonly emitted = new Map<string, PendingEmitted>();
 
-  constructor(private readonly ctx: Ctx) {}
+  constructor(private readonly ctx: Ctx) {
+    ctx.env.onDeadline("reply_emitted", (d) => {
+      const p = this.emitted.get(replyKey(d.sourceMessageId, d.assignmentId, d.replyRequestId));
+      if (p?.retryArmed !== true) return;
+      p.retryArmed = false;
+      this.postEmitted(p);
+    });
+  }
 
   /** Drop records that expired and whose assignment is gone. */
   prune(): void {
@@ -293,16 +309,16 @@ export class Replies {
         env.opts.replyEmittedRetryMaxMs,
       );
       p.attempt++;
-      env.after(emittedDeadline(rec.replyKey), delay, () => {
-        if (this.emitted.get(rec.replyKey) === p) this.postEmitted(p);
-      });
+      p.retryArmed = true;
+      env.arm(emittedDeadline(rec), delay);
     });
   }
 
   /** Shutdown (§5.10): post each remembered reply_emitted once more, then drop everything. */
   flushOnShutdown(): void {
     for (const p of [...this.emitted.values()]) {
-      this.ctx.env.deadlines.cancel(emittedDeadline(p.record.replyKey));
+      this.ctx.env.disarm(emittedDeadline(p.record));
+      p.retryArmed = false;
       if (!p.posting) this.postEmitted(p);
     }
     this.emitted.clear();

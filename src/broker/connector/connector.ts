@@ -22,6 +22,7 @@
  *    `delivery-stream.ts`; this class only routes frames and pipeline calls to it.
  */
 
+import type { Deadline } from "../deadline-kinds.ts";
 import type { Env } from "../env.ts";
 import type { ConnectorPort, OutboundMessage, SendResult } from "../model.ts";
 import { ReconnectBackoff } from "./backoff.ts";
@@ -40,9 +41,9 @@ import {
 } from "./frames.ts";
 import { normalizeRuntimeSessionId, parseInboundFrame } from "./guards.ts";
 
-export const REGISTER_ACK_DEADLINE = "connector:register_ack";
-export const RECONNECT_DEADLINE = "connector:reconnect";
-export const sendAckDeadline = (messageId: string): string => `connector:send_ack:${messageId}`;
+export const REGISTER_ACK_DEADLINE: Deadline = { kind: "register_ack" };
+export const RECONNECT_DEADLINE: Deadline = { kind: "reconnect" };
+export const sendAckDeadline = (messageId: string): Deadline => ({ kind: "send_ack", messageId });
 
 export const CLOSE_REGISTER_TIMEOUT = { code: 4000, reason: "Register timeout" } as const;
 export const CLOSE_SHUTDOWN = { code: 1000, reason: "broker shutdown" } as const;
@@ -95,6 +96,9 @@ export class Connector implements ConnectorPort {
     const wire: Wire = { writable: () => this.ready, write: (frame) => this.write(frame) };
     this.stream = new DeliveryStream(env, wire, this.scope, cursor, (f) => hooks.onMessage(f));
     env.log("info", "delivery_cursor_loaded", { lastKnownSeq: cursor, runtimeSessionId: this.scope });
+    env.onDeadline("register_ack", () => this.registerAckTimedOut());
+    env.onDeadline("send_ack", (d) => this.sendAckTimedOut(d.messageId));
+    env.onDeadline("reconnect", () => this.reconnectDue());
   }
 
   // ---- read-only views for the broker and the checkers ----
@@ -159,11 +163,13 @@ export class Connector implements ConnectorPort {
     if (this.scope !== undefined) register.runtimeSessionId = this.scope;
     register.lastKnownSeq = this.stream.cursor.committed;
     this.write(register);
-    this.env.after(REGISTER_ACK_DEADLINE, this.env.opts.registerAckTimeoutMs, () => {
-      if (this.state !== "open" || this.registered) return;
-      this.env.log("warn", "connector_register_timeout", {});
-      this.close(CLOSE_REGISTER_TIMEOUT.code, CLOSE_REGISTER_TIMEOUT.reason);
-    });
+    this.env.arm(REGISTER_ACK_DEADLINE, this.env.opts.registerAckTimeoutMs);
+  }
+
+  private registerAckTimedOut(): void {
+    if (this.state !== "open" || this.registered) return;
+    this.env.log("warn", "connector_register_timeout", {});
+    this.close(CLOSE_REGISTER_TIMEOUT.code, CLOSE_REGISTER_TIMEOUT.reason);
   }
 
   handleFrame(text: string): void {
@@ -188,7 +194,7 @@ export class Connector implements ConnectorPort {
     const wasRegistering = this.state !== "connecting" && !this.registered;
     this.state = "closed";
     this.registered = false;
-    this.env.deadlines.cancel(REGISTER_ACK_DEADLINE);
+    this.env.disarm(REGISTER_ACK_DEADLINE);
     this.stream.onSocketClosed();
     const replaced = code === 4001 && reason === REPLACED_BY_NEW_RUNTIME;
     if (replaced) this.intentional = true;
@@ -207,7 +213,7 @@ export class Connector implements ConnectorPort {
   /** Intentional close; no reconnect afterwards. Pending sends settle when the socket closes. */
   shutdown(): void {
     this.intentional = true;
-    this.env.deadlines.cancel(RECONNECT_DEADLINE);
+    this.env.disarm(RECONNECT_DEADLINE);
     if (this.state === "open") this.close(CLOSE_SHUTDOWN.code, CLOSE_SHUTDOWN.reason);
   }
 
@@ -251,11 +257,13 @@ export class Connector implements ConnectorPort {
     if (msg.metadata !== undefined) frame.metadata = msg.metadata;
     this.write(frame);
     this.pending.set(id, this.env.bind(cb));
-    this.env.after(sendAckDeadline(id), this.env.opts.sendAckTimeoutMs, () => {
-      this.env.log("warn", "connector_send_ack_timeout", { messageId: id });
-      this.settle(id, { ok: false, error: "outcome_unknown", messageId: id, detail: "SEND_ACK timeout" });
-    });
+    this.env.arm(sendAckDeadline(id), this.env.opts.sendAckTimeoutMs);
     return id;
+  }
+
+  private sendAckTimedOut(id: string): void {
+    this.env.log("warn", "connector_send_ack_timeout", { messageId: id });
+    this.settle(id, { ok: false, error: "outcome_unknown", messageId: id, detail: "SEND_ACK timeout" });
   }
 
   // ---- internals ----
@@ -312,7 +320,7 @@ export class Connector implements ConnectorPort {
       this.env.log("warn", "connector_register_ack_unexpected", { status: f.status });
       return;
     }
-    this.env.deadlines.cancel(REGISTER_ACK_DEADLINE);
+    this.env.disarm(REGISTER_ACK_DEADLINE);
     if (f.status === "error") {
       const reason = f.reason ?? "Register failed";
       if (reason === UNSUPPORTED_PROTOCOL_VERSION) this.intentional = true;
@@ -351,17 +359,19 @@ export class Connector implements ConnectorPort {
   private close(code: number, reason: string): void {
     this.state = "closing";
     this.registered = false;
-    this.env.deadlines.cancel(REGISTER_ACK_DEADLINE);
+    this.env.disarm(REGISTER_ACK_DEADLINE);
     this.env.emit({ kind: "connector_close", code, reason });
   }
 
   private scheduleReconnect(): void {
     const delayMs = this.backoff.next(this.env.random);
     this.env.log("info", "connector_reconnect_scheduled", { delayMs });
-    this.env.after(RECONNECT_DEADLINE, delayMs, () => {
-      if (this.intentional || this.state !== "closed") return;
-      this.connect();
-    });
+    this.env.arm(RECONNECT_DEADLINE, delayMs);
+  }
+
+  private reconnectDue(): void {
+    if (this.intentional || this.state !== "closed") return;
+    this.connect();
   }
 
   private write(frame: OutboundFrame): void {
@@ -372,7 +382,7 @@ export class Connector implements ConnectorPort {
     const cb = this.pending.get(id);
     if (!cb) return false;
     this.pending.delete(id);
-    this.env.deadlines.cancel(sendAckDeadline(id));
+    this.env.disarm(sendAckDeadline(id));
     cb(result);
     return true;
   }

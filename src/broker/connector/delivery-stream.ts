@@ -26,6 +26,7 @@
  *    d. reset the backoff whenever `L` moves.
  */
 
+import type { Deadline } from "../deadline-kinds.ts";
 import type { Env } from "../env.ts";
 import type {
   DeliveryCursorFrame,
@@ -36,7 +37,7 @@ import type {
 import { DeliveryCursor } from "./cursor.ts";
 import { invariant } from "../invariant.ts";
 
-export const GAP_RETRY_DEADLINE = "connector:gap_retry";
+export const GAP_RETRY_DEADLINE: Deadline = { kind: "gap_retry" };
 
 /** The socket as the stream sees it. */
 export interface Wire {
@@ -66,6 +67,7 @@ export class DeliveryStream {
     this.cursor = new DeliveryCursor({ seenCapacity: env.opts.seenPayloadIdsMax });
     this.cursor.reset(initialCursor);
     this.gapRetryDelayMs = env.opts.gapFillRetryInitialMs;
+    env.onDeadline("gap_retry", () => this.onGapRetry());
   }
 
   onMessageReceived(f: MessageReceivedFrame): void {
@@ -117,7 +119,7 @@ export class DeliveryStream {
   }
 
   onSocketClosed(): void {
-    this.env.deadlines.cancel(GAP_RETRY_DEADLINE);
+    this.env.disarm(GAP_RETRY_DEADLINE);
     this.lastGapSince = undefined;
     this.gapQuietUntilMs = 0;
   }
@@ -177,7 +179,7 @@ export class DeliveryStream {
     this.env.log("debug", "gap_fill_requested", { sinceSeq: l, trigger });
     this.lastGapSince = l;
     this.gapQuietUntilMs = this.env.nowMs + this.gapRetryDelayMs;
-    this.env.at(GAP_RETRY_DEADLINE, this.gapQuietUntilMs, () => this.onGapRetry());
+    this.env.armAt(GAP_RETRY_DEADLINE, this.gapQuietUntilMs);
     this.gapRetryDelayMs = Math.min(this.gapRetryDelayMs * 2, this.env.opts.gapFillRetryMaxMs);
   }
 
@@ -187,9 +189,9 @@ export class DeliveryStream {
 
   /** Keep a retry armed while only a replay can move the cursor. */
   private review(): void {
-    if (!this.wire.writable() || !this.cursor.stuck() || this.env.deadlines.has(GAP_RETRY_DEADLINE)) return;
+    if (!this.wire.writable() || !this.cursor.stuck() || this.env.isArmed(GAP_RETRY_DEADLINE)) return;
     const at = Math.max(this.gapQuietUntilMs, this.env.nowMs + this.gapRetryDelayMs);
-    this.env.at(GAP_RETRY_DEADLINE, at, () => this.onGapRetry());
+    this.env.armAt(GAP_RETRY_DEADLINE, at);
     // The wait just armed is one backoff step: the next request waits twice as long.
     this.gapRetryDelayMs = Math.min(this.gapRetryDelayMs * 2, this.env.opts.gapFillRetryMaxMs);
   }
@@ -197,7 +199,7 @@ export class DeliveryStream {
   private onProgress(): void {
     this.gapRetryDelayMs = this.env.opts.gapFillRetryInitialMs;
     this.gapQuietUntilMs = 0;
-    this.env.deadlines.cancel(GAP_RETRY_DEADLINE);
+    this.env.disarm(GAP_RETRY_DEADLINE);
   }
 
   private inScope(frameScope: string | undefined, type: string): boolean {

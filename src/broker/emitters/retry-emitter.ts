@@ -6,7 +6,7 @@
  *    enqueue order.
  * 2. An item is posted until ok, a terminal failure (dropped), or `retriesMax` transient failures
  *    (dropped). Before retry n (1-based) the emitter waits min(initial·2^(n-1), max) ms on the
- *    deadline `emitter:<name>`.
+ *    deadline `{ kind: "emitter_retry", queue: <name> }`; one handler per env serves every emitter.
  * 3. Enqueue onto a full queue evicts the oldest item and returns false. If the evicted item is the
  *    one in flight its result is ignored when it arrives.
  * 3a. Pinned items (a deviation, docs/deviations.md "A10 — a lost-at-capacity remove is never
@@ -23,8 +23,29 @@
  */
 
 import type { ApiArgs } from "../api.ts";
+import type { Deadline } from "../deadline-kinds.ts";
 import type { Env } from "../env.ts";
+import { invariant } from "../invariant.ts";
 import type { Cause } from "../types.ts";
+
+/** The emitters built on each env, by name: the one `emitter_retry` handler finds them here. */
+const emittersOf = new WeakMap<Env, Map<string, { retryDue(): void }>>();
+
+function register(env: Env, name: string, emitter: { retryDue(): void }): void {
+  let byName = emittersOf.get(env);
+  if (byName === undefined) {
+    const m = new Map<string, { retryDue(): void }>();
+    byName = m;
+    emittersOf.set(env, m);
+    env.onDeadline("emitter_retry", (d) => {
+      const e = m.get(d.queue);
+      invariant(e !== undefined, `emitter_retry deadline for unknown queue ${d.queue}`);
+      e.retryDue();
+    });
+  }
+  invariant(!byName.has(name), `a second retry emitter named ${name}`);
+  byName.set(name, emitter);
+}
 
 export type EmitterOp = "undispatched_changed" | "inbound_routed" | "presence_changed";
 
@@ -56,14 +77,22 @@ export class RetryEmitter<K extends EmitterOp> {
     readonly name: string,
     private readonly op: K,
     private readonly opts: RetryEmitterOptions,
-  ) {}
+  ) {
+    this.retryDeadline = { kind: "emitter_retry", queue: name };
+    register(env, name, this);
+  }
+
+  /** The backoff deadline of this emitter. */
+  readonly retryDeadline: Deadline;
 
   get size(): number {
     return this.queue.length;
   }
 
-  get deadlineName(): string {
-    return `emitter:${this.name}`;
+  /** The backoff deadline fell due: post the head again. */
+  retryDue(): void {
+    this.waiting = false;
+    this.pump();
   }
 
   enqueue(args: ApiArgs[K], onSuccess?: () => void, pinned = false): boolean {
@@ -86,7 +115,7 @@ export class RetryEmitter<K extends EmitterOp> {
       if (i === 0 && this.waiting) {
         // The head was the item we were backing off for.
         this.waiting = false;
-        this.env.deadlines.cancel(this.deadlineName);
+        this.env.disarm(this.retryDeadline);
       }
     }
     this.pump();
@@ -102,7 +131,7 @@ export class RetryEmitter<K extends EmitterOp> {
     for (const item of this.queue) item.dropped = true;
     this.queue = [];
     this.waiting = false;
-    this.env.deadlines.cancel(this.deadlineName);
+    this.env.disarm(this.retryDeadline);
   }
 
   private pump(): void {
@@ -146,10 +175,7 @@ export class RetryEmitter<K extends EmitterOp> {
             );
             this.env.log("debug", `${this.name}_retry`, { attempt: head.failures, delay_ms: delay });
             this.waiting = true;
-            this.env.after(this.deadlineName, delay, () => {
-              this.waiting = false;
-              this.pump();
-            });
+            this.env.arm(this.retryDeadline, delay);
             return;
           }
         }

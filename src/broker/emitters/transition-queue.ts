@@ -9,7 +9,7 @@
  *    flight, so the platform receives an endpoint's states in the order they occurred even when the
  *    network reorders concurrent calls. Different endpoints do not wait for each other.
  * 3. A transient failure is retried once after `transitionRetryMs` (deadline
- *    `transition-retry:<endpointId>`); the item keeps its place at the head of its endpoint, so a
+ *    `{ kind: "transition_retry", endpointId }`); the item keeps its place at the head of its endpoint, so a
  *    retry never overtakes a later transition. A terminal failure (e.g. 404) or a second transient
  *    failure is logged and the item dropped; the next one for that endpoint goes out.
  * 4. Queued items are capped at `transitionQueueMax`; overflow drops the oldest queued (not in
@@ -33,7 +33,9 @@ export class TransitionQueue {
   private online = false;
   private stopped = false;
 
-  constructor(private readonly env: Env) {}
+  constructor(private readonly env: Env) {
+    env.onDeadline("transition_retry", (d) => this.retryDue(d.endpointId));
+  }
 
   get size(): number {
     return this.items.length;
@@ -63,8 +65,16 @@ export class TransitionQueue {
     if (this.items.length > 0) {
       this.env.log("info", "transition_state_retry_queue_dropped_on_shutdown", { count: this.items.length });
     }
-    for (const it of this.items) this.env.deadlines.cancel(`transition-retry:${it.args.endpoint_id}`);
+    for (const it of this.items)
+      this.env.disarm({ kind: "transition_retry", endpointId: it.args.endpoint_id });
     this.items = [];
+  }
+
+  /** The retry wait of `endpointId`'s head item is over: it goes out again (rule 3). */
+  private retryDue(endpointId: string): void {
+    const it = this.items.find((i) => i.state === "retry_wait" && i.args.endpoint_id === endpointId);
+    if (it !== undefined) it.state = "queued";
+    this.pump();
   }
 
   private enforceCap(): void {
@@ -103,10 +113,7 @@ export class TransitionQueue {
       const ep = it.args.endpoint_id;
       if (!result.ok && !result.terminal && it.attempts < 2) {
         it.state = "retry_wait";
-        this.env.after(`transition-retry:${ep}`, this.env.opts.transitionRetryMs, () => {
-          it.state = "queued";
-          this.pump();
-        });
+        this.env.arm({ kind: "transition_retry", endpointId: ep }, this.env.opts.transitionRetryMs);
         return;
       }
       if (!result.ok) {

@@ -16,7 +16,7 @@
  *    surfaced as the row it came from (its undispatched id, without the dispatch stamp), so the
  *    platform dispatches it again instead of the message dying with the file.
  * 3. Batches are served in the order they arrived and records in file order. A record waits until
- *    the inbox has a free slot (retry deadline `buffer_surface:retry`); nothing is dropped because
+ *    the inbox has a free slot (retry deadline `surface_retry`); nothing is dropped because
  *    the inbox is full.
  * 4. The add post is retried with the emitter backoff until the platform took it, refused it for
  *    good, or the row left the inbox meanwhile (dispatched: it was surfaced; a later add would
@@ -50,11 +50,13 @@
  */
 
 import { UNDISPATCHED_ROW_SETTLED, type UndispatchedChangedEvent } from "../api.ts";
+import { type Deadline, type DeadlineOf, deadlineKey } from "../deadline-kinds.ts";
 import type { Env } from "../env.ts";
 import { FifoSet } from "../fifo-set.ts";
 import type { UndispatchedInbox } from "../inbound/inbox.ts";
 import { preview, traceIdOf, withTrace } from "../inbound/trace.ts";
 import type { InboxRow } from "../model.ts";
+import { invariant } from "../invariant.ts";
 import type { BufferRecord } from "../types.ts";
 
 export type SurfaceOrigin = "endpoint_removed" | "previous_process";
@@ -76,11 +78,20 @@ interface Batch {
 /** The message id a record carries. */
 const keyOf = (r: BufferRecord): string => r.envelope.sourceMessageId ?? r.id;
 
-export const SURFACE_RETRY_DEADLINE = "buffer_surface:retry";
-const postDeadline = (endpointId: string, rowId: string) => `buffer_surface:post:${endpointId}:${rowId}`;
+export const SURFACE_RETRY_DEADLINE: Deadline = { kind: "surface_retry" };
+const postDeadline = (endpointId: string, undispatchedId: string): Deadline => ({
+  kind: "buffer_post_retry",
+  endpointId,
+  undispatchedId,
+});
 
 export class BufferSurfacer {
   private readonly batches = new Map<string, Batch>();
+  /** What each armed `buffer_post_retry` deadline repeats, by the deadline's key. */
+  private readonly postRetries = new Map<
+    string,
+    { batch: Batch; event: UndispatchedChangedEvent; failures: number }
+  >();
   private readonly surfacedIds: FifoSet<string>;
   /** Message ids redelivered while an earlier process's record of them waited (point 6a). */
   private readonly superseded: FifoSet<string>;
@@ -95,6 +106,8 @@ export class BufferSurfacer {
   ) {
     this.surfacedIds = new FifoSet(env.opts.routeCacheMax);
     this.superseded = new FifoSet(env.opts.routeCacheMax);
+    env.onDeadline("surface_retry", () => this.pump());
+    env.onDeadline("buffer_post_retry", (d) => this.postRetryDue(d));
   }
 
   /** Was a record with this message id surfaced into the inbox by this process (point 6)? */
@@ -193,8 +206,8 @@ export class BufferSurfacer {
             waiting: this.pending,
             capacity: this.inbox.capacity,
           });
-          if (!this.env.deadlines.has(SURFACE_RETRY_DEADLINE)) {
-            this.env.after(SURFACE_RETRY_DEADLINE, this.env.opts.bufferSurfaceRetryMs, () => this.pump());
+          if (!this.env.isArmed(SURFACE_RETRY_DEADLINE)) {
+            this.env.arm(SURFACE_RETRY_DEADLINE, this.env.opts.bufferSurfaceRetryMs);
           }
           return;
         }
@@ -226,11 +239,22 @@ export class BufferSurfacer {
       if (r.terminal) return this.posted(batch);
       const n = failures + 1;
       const delay = Math.min(env.opts.emitterBackoffInitialMs * 2 ** (n - 1), env.opts.emitterBackoffMaxMs);
-      env.after(postDeadline(batch.endpointId, event.undispatched_id), delay, () => {
-        if (!this.inbox.has(event.undispatched_id)) return this.posted(batch);
-        this.post(batch, { ...event, arrived_at: env.nowMs }, n);
-      });
+      const deadline = postDeadline(batch.endpointId, event.undispatched_id);
+      this.postRetries.set(deadlineKey(deadline), { batch, event, failures: n });
+      env.arm(deadline, delay);
     });
+  }
+
+  private postRetryDue(d: DeadlineOf<"buffer_post_retry">): void {
+    const key = deadlineKey(d);
+    const r = this.postRetries.get(key);
+    invariant(r !== undefined, `buffer post retry fell due for ${d.undispatchedId} with nothing to repeat`);
+    this.postRetries.delete(key);
+    if (this.inbox.has(r.event.undispatched_id)) {
+      this.post(r.batch, { ...r.event, arrived_at: this.env.nowMs }, r.failures);
+    } else {
+      this.posted(r.batch);
+    }
   }
 
   private posted(batch: Batch): void {

@@ -7,7 +7,7 @@
  *    drive endpoint transitions (the caller asks `close()` whether it was displaced).
  * 2. A push on a channel that advertised `push_receipt_ack_v1` carries `push_id = push_<uuid>` and
  *    waits for `{event:"push_ack", push_id}` from the same pid on the same channel (I3), at most
- *    `pushReceiptTimeoutMs` (deadline `receipt:<push_id>`). Without the capability a push counts as
+ *    `pushReceiptTimeoutMs` (deadline `{ kind: "push_receipt", pushId }`). Without the capability a push counts as
  *    received as soon as it is written on an open channel.
  * 3. Displacement or close settles every pending receipt of that channel as not received: a push on
  *    a displaced or closed socket is never reported as received.
@@ -50,7 +50,9 @@ export class IpcChannels implements Channels {
   private readonly current = new Map<number, number>();
   private readonly receipts = new Map<string, PendingReceipt>();
 
-  constructor(private readonly env: Env) {}
+  constructor(private readonly env: Env) {
+    env.onDeadline("push_receipt", (d) => this.receiptTimedOut(d.pushId));
+  }
 
   open(channel: number, pid: number, capabilities: readonly string[]): void {
     const prev = this.current.get(pid);
@@ -133,10 +135,15 @@ export class IpcChannels implements Channels {
       channel,
       frame: { event: "message_received", ...envelope, push_id: pushId },
     });
-    this.env.after(`receipt:${pushId}`, this.env.opts.pushReceiptTimeoutMs, () => {
-      this.env.log("warn", "ipc_push_ack_timeout", { push_id: pushId, channel });
-      this.settle(pushId, false);
+    this.env.arm({ kind: "push_receipt", pushId }, this.env.opts.pushReceiptTimeoutMs);
+  }
+
+  private receiptTimedOut(pushId: string): void {
+    this.env.log("warn", "ipc_push_ack_timeout", {
+      push_id: pushId,
+      channel: this.receipts.get(pushId)?.channel,
     });
+    this.settle(pushId, false);
   }
 
   /** Presence pushes never carry a receipt. */
@@ -189,7 +196,7 @@ export class IpcChannels implements Channels {
     invariant(p !== undefined, `settling push ${pushId}, which has no pending receipt`);
     this.receipts.delete(pushId);
     this.channels.get(p.channel)?.pending.delete(pushId);
-    this.env.deadlines.cancel(`receipt:${pushId}`);
+    this.env.disarm({ kind: "push_receipt", pushId });
     p.cb(received);
   }
 }

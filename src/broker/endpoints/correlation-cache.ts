@@ -7,14 +7,15 @@
  * 1. A later `record` for another endpoint moves ownership (and refreshes the time).
  * 2. Each endpoint keeps at most `perEndpointMax` ids; the oldest goes first.
  * 3. Expired entries are invisible to `ownerOf` at once and physically removed by a sweep deadline
- *    (`correlation-sweep`) every max(ttl/4, 60 s). The sweep is armed only while the cache holds
+ *    (`correlation_sweep`) every max(ttl/4, 60 s). The sweep is armed only while the cache holds
  *    something, so an idle broker has no perpetual deadline.
  */
 
+import type { Deadline } from "../deadline-kinds.ts";
 import type { Env } from "../env.ts";
 import type { ReplyCorrelations } from "../model.ts";
 
-const SWEEP_DEADLINE = "correlation-sweep";
+const SWEEP_DEADLINE: Deadline = { kind: "correlation_sweep" };
 const SWEEP_FLOOR_MS = 60_000;
 
 interface Owner {
@@ -30,7 +31,12 @@ export class CorrelationCache implements ReplyCorrelations {
     private readonly env: Env,
     private readonly ttlMs: number,
     private readonly perEndpointMax: number,
-  ) {}
+  ) {
+    env.onDeadline("correlation_sweep", () => {
+      this.sweep();
+      if (this.owners.size > 0) this.armSweep();
+    });
+  }
 
   get size(): number {
     return this.owners.size;
@@ -79,14 +85,11 @@ export class CorrelationCache implements ReplyCorrelations {
   }
 
   stop(): void {
-    this.env.deadlines.cancel(SWEEP_DEADLINE);
+    this.env.disarm(SWEEP_DEADLINE);
   }
 
   private armSweep(): void {
-    if (this.env.stopped || this.env.deadlines.has(SWEEP_DEADLINE)) return;
-    this.env.after(SWEEP_DEADLINE, Math.max(this.ttlMs / 4, SWEEP_FLOOR_MS), () => {
-      this.sweep();
-      if (this.owners.size > 0) this.armSweep();
-    });
+    if (this.env.stopped || this.env.isArmed(SWEEP_DEADLINE)) return;
+    this.env.arm(SWEEP_DEADLINE, Math.max(this.ttlMs / 4, SWEEP_FLOOR_MS));
   }
 }

@@ -4,7 +4,7 @@
  * Theory of operation:
  * 1. `apply(id, event)` runs `transition()`; the entry's state is updated before the effects run so
  *    anything an effect calls sees the new state. Ignored events are logged `state_event_ignored`.
- * 2. E2: the grace deadline `grace:<id>` is armed exactly when an entry turns `reconnecting` and is
+ * 2. E2: the grace deadline `{ kind: "grace", endpointId }` is armed exactly when an entry turns `reconnecting` and is
  *    cancelled whenever it leaves `reconnecting` (reattach, unregister, removal).
  * 3. Removal (E3), in the reference's order: restore the endpoint's unaccepted assignments
  *    (`endpoint_lost`), stop its heartbeat, drop the registry entry, forget its reply correlations,
@@ -19,6 +19,7 @@
  */
 
 import { invariant } from "../invariant.ts";
+import type { Deadline } from "../deadline-kinds.ts";
 import type { Env } from "../env.ts";
 import type { EndpointEntry } from "../model.ts";
 import type { BufferRecord } from "../types.ts";
@@ -35,8 +36,8 @@ export interface LifecycleHooks {
   surfaceBuffer(endpointId: string, records: BufferRecord[]): void;
 }
 
-export const graceDeadline = (id: string) => `grace:${id}`;
-export const heartbeatDeadline = (id: string) => `heartbeat:${id}`;
+export const graceDeadline = (endpointId: string): Deadline => ({ kind: "grace", endpointId });
+export const heartbeatDeadline = (endpointId: string): Deadline => ({ kind: "heartbeat", endpointId });
 
 export class EndpointLifecycle {
   private readonly heartbeatMs = new Map<string, number>();
@@ -54,7 +55,10 @@ export class EndpointLifecycle {
     private readonly correlations: CorrelationCache,
     private readonly transitions: TransitionQueue,
     private readonly hooks: LifecycleHooks,
-  ) {}
+  ) {
+    env.onDeadline("grace", (d) => this.apply(d.endpointId, { type: "grace_expired" }));
+    env.onDeadline("heartbeat", (d) => this.beat(d.endpointId));
+  }
 
   /** A successful register creates an `active` entry directly (not through the machine). */
   registered(entry: Omit<EndpointEntry, "order">, heartbeatAfterSeconds: number | undefined): EndpointEntry {
@@ -116,14 +120,14 @@ export class EndpointLifecycle {
   }
 
   graceArmed(endpointId: string): boolean {
-    return this.env.deadlines.has(graceDeadline(endpointId));
+    return this.env.isArmed(graceDeadline(endpointId));
   }
 
   /** Shutdown step 1 (§1.16): cancel every grace timer and heartbeat. */
   stopTimers(): void {
     for (const e of this.registry.all()) {
-      this.env.deadlines.cancel(graceDeadline(e.endpointId));
-      this.env.deadlines.cancel(heartbeatDeadline(e.endpointId));
+      this.env.disarm(graceDeadline(e.endpointId));
+      this.env.disarm(heartbeatDeadline(e.endpointId));
     }
     this.heartbeatMs.clear();
   }
@@ -138,9 +142,7 @@ export class EndpointLifecycle {
     switch (effect.kind) {
       case "start_grace": {
         entry.graceDeadlineMs = this.env.nowMs + this.env.opts.graceMs;
-        this.env.after(graceDeadline(id), this.env.opts.graceMs, () =>
-          this.apply(id, { type: "grace_expired" }),
-        );
+        this.env.arm(graceDeadline(id), this.env.opts.graceMs);
         return;
       }
       case "cancel_grace":
@@ -164,7 +166,7 @@ export class EndpointLifecycle {
     const id = entry.endpointId;
     this.cancelGrace(entry);
     this.hooks.endpointRemoved(id, "endpoint_lost");
-    this.env.deadlines.cancel(heartbeatDeadline(id));
+    this.env.disarm(heartbeatDeadline(id));
     this.heartbeatMs.delete(id);
     this.registry.remove(id);
     this.correlations.forgetEndpoint(id);
@@ -175,7 +177,7 @@ export class EndpointLifecycle {
   }
 
   private cancelGrace(entry: EndpointEntry): void {
-    this.env.deadlines.cancel(graceDeadline(entry.endpointId));
+    this.env.disarm(graceDeadline(entry.endpointId));
     delete entry.graceDeadlineMs;
   }
 
@@ -189,7 +191,7 @@ export class EndpointLifecycle {
     }
     const ms = seconds * 1000;
     this.heartbeatMs.set(id, ms);
-    this.env.after(heartbeatDeadline(id), ms, () => this.beat(id));
+    this.env.arm(heartbeatDeadline(id), ms);
   }
 
   private beat(id: string): void {
@@ -199,6 +201,6 @@ export class EndpointLifecycle {
       if (!r.ok) this.env.log("warn", "endpoint_heartbeat_failed", { endpoint_id: id, status: r.status });
     });
     const ms = this.heartbeatMs.get(id);
-    if (ms !== undefined) this.env.after(heartbeatDeadline(id), ms, () => this.beat(id));
+    if (ms !== undefined) this.env.arm(heartbeatDeadline(id), ms);
   }
 }

@@ -132,7 +132,7 @@ describe("acceptance timeout and restore", () => {
       reason_code: "broker_shutdown",
     });
     expect([...w.component.records()]).toHaveLength(0);
-    expect(w.env.deadlines.names().filter((n) => n.startsWith("accept:"))).toEqual([]);
+    expect(w.env.armedDeadlines().filter((a) => a.deadline.kind === "acceptance")).toEqual([]);
   });
 
   it("restores the target's assignments when a buffer append fails", () => {

@@ -114,7 +114,7 @@ describe("POST /v1/runtime/processing-state", () => {
     w.reportState("ep1", 11, "u1", "a1", "adapter_accepted");
     w.answerAll();
     expect([...w.component.records()][0]).toMatchObject({ accepted: true });
-    expect(w.env.deadlines.names().some((n) => n.startsWith("accept:"))).toBe(false);
+    expect(w.env.armedDeadlines().some((a) => a.deadline.kind === "acceptance")).toBe(false);
   });
 
   it("restores the message without a target_lost post when the adapter reports a retryable failure before acceptance", () => {

@@ -289,7 +289,7 @@ describe("POST /v1/runtime/assignment-reply", () => {
     for (let i = 0; i < 4; i++) {
       const [c] = w.pending("processing_state");
       w.answer(c!.id, transient());
-      const due = w.env.deadlines.next()!;
+      const due = w.env.nextDeadlineAt()!;
       delays.push(due - w.env.nowMs);
       w.advance(due - w.env.nowMs);
     }
@@ -299,7 +299,7 @@ describe("POST /v1/runtime/assignment-reply", () => {
     expect(new Set(emitted.map((e) => e.outbound_message_id)).size).toBe(1);
     w.answerAll();
     expect([...w.component.records()]).toHaveLength(0);
-    expect(w.env.deadlines.names().some((n) => n.startsWith("reply_emitted:"))).toBe(false);
+    expect(w.env.armedDeadlines().some((a) => a.deadline.kind === "reply_emitted")).toBe(false);
   });
 
   it("reserves sequences at post time so concurrent replies and states never collide (A1)", () => {

@@ -114,7 +114,7 @@ describe("inbound messages (§2.5)", () => {
     const p = connected();
     p.msg(1, "a");
     p.connector.handleClosed(1006, "gone");
-    p.advanceTo(p.env.deadlines.at("connector:reconnect")!);
+    p.advanceTo(p.env.dueAt({ kind: "reconnect" })!);
     p.connector.handleOpen();
     p.take();
     p.connector.accept(1);
@@ -312,7 +312,7 @@ describe("gap-fill retries (our L1/L2 deviation)", () => {
     p.msg(1, "a");
     p.connector.handleClosed(1006, "x");
     p.connector.release(1);
-    expect(p.env.deadlines.has("connector:gap_retry")).toBe(false);
+    expect(p.env.isArmed({ kind: "gap_retry" })).toBe(false);
   });
 });
 

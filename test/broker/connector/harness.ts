@@ -73,7 +73,7 @@ export class Pair {
 
   /** After a close: wait for the reconnect deadline, open, ack. */
   reconnect(ack: Record<string, unknown> = {}): Output[] {
-    const at = this.env.deadlines.at("connector:reconnect");
+    const at = this.env.dueAt({ kind: "reconnect" });
     if (at === undefined) throw new Error("no reconnect armed");
     this.advanceTo(at);
     this.connector.handleOpen();
@@ -101,7 +101,7 @@ export class Pair {
 
   advanceTo(ms: number): void {
     if (ms > this.env.nowMs) this.env.nowMs = ms;
-    this.env.deadlines.expire(this.env.nowMs);
+    this.env.expireDeadlines(this.env.nowMs);
   }
 
   advanceBy(ms: number): void {

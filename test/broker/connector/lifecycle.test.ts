@@ -6,7 +6,7 @@ import { Pair } from "./harness.ts";
 const MSG = { to: "agent://b", content: "yo", contentType: "text/plain" };
 
 function reconnectDelay(p: Pair): number | undefined {
-  const at = p.env.deadlines.at("connector:reconnect");
+  const at = p.env.dueAt({ kind: "reconnect" });
   return at === undefined ? undefined : at - p.env.nowMs;
 }
 
@@ -49,7 +49,7 @@ describe("registration (§2.3)", () => {
     expect(p.connector.ready).toBe(true);
     expect(p.events).toEqual(["connected"]);
     expect(p.connector.identity).toEqual({ agent: { id: "a" }, owner: undefined });
-    expect(p.env.deadlines.has("connector:register_ack")).toBe(false);
+    expect(p.env.isArmed({ kind: "register_ack" })).toBe(false);
   });
 
   it("closes with 4000 Register timeout when no REGISTER_ACK arrives, then reconnects", () => {
@@ -189,7 +189,7 @@ describe("reconnect backoff (§2.4)", () => {
       seen.push(closeAndMeasure(p)!);
       expected.push(Math.floor(Math.min(b * (1 + r.float() * 0.3), 30_000)));
       b = Math.min(b * 2, 30_000);
-      p.advanceTo(p.env.deadlines.at("connector:reconnect")!);
+      p.advanceTo(p.env.dueAt({ kind: "reconnect" })!);
       p.connector.handleOpen();
       p.take();
     }
@@ -219,7 +219,7 @@ describe("reconnect backoff (§2.4)", () => {
       p.connector.handleOpen();
       p.frame({ event: "REGISTER_ACK", status: "error", reason: "Already connected" });
       delays.push(closeAndMeasure(p, 4001, "Already connected")!);
-      p.advanceTo(p.env.deadlines.at("connector:reconnect")!);
+      p.advanceTo(p.env.dueAt({ kind: "reconnect" })!);
     }
     expect(delays.slice(0, 2)).toEqual([2_000, 2_000]);
     expect(delays[2]).toBeGreaterThanOrEqual(1_000);
@@ -260,7 +260,7 @@ describe("sends (§2.3)", () => {
     p.frame({ event: "SEND_ACK", messageId: id, status: "stored" });
     p.frame({ event: "SEND_ACK", messageId: id, status: "delivered" });
     expect(results).toEqual([{ ok: true, messageId: id, status: "stored" }]);
-    expect(p.env.deadlines.has(`connector:send_ack:${id}`)).toBe(false);
+    expect(p.env.isArmed({ kind: "send_ack", messageId: id })).toBe(false);
   });
 
   it("reports outcome_unknown when no SEND_ACK arrives in time and ignores a later one", () => {

@@ -224,7 +224,7 @@ export function run(
         }
         break;
       case "reconnect": {
-        const at = pair.env.deadlines.at("connector:reconnect");
+        const at = pair.env.dueAt({ kind: "reconnect" });
         if (at !== undefined) pair.advanceTo(at);
         break;
       }
@@ -283,7 +283,7 @@ export function run(
         drain(gaps);
       }
       if (!driverOpen) {
-        const at = pair.env.deadlines.at("connector:reconnect");
+        const at = pair.env.dueAt({ kind: "reconnect" });
         if (at !== undefined) pair.advanceTo(at);
         drain(gaps);
       }

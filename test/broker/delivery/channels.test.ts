@@ -26,7 +26,7 @@ describe("IPC channels and push receipts", () => {
     expect(results).toEqual([]);
     ch.handleMessage(1, ack(id));
     expect(results).toEqual([true]);
-    expect(env.deadlines.has(`receipt:${id}`)).toBe(false);
+    expect(env.isArmed({ kind: "push_receipt", pushId: id! })).toBe(false);
   });
 
   it("settles pending receipts false when the channel is displaced or closed", () => {
@@ -97,9 +97,9 @@ describe("the reply-correlation cache", () => {
     cache.record("3", "a");
     expect(cache.ownerOf("1")).toBeUndefined();
     expect(cache.size).toBe(2);
-    expect(env.deadlines.has("correlation-sweep")).toBe(true);
+    expect(env.isArmed({ kind: "correlation_sweep" })).toBe(true);
     tick(env, 60_000);
     expect(cache.size).toBe(0);
-    expect(env.deadlines.has("correlation-sweep")).toBe(false);
+    expect(env.isArmed({ kind: "correlation_sweep" })).toBe(false);
   });
 });

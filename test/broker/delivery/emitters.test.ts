@@ -34,7 +34,7 @@ describe("the retry emitter", () => {
       const before = env.nowMs;
       env.completeApi(call.id, transient);
       if (n === 5) break;
-      const at = env.deadlines.at("emitter:p")!;
+      const at = env.dueAt({ kind: "emitter_retry", queue: "p" })!;
       delays.push(at - before);
       tick(env, at - before);
       call = apiCalls(take(env))[0]!;
@@ -94,7 +94,7 @@ describe("the retry emitter", () => {
     em.enqueue(ev(1), () => done.push(1), true);
     for (let n = 1; n <= opts.retriesMax + 2; n++) {
       env.completeApi(apiCalls(take(env))[0]!.id, transient);
-      tick(env, env.deadlines.at("emitter:p")! - env.nowMs);
+      tick(env, env.dueAt({ kind: "emitter_retry", queue: "p" })! - env.nowMs);
     }
     env.completeApi(apiCalls(take(env))[0]!.id, ok);
     expect(done).toEqual([1]);

@@ -31,5 +31,5 @@ export const terminal = { ok: false, terminal: true, status: 404 } as const;
 /** Move the env's clock and run due deadlines. */
 export function tick(env: Env, ms: number): void {
   env.nowMs += ms;
-  env.deadlines.expire(env.nowMs);
+  env.expireDeadlines(env.nowMs);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { deadlineIds } from "../../../src/broker/deadline-kinds.ts";
 import { BrokerPair, OK } from "../../support/broker-pair.ts";
 
 const ROUTE = { ok: true, action: "route" } as const;
@@ -23,7 +24,7 @@ describe("an endpoint whose plugin stream closes", () => {
     pair.closeChannel(1, true);
     expect(pair.core.registry.get(ep)?.state).toBe("reconnecting");
     expect(pair.core.lifecycle.graceArmed(ep)).toBe(true);
-    expect(pair.core.env.deadlines.at(`grace:${ep}`)).toBe(pair.now + 600_000);
+    expect(pair.core.env.dueAt({ kind: "grace", endpointId: ep })).toBe(pair.now + 600_000);
     expect(transitions(pair, ep)).toEqual(["active/register", "reconnecting/ipc_close"]);
   });
 
@@ -50,7 +51,7 @@ describe("an endpoint whose plugin stream closes", () => {
       "closed/grace_timeout",
     ]);
     expect(pair.allCalls("unregister")).toHaveLength(1);
-    expect(pair.core.env.deadlines.names().filter((n) => n.includes(ep))).toEqual([]);
+    expect(pair.core.env.armedDeadlines().filter((a) => deadlineIds(a.deadline).includes(ep))).toEqual([]);
   });
 
   it("stops heartbeats once removed", () => {

@@ -324,6 +324,6 @@ describe("register racing a stream close", () => {
     pair.answerOne("register", { ok: true, endpoint_id: "ep-1", heartbeat_after_seconds: 15 });
     expect(pair.response(id)?.status).toBe(200);
     expect(pair.core.registry.get("ep-1")?.channel).toBe(2);
-    expect(pair.core.env.deadlines.at("heartbeat:ep-1")).toBe(pair.now + 15_000);
+    expect(pair.core.env.dueAt({ kind: "heartbeat", endpointId: "ep-1" })).toBe(pair.now + 15_000);
   });
 });

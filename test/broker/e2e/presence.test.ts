@@ -37,7 +37,7 @@ describe("network presence", () => {
     pair.input({ kind: "connector_open" });
     pair.frame({ event: "REGISTER_ACK", status: "ok", protocolVersion: 4 });
     expect(pair.core.presence.state).toBe("online");
-    expect(pair.core.env.deadlines.has("presence-grace")).toBe(false);
+    expect(pair.core.env.isArmed({ kind: "presence_grace" })).toBe(false);
     expect(pair.allCalls("presence_changed").at(-1)?.args.reason).toBe("connector_reconnected");
   });
 

@@ -1,5 +1,6 @@
 /** Hand-made event histories for checker tests: tiny builders over the simulator's event type. */
 
+import type { Deadline, DeadlineChange } from "../../../src/broker/deadline-kinds.ts";
 import { type BrokerOptions, resolveOptions } from "../../../src/broker/options.ts";
 import type { BrokerSnapshot } from "../../../src/broker/snapshot.ts";
 import type { Cause, Input, Output } from "../../../src/broker/types.ts";
@@ -110,13 +111,19 @@ export class History {
     }
   }
 
-  end(internalErrors = 0): this {
-    this.events.push({ k: "step_end", t: this.t, internalErrors });
+  /** The step ends; `deadlines` are the deadline changes the core reported for it. */
+  end(internalErrors = 0, deadlines?: DeadlineChange[]): this {
+    this.events.push(
+      deadlines === undefined
+        ? { k: "step_end", t: this.t, internalErrors }
+        : { k: "step_end", t: this.t, internalErrors, deadlines },
+    );
     return this;
   }
 
-  advance(): this {
-    this.cause = { kind: "timer", timer: "deadline", ids: [] };
+  /** A deadline run: the outputs that follow are `deadline`'s doing. */
+  advance(deadline: Deadline = { kind: "reinsert_drain" }): this {
+    this.cause = { kind: "timer", deadline };
     this.events.push({ k: "advance", t: this.t });
     return this;
   }
