@@ -30,10 +30,8 @@
  *    request's replay has begun (no frame at or below the highest seq seen when it was written has
  *    arrived) while seqs above every earlier one still arrive is held back and re-checked every
  *    `gapFillRetryInitialMs`, for at most `gapFillRetryMaxMs` from the first hold: asking again
- *    would only queue one more copy of the unacked range behind the first. Once the replay has
- *    begun, a retry that fell due is written at once when a seq is released again (the replayed seq
- *    was consumed and failed again), instead of after a further backoff step. Neither writes a
- *    request before its backoff deadline, so L2's bound is unchanged.
+ *    would only queue one more copy of the unacked range behind the first. No request is written
+ *    before its backoff deadline, so L2's bound is unchanged.
  */
 
 import type { Env } from "../env.ts";
@@ -75,8 +73,6 @@ export class DeliveryStream {
   private freshSeqs = false;
   /** When a due retry was first held back; undefined while none is held. */
   private gapHeldSinceMs: number | undefined;
-  /** The retry deadline passed without a request being written since the last one. */
-  private gapRetryOverdue = false;
   /** Largest value handed to storage by the planted `persistBeforeAck` fault. */
   private faultPersisted = -1;
 
@@ -158,10 +154,6 @@ export class DeliveryStream {
   release(seq: number): void {
     const released = this.cursor.release(seq);
     this.env.log("debug", "delivery_seq_released", { seq, released });
-    if (this.gapRetryOverdue && this.replayBegun && this.wire.writable() && this.cursor.stuck()) {
-      this.env.deadlines.cancel(GAP_RETRY_DEADLINE);
-      this.requestGapFill("replay_released");
-    }
     this.review();
   }
 
@@ -215,26 +207,19 @@ export class DeliveryStream {
     this.replayBegun = false;
     this.freshSeqs = false;
     this.gapHeldSinceMs = undefined;
-    this.gapRetryOverdue = false;
     this.gapQuietUntilMs = this.env.nowMs + this.gapRetryDelayMs;
     this.env.at(GAP_RETRY_DEADLINE, this.gapQuietUntilMs, () => this.onGapRetry());
     this.gapRetryDelayMs = Math.min(this.gapRetryDelayMs * 2, this.env.opts.gapFillRetryMaxMs);
   }
 
   private onGapRetry(): void {
-    if (!this.wire.writable()) return;
-    if (!this.cursor.stuck()) {
-      this.gapRetryOverdue = true;
-      return;
-    }
-    this.requestGapFill("retry");
+    if (this.wire.writable() && this.cursor.stuck()) this.requestGapFill("retry");
   }
 
   /** A repeat request fell due while its replay is awaited: check again in a moment instead. */
   private holdGapFill(trigger: string): void {
     const now = this.env.nowMs;
     this.gapHeldSinceMs ??= now;
-    this.gapRetryOverdue = true;
     this.env.log("debug", "gap_fill_held", {
       sinceSeq: this.cursor.committed,
       replayMark: this.replayMark,
@@ -272,7 +257,6 @@ export class DeliveryStream {
     this.replayBegun = false;
     this.freshSeqs = false;
     this.gapHeldSinceMs = undefined;
-    this.gapRetryOverdue = false;
   }
 
   /** Keep a retry armed while only a replay can move the cursor. */
@@ -287,7 +271,6 @@ export class DeliveryStream {
   private onProgress(): void {
     this.gapRetryDelayMs = this.env.opts.gapFillRetryInitialMs;
     this.gapQuietUntilMs = 0;
-    this.gapRetryOverdue = false;
     this.env.deadlines.cancel(GAP_RETRY_DEADLINE);
   }
 
