@@ -24,6 +24,14 @@
  *    c. while the cursor is stuck (the server has shown a seq above the contiguous run, e.g. after
  *       a `release`), keep that deadline armed and re-send REQUEST_GAP_FILL(L) when it fires;
  *    d. reset the backoff whenever `L` moves.
+ * 6. A replay comes on the same socket behind every frame the server had already queued, and it
+ *    covers every seq above the `sinceSeq` it answers, so also any hole above a cursor that has
+ *    moved since. A request (a retry, or the first for a new `L`) that falls due before the previous
+ *    request's replay has begun (no frame at or below the highest seq seen when it was written has
+ *    arrived) while seqs above every earlier one still arrive is held back and re-checked every
+ *    `gapFillRetryInitialMs`, for at most `gapFillRetryMaxMs` from the first hold: asking again
+ *    would only queue one more copy of the unacked range behind the first. No request is written
+ *    before its backoff deadline, so L2's bound is unchanged.
  */
 
 import type { Deadline } from "../deadline-kinds.ts";
@@ -54,6 +62,18 @@ export class DeliveryStream {
   /** Until this time a second REQUEST_GAP_FILL for `lastGapSince` is held back. */
   private gapQuietUntilMs = 0;
   private gapRetryDelayMs: number;
+  /** Largest seq of a MESSAGE_RECEIVED on the current socket. */
+  private highestMessageSeq = 0;
+  /**
+   * `highestMessageSeq` when the last REQUEST_GAP_FILL was written (undefined when it was not
+   * above `sinceSeq`): a later frame at or below it is a replay.
+   */
+  private replayMark: number | undefined;
+  private replayBegun = false;
+  /** A seq above every earlier one arrived since the last retry check: the backlog still flows. */
+  private freshSeqs = false;
+  /** When a due retry was first held back; undefined while none is held. */
+  private gapHeldSinceMs: number | undefined;
   /** Largest value handed to storage by the planted `persistBeforeAck` fault. */
   private faultPersisted = -1;
 
@@ -72,6 +92,7 @@ export class DeliveryStream {
 
   onMessageReceived(f: MessageReceivedFrame): void {
     if (!this.inScope(f.runtimeSessionId, f.event)) return;
+    this.noteArrival(f.seq);
     const d = this.cursor.onMessage(f.seq, f.messageId, !this.env.faults.noDuplicateSuppression);
     if (d.action === "drop") {
       this.env.log("debug", "connector_message_dropped", { why: d.why, seq: f.seq, messageId: f.messageId });
@@ -112,6 +133,7 @@ export class DeliveryStream {
   onRegistered(serverDeliverySeq: number | undefined): void {
     this.lastGapSince = undefined;
     this.gapQuietUntilMs = 0;
+    this.forgetReplay();
     if (serverDeliverySeq !== undefined && serverDeliverySeq < this.cursor.committed)
       this.reAck("register_ack");
     this.flush();
@@ -122,6 +144,7 @@ export class DeliveryStream {
     this.env.disarm(GAP_RETRY_DEADLINE);
     this.lastGapSince = undefined;
     this.gapQuietUntilMs = 0;
+    this.forgetReplay();
   }
 
   accept(seq: number): void {
@@ -174,10 +197,18 @@ export class DeliveryStream {
       this.env.log("debug", "gap_fill_suppressed", { sinceSeq: l, trigger });
       return;
     }
+    if (this.replayAwaited()) {
+      this.holdGapFill(trigger);
+      return;
+    }
     this.wire.write(this.withScope({ event: "REQUEST_GAP_FILL", sinceSeq: l }));
     this.gapFillsSent++;
     this.env.log("debug", "gap_fill_requested", { sinceSeq: l, trigger });
     this.lastGapSince = l;
+    this.replayMark = this.highestMessageSeq > l ? this.highestMessageSeq : undefined;
+    this.replayBegun = false;
+    this.freshSeqs = false;
+    this.gapHeldSinceMs = undefined;
     this.gapQuietUntilMs = this.env.nowMs + this.gapRetryDelayMs;
     this.env.armAt(GAP_RETRY_DEADLINE, this.gapQuietUntilMs);
     this.gapRetryDelayMs = Math.min(this.gapRetryDelayMs * 2, this.env.opts.gapFillRetryMaxMs);
@@ -185,6 +216,49 @@ export class DeliveryStream {
 
   private onGapRetry(): void {
     if (this.wire.writable() && this.cursor.stuck()) this.requestGapFill("retry");
+  }
+
+  /** A repeat request fell due while its replay is awaited: check again in a moment instead. */
+  private holdGapFill(trigger: string): void {
+    const now = this.env.nowMs;
+    this.gapHeldSinceMs ??= now;
+    this.env.log("debug", "gap_fill_held", {
+      sinceSeq: this.cursor.committed,
+      replayMark: this.replayMark,
+      trigger,
+    });
+    if (trigger !== "retry" && this.env.isArmed(GAP_RETRY_DEADLINE)) return;
+    // The next check asks whether seqs above every earlier one arrived in between.
+    this.freshSeqs = false;
+    this.env.armAt(GAP_RETRY_DEADLINE, now + this.env.opts.gapFillRetryInitialMs);
+  }
+
+  /** The last request's replay has not begun, the server is still sending, and the hold is young. */
+  private replayAwaited(): boolean {
+    return (
+      this.replayMark !== undefined &&
+      !this.replayBegun &&
+      this.freshSeqs &&
+      (this.gapHeldSinceMs === undefined ||
+        this.env.nowMs - this.gapHeldSinceMs < this.env.opts.gapFillRetryMaxMs)
+    );
+  }
+
+  private noteArrival(seq: number | undefined): void {
+    if (seq === undefined) return;
+    if (this.replayMark !== undefined && seq <= this.replayMark) this.replayBegun = true;
+    if (seq > this.highestMessageSeq) {
+      this.highestMessageSeq = seq;
+      this.freshSeqs = true;
+    }
+  }
+
+  private forgetReplay(): void {
+    this.highestMessageSeq = 0;
+    this.replayMark = undefined;
+    this.replayBegun = false;
+    this.freshSeqs = false;
+    this.gapHeldSinceMs = undefined;
   }
 
   /** Keep a retry armed while only a replay can move the cursor. */

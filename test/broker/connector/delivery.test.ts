@@ -307,6 +307,96 @@ describe("gap-fill retries (our L1/L2 deviation)", () => {
     expect(gapFills(p.sent())).toEqual([0]);
   });
 
+  /** A request for the hole at seq 1 written at t=1000, with seqs 1 and 2 seen before it. */
+  function afterFirstRequest(): Pair {
+    const p = connected();
+    p.msg(1, "a");
+    p.msg(2, "b");
+    p.connector.accept(2);
+    p.connector.release(1);
+    p.advanceBy(1_000);
+    expect(gapFills(p.sent())).toEqual([0]);
+    return p;
+  }
+
+  it("holds a due retry back while the replay has not begun and new seqs still arrive", () => {
+    const p = afterFirstRequest();
+    let seq = 3;
+    for (let t = 0; t < 10_000; t += 250) {
+      p.msg(seq, `m${seq}`);
+      p.connector.accept(seq++);
+      p.advanceBy(250);
+    }
+    expect(gapFills(p.sent())).toEqual([]);
+    expect(p.log("gap_fill_held")).toBeGreaterThan(0);
+  });
+
+  it("holds the first request for a new cursor value back while an earlier replay is awaited", () => {
+    const p = connected();
+    for (let seq = 1; seq <= 4; seq++) p.msg(seq, `m${seq}`);
+    p.connector.release(2);
+    p.advanceBy(1_000);
+    expect(gapFills(p.sent())).toEqual([0]);
+    p.connector.accept(1);
+    expect(acks(p.sent())).toEqual([1]);
+    // Seq 5 reveals the hole at 2 above the new cursor; the replay since 0 will cover it.
+    p.msg(5, "m5");
+    p.advanceBy(500);
+    p.msg(6, "m6");
+    expect(gapFills(p.sent())).toEqual([]);
+    // Once the replay has begun, the held request goes out at the next check.
+    p.advanceBy(500);
+    p.msg(1, "m1");
+    p.advanceBy(1_000);
+    expect(gapFills(p.sent())).toEqual([1]);
+  });
+
+  it("holds a retry back for at most gapFillRetryMaxMs", () => {
+    const p = afterFirstRequest();
+    let seq = 3;
+    const times: number[] = [];
+    while (p.env.nowMs < 40_000) {
+      p.msg(seq, `m${seq}`);
+      p.connector.accept(seq++);
+      p.advanceBy(250);
+      if (gapFills(p.sent()).length > 0) times.push(p.env.nowMs);
+    }
+    // Due at 3000 (1000 + the 2 s second step), held from then until 30 s have passed.
+    expect(times).toEqual([33_000]);
+  });
+
+  it("asks at its due time when no new seq arrived since the request", () => {
+    const p = afterFirstRequest();
+    p.advanceBy(2_000);
+    expect(gapFills(p.sent())).toEqual([0]);
+  });
+
+  it("asks at its due time once the replay has begun, even while new seqs arrive", () => {
+    const p = afterFirstRequest();
+    p.msg(3, "c");
+    p.connector.accept(3);
+    p.advanceBy(500);
+    p.msg(1, "a");
+    p.connector.release(1);
+    p.msg(4, "d");
+    p.connector.accept(4);
+    expect(gapFills(p.sent())).toEqual([]);
+    p.advanceBy(1_500);
+    expect(gapFills(p.sent())).toEqual([0]);
+  });
+
+  it("waits for the backoff when a replayed seq is released before its retry fell due", () => {
+    const p = afterFirstRequest();
+    p.advanceBy(500);
+    p.msg(1, "a");
+    p.connector.release(1);
+    expect(gapFills(p.sent())).toEqual([]);
+    p.advanceBy(1_499);
+    expect(gapFills(p.sent())).toEqual([]);
+    p.advanceBy(1);
+    expect(gapFills(p.sent())).toEqual([0]);
+  });
+
   it("sends no gap fill and arms no retry while the socket is closed", () => {
     const p = connected();
     p.msg(1, "a");
