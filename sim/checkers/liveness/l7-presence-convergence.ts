@@ -28,7 +28,7 @@ interface Change {
  * closes. Presence changes are read from the wire: the `presence_changed` pushes to open channels
  * (at the step's time) and the `network_presence_changed` posts (at their `ts`), whichever shows a
  * change first. Judged at the end of the liveness phase, each rule at its own deadline:
- * - every observed `online` lies inside a connected interval;
+ * - every observed `online` lies inside a connected interval (or in the step that began it);
  * - every connect in the liveness phase has an `online` change within one step;
  * - every disconnection in the liveness phase that lasted `presenceGraceMs` has an `offline` change
  *   between `presenceGraceMs` and `presenceGraceMs + PRESENCE_GRACE_TOLERANCE_MS` after it, and no
@@ -127,8 +127,10 @@ function verdict(
 ) {
   const tol = PRESENCE_STEP_TOLERANCE_MS;
   changes.sort((a, b) => a.t - b.t);
+  // A change in the connecting step itself counts as inside its interval, even when the socket
+  // closed in a later step of the same millisecond (an interval of zero length).
   const connectedAt = (t: number) =>
-    intervals.some((i) => i.from - tol <= t && (i.to === undefined || t < i.to));
+    intervals.some((i) => i.from - tol <= t && (i.to === undefined || t < i.to || t <= i.from + tol));
   const problems: string[] = [];
   for (const c of changes) {
     if (c.state === "online" && !connectedAt(c.t)) problems.push(`online at t=${c.t} while disconnected`);
