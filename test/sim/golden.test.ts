@@ -16,10 +16,10 @@ import { runScenario } from "../../sim/run.ts";
 import { happyPath } from "../../sim/scenarios/happy-path.ts";
 
 const GOLDEN: Array<{ seed: number; traceHash: string; events: number; virtualMs: number }> = [
-  { seed: 1, traceHash: "78e83162003a075b", events: 15083, virtualMs: 702659 },
-  { seed: 2, traceHash: "0bafe6080813165d", events: 9889, virtualMs: 684673 },
-  { seed: 3, traceHash: "4ea38ff5b639104e", events: 11773, virtualMs: 686894 },
-  { seed: 42, traceHash: "9878ca21bde73b44", events: 14616, virtualMs: 700931 },
+  { seed: 1, traceHash: "30c212e9ef6ca4a8", events: 15014, virtualMs: 702659 },
+  { seed: 2, traceHash: "43e322e7bcd7f282", events: 9952, virtualMs: 684673 },
+  { seed: 3, traceHash: "1cc5968a73231c5f", events: 11818, virtualMs: 686894 },
+  { seed: 42, traceHash: "fdf394b99a8b7ab4", events: 14823, virtualMs: 700931 },
 ];
 
 describe("golden trace hashes of the happy path", () => {
