@@ -26,6 +26,14 @@
  *    ⇒ restore now), and an `adapter_accepted` request that arrives while a target_lost post is in
  *    flight waits for it (`afterRestore`): ok ⇒ the assignment is gone and the adapter gets 409
  *    `runtime_assignment_unknown`; failure ⇒ the acceptance is posted and wins (rule 3).
+ * 6. An `adapter_accepted` post that failed without a definite answer (a timeout, a 5xx: the
+ *    platform may have applied it) leaves the acceptance ambiguous, and rule 5 alone would then
+ *    restore: a target_lost applied after that acceptance leaves the platform's row assigned to an
+ *    accepted assignment while ours sits in the inbox for good (a 1-slot inbox wedges). So a
+ *    restore of such a record first re-posts the same event (same `state_event_id` and sequence,
+ *    which the platform takes as an idempotent retry) and waits for a definite answer, retrying a
+ *    transient failure after the emitter backoff: ok ⇒ the assignment is accepted, no restore;
+ *    terminal ⇒ the restore runs.
  */
 
 import type { InboxReservation } from "../inbound/inbox.ts";
@@ -87,6 +95,10 @@ export class Acceptance {
       }
       return;
     }
+    if (rec.ambiguousAccept !== undefined) {
+      this.resolveAcceptance(rec, reason);
+      return;
+    }
     if (!rec.inInbox && !this.heldElsewhere(rec, reason)) {
       if (!deps.inbox.tryAdd(rec.message, reservation)) {
         this.reinsertFailedAtCapacity(rec, reason, "restore");
@@ -138,6 +150,68 @@ export class Acceptance {
       detail: r.detail,
     });
     this.arm(rec);
+  }
+
+  /**
+   * Rule 6: re-post the ambiguous `adapter_accepted` event before restoring; the restore waits as
+   * for any acceptance in flight (rule 5).
+   */
+  private resolveAcceptance(rec: AssignmentRecord, reason: string, attempt = 1): void {
+    const { env, store } = this.ctx;
+    const event = rec.ambiguousAccept;
+    if (event === undefined) return;
+    rec.deferredRestore ??= reason;
+    rec.accepting++;
+    env.log("info", "runtime_assignment_acceptance_resolving", {
+      undispatched_id: rec.context.undispatchedId,
+      assignment_id: rec.context.assignmentId,
+      state_event_id: event.state_event_id,
+      attempt,
+      reason,
+    });
+    postState(this.ctx, event, (r) => {
+      if (r.ok) {
+        rec.ambiguousAccept = undefined;
+        store.raise(rec.key, event.state_sequence);
+        if (store.get(rec.key) === rec) this.markAccepted(rec);
+        this.acceptSettled(rec);
+        return;
+      }
+      if (r.terminal || store.get(rec.key) !== rec) {
+        rec.ambiguousAccept = undefined;
+        this.acceptSettled(rec);
+        return;
+      }
+      const { emitterBackoffInitialMs: initial, emitterBackoffMaxMs: max } = env.opts;
+      const delayMs = Math.min(initial * 2 ** Math.min(attempt - 1, 30), max);
+      env.after(`assignments:accept_resolve:${rec.key}`, delayMs, () => {
+        rec.accepting--;
+        if (store.get(rec.key) !== rec || rec.accepted) {
+          this.acceptSettled(rec);
+          return;
+        }
+        this.resolveAcceptance(rec, rec.deferredRestore ?? reason, attempt + 1);
+      });
+    });
+  }
+
+  /**
+   * The platform took an `adapter_accepted` for `rec`: it is accepted, its acceptance deadline
+   * ends, and its message leaves the inbox for good (process-state route, rule 3 of that module).
+   */
+  markAccepted(rec: AssignmentRecord): void {
+    if (rec.accepted) return;
+    rec.accepted = true;
+    rec.ambiguousAccept = undefined;
+    this.ctx.env.deadlines.cancel(acceptDeadline(rec.key));
+    // A restored copy waits in the inbox. While its target_lost post is in flight the outcome
+    // of that post decides (rule 3); otherwise the platform never heard of the loss and the
+    // accepted assignment owns the message again.
+    if (!rec.restoring) this.takeBack(rec);
+    // The plugin has the message: its row's removal goes into the inbox journal now, not only
+    // when the push receipt arrives, or a crash in between restores a row the platform holds as
+    // handed off and will never dispatch again (it would hold an inbox slot for ever).
+    this.ctx.deps.inbox.settle(rec.context.undispatchedId);
   }
 
   /** Run `fn` once no target_lost post is in flight for `rec` (now, or when it settles). */

@@ -142,6 +142,9 @@ function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply,
   if (accepting) acceptance.acceptStarted(rec);
   postState(ctx, event, (r) => {
     if (!r.ok) {
+      // Acceptance rule 6: without a definite answer the platform may have applied it.
+      if (accepting && !r.terminal && ctx.store.get(key) === rec && !rec.accepted)
+        rec.ambiguousAccept = event;
       if (accepting) acceptance.acceptSettled(rec);
       reply.fail(
         r.terminal ? 409 : 503,
@@ -169,18 +172,7 @@ function applyEffects(
   retryable: boolean,
 ): void {
   if (state === "adapter_accepted") {
-    if (!rec.accepted) {
-      rec.accepted = true;
-      ctx.env.deadlines.cancel(acceptDeadline(rec.key));
-      // A restored copy waits in the inbox. While its target_lost post is in flight the outcome
-      // of that post decides (acceptance.ts rule 3); otherwise the platform never heard of the
-      // loss and the accepted assignment owns the message again.
-      if (!rec.restoring) acceptance.takeBack(rec);
-      // The plugin has the message: its row's removal goes into the inbox journal now, not only
-      // when the push receipt arrives, or a crash in between restores a row the platform holds as
-      // handed off and will never dispatch again (it would hold an inbox slot for ever).
-      ctx.deps.inbox.settle(rec.context.undispatchedId);
-    }
+    acceptance.markAccepted(rec);
     return;
   }
   if (

@@ -13,6 +13,7 @@
  *    keys (see replies.ts) and deliberately survive it.
  */
 
+import type { ProcessingStateEvent } from "../api.ts";
 import type { Env } from "../env.ts";
 import type { InboxRow } from "../model.ts";
 import type { RuntimeAssignmentRef } from "../types.ts";
@@ -39,6 +40,11 @@ export interface AssignmentRecord {
   deferredRestore: string | undefined;
   /** Waiting for the in-flight target_lost post to settle (adapter_accepted requests). */
   restoreWaiters: Array<() => void>;
+  /**
+   * The last `adapter_accepted` event whose post failed without a definite answer (the platform may
+   * have applied it); a restore re-posts it first (acceptance.ts rule 6).
+   */
+  ambiguousAccept: ProcessingStateEvent | undefined;
 }
 
 /** A fresh, unaccepted record (dispatch fills in token and generation). */
@@ -61,6 +67,7 @@ export function newRecord(
     accepting: 0,
     deferredRestore: undefined,
     restoreWaiters: [],
+    ambiguousAccept: undefined,
   };
 }
 
