@@ -95,8 +95,8 @@ export class Acceptance {
       }
       return;
     }
-    if (rec.ambiguousAccept !== undefined) {
-      this.resolveAcceptance(rec, reason);
+    if (rec.resolvingAccept || (rec.ambiguousAccept !== undefined && this.resolveAcceptance(rec, reason))) {
+      rec.deferredRestore ??= reason;
       return;
     }
     if (!rec.inInbox && !this.heldElsewhere(rec, reason)) {
@@ -154,14 +154,20 @@ export class Acceptance {
 
   /**
    * Rule 6: re-post the ambiguous `adapter_accepted` event before restoring; the restore waits as
-   * for any acceptance in flight (rule 5).
+   * for any acceptance in flight (rule 5), and so do the adapter's reports, whose posts would take
+   * higher sequences and could land before the repeat (A1). Only the record's latest post may be
+   * repeated: once a later one was issued, its outcome decides. False if nothing was re-posted.
    */
-  private resolveAcceptance(rec: AssignmentRecord, reason: string, attempt = 1): void {
+  private resolveAcceptance(rec: AssignmentRecord, reason: string, attempt = 1): boolean {
     const { env, store } = this.ctx;
     const event = rec.ambiguousAccept;
-    if (event === undefined) return;
+    if (event === undefined || store.lastSequence(rec.key) !== event.state_sequence) {
+      rec.ambiguousAccept = undefined;
+      return false;
+    }
     rec.deferredRestore ??= reason;
     rec.accepting++;
+    rec.resolvingAccept = true;
     env.log("info", "runtime_assignment_acceptance_resolving", {
       undispatched_id: rec.context.undispatchedId,
       assignment_id: rec.context.assignmentId,
@@ -169,30 +175,35 @@ export class Acceptance {
       attempt,
       reason,
     });
+    const settle = () => {
+      rec.resolvingAccept = false;
+      this.acceptSettled(rec);
+      for (const waiter of rec.restoreWaiters.splice(0)) waiter();
+    };
     postState(this.ctx, event, (r) => {
       if (r.ok) {
         rec.ambiguousAccept = undefined;
-        store.raise(rec.key, event.state_sequence);
         if (store.get(rec.key) === rec) this.markAccepted(rec);
-        this.acceptSettled(rec);
+        settle();
         return;
       }
       if (r.terminal || store.get(rec.key) !== rec) {
         rec.ambiguousAccept = undefined;
-        this.acceptSettled(rec);
+        settle();
         return;
       }
       const { emitterBackoffInitialMs: initial, emitterBackoffMaxMs: max } = env.opts;
       const delayMs = Math.min(initial * 2 ** Math.min(attempt - 1, 30), max);
       env.after(`assignments:accept_resolve:${rec.key}`, delayMs, () => {
         rec.accepting--;
-        if (store.get(rec.key) !== rec || rec.accepted) {
-          this.acceptSettled(rec);
+        rec.resolvingAccept = false;
+        if (store.get(rec.key) === rec && !rec.accepted && this.resolveAcceptance(rec, reason, attempt + 1))
           return;
-        }
-        this.resolveAcceptance(rec, rec.deferredRestore ?? reason, attempt + 1);
+        rec.accepting++;
+        settle();
       });
     });
+    return true;
   }
 
   /**
@@ -214,9 +225,12 @@ export class Acceptance {
     this.ctx.deps.inbox.settle(rec.context.undispatchedId);
   }
 
-  /** Run `fn` once no target_lost post is in flight for `rec` (now, or when it settles). */
+  /**
+   * Run `fn` once no target_lost post (and no rule-6 repeat of an acceptance) is in flight for
+   * `rec`: now, or when it settles.
+   */
   afterRestore(rec: AssignmentRecord, fn: () => void): void {
-    if (rec.restoring) rec.restoreWaiters.push(this.ctx.env.bind(fn));
+    if (rec.restoring || rec.resolvingAccept) rec.restoreWaiters.push(this.ctx.env.bind(fn));
     else fn();
   }
 

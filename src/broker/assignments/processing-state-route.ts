@@ -99,7 +99,7 @@ function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply,
   }
 
   const accepting = state === "adapter_accepted" && !rec.accepted;
-  if (accepting && rec.restoring) {
+  if (rec.resolvingAccept || (accepting && rec.restoring)) {
     ctx.env.log("info", "runtime_assignment_accept_waits_for_restore", {
       undispatched_id: rec.context.undispatchedId,
       assignment_id: assignmentId,
@@ -143,7 +143,14 @@ function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply,
   postState(ctx, event, (r) => {
     if (!r.ok) {
       // Acceptance rule 6: without a definite answer the platform may have applied it.
-      if (accepting && !r.terminal && ctx.store.get(key) === rec && !rec.accepted)
+      // Only the record's latest post can be repeated in order (A1).
+      if (
+        accepting &&
+        !r.terminal &&
+        ctx.store.get(key) === rec &&
+        !rec.accepted &&
+        ctx.store.lastSequence(key) === seq
+      )
         rec.ambiguousAccept = event;
       if (accepting) acceptance.acceptSettled(rec);
       reply.fail(

@@ -45,6 +45,8 @@ export interface AssignmentRecord {
    * have applied it); a restore re-posts it first (acceptance.ts rule 6).
    */
   ambiguousAccept: ProcessingStateEvent | undefined;
+  /** The ambiguous acceptance is being re-posted; adapter reports wait for it (`restoreWaiters`). */
+  resolvingAccept: boolean;
 }
 
 /** A fresh, unaccepted record (dispatch fills in token and generation). */
@@ -68,6 +70,7 @@ export function newRecord(
     deferredRestore: undefined,
     restoreWaiters: [],
     ambiguousAccept: undefined,
+    resolvingAccept: false,
   };
 }
 
