@@ -29,7 +29,6 @@ import { Env, timerCause } from "./env.ts";
 import { UndispatchedInbox } from "./inbound/inbox.ts";
 import { InboundPipeline, type InboundTask } from "./inbound/pipeline.ts";
 import { RouteCache } from "./inbound/route-cache.ts";
-import { RestoredRowAnnouncer } from "./inbound/restored-rows.ts";
 import type { IpcContext } from "./ipc/context.ts";
 import { IpcDispatcher } from "./ipc/dispatch.ts";
 import { Router } from "./ipc/http.ts";
@@ -62,8 +61,8 @@ export interface BrokerCoreConfig {
   initialBuffers?: ReadonlyArray<{ endpointId: string; records: readonly BufferRecord[] }>;
   /**
    * The inbox journal an earlier process left: its rows, in order, are the inbox again at once, and
-   * each is announced to the platform again on `start` (inbound/restored-rows.ts); `departed` are
-   * the last ids that left for good. See inbound/inbox.ts.
+   * the platform is told nothing (it holds them already); `departed` are the last ids that left
+   * for good. See inbound/inbox.ts.
    */
   initialInbox?: { rows: readonly InboxRow[]; departed: readonly string[] };
 }
@@ -79,7 +78,6 @@ export class BrokerCore {
   private readonly _inbox: UndispatchedInbox;
   private readonly _surfacer: BufferSurfacer;
   private initialBuffers: BrokerCoreConfig["initialBuffers"];
-  private readonly _restoredRows: RestoredRowAnnouncer;
   private readonly _correlations: CorrelationCache;
   private readonly _routeCache: RouteCache;
   private readonly _transitions: TransitionQueue;
@@ -139,11 +137,6 @@ export class BrokerCore {
       if (journal.rows.length > 0)
         env.log("info", "undispatched_inbox_restored", { rows: journal.rows.length });
     }
-    this._restoredRows = new RestoredRowAnnouncer(
-      env,
-      this._inbox,
-      !env.faults.inMemoryInbox && journal ? journal.rows : [],
-    );
     this._surfacer = new BufferSurfacer(
       env,
       this._inbox,
@@ -368,7 +361,6 @@ export class BrokerCore {
       case "start":
         this._connector.start();
         this.surfaceInitialBuffers();
-        this._restoredRows.start();
         return;
       case "connector_open":
         this._connector.handleOpen();

@@ -13,7 +13,7 @@
  *    elsewhere (pushed with receipt, appended to a buffer) or gone by a documented path (a settled
  *    row, an announced remove); `drop` is `take` plus `settle`.
  * 3. A restarted process gets the journal's rows back (`restore`): they are in the inbox again,
- *    they are announced again (restored-rows.ts), and they may exceed the capacity (rows
+ *    nothing is told to the platform (it still holds them), and they may exceed the capacity (rows
  *    held by dispatches at the crash come back too); new ids then wait for free slots.
  * 3a. The journal also remembers the last `departedMax` settled ids (`departed`), across restarts,
  *    so a dispatch that arrives late for a row whose message already left (handed to a plugin,
