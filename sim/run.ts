@@ -20,7 +20,8 @@
  *    reinsertion queue through one slot, each row waiting out the platform's re-dispatch backoff)
  *    converges; a stalled one fails one window after the budget, as before; a slow creep is judged
  *    at the cap. The window is two of a draining row's slowest cycles (an acceptance timeout plus
- *    the platform's re-dispatch backoff ceiling).
+ *    the platform's re-dispatch backoff ceiling). A budget shorter than two windows (a shrunk
+ *    repro's) is not extended.
  * 4. A coverage probe rides along (sim/coverage/probe.ts) and the report carries the catalogued
  *    events that happened, for the runner's coverage matrix.
  */
@@ -252,7 +253,13 @@ function progressMark(world: LivenessWorld): string {
  */
 export function runLivenessPhase(world: LivenessWorld, budgetMs: number): number {
   const begin = world.elapsedMs;
-  const windowMs = Math.min(progressWindowMs(world), budgetMs);
+  const windowMs = progressWindowMs(world);
+  // A budget shorter than two windows cannot tell a drain from a stall: it is judged as set (the
+  // shrinker's shortened budgets).
+  if (budgetMs < 2 * windowMs) {
+    world.runUntil(begin + budgetMs);
+    return 0;
+  }
   const capMs = LIVENESS_CAP_FACTOR * budgetMs;
   world.runUntil(begin + budgetMs - windowMs);
   let mark = progressMark(world);

@@ -52,6 +52,12 @@ describe("the liveness phase extends while progress continues", () => {
     expect(runLivenessPhase(w, 600_000)).toBe(240_000);
   });
 
+  it("does not extend a budget shorter than two progress windows (a shrunk repro's)", () => {
+    const w = fakeWorld(1_000, Number.MAX_SAFE_INTEGER);
+    expect(runLivenessPhase(w, 200_000)).toBe(0);
+    expect(w.ranTo).toBe(200_000);
+  });
+
   it("never runs past the cap, however long the world keeps creeping", () => {
     const w = fakeWorld(1_000, Number.MAX_SAFE_INTEGER);
     expect(runLivenessPhase(w, 600_000)).toBe((LIVENESS_CAP_FACTOR - 1) * 600_000);
