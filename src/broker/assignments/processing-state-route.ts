@@ -24,7 +24,7 @@ import type { Acceptance } from "./acceptance.ts";
 import { type Ctx, postState } from "./context.ts";
 import { body, guarded, optionalString, ownedEndpoint, requiredString } from "./gate.ts";
 import { assignmentKey } from "./keys.ts";
-import { type AssignmentRecord, acceptDeadline } from "./records.ts";
+import type { AssignmentRecord } from "./records.ts";
 
 const STATES: ReadonlySet<string> = new Set<string>(PROCESSING_STATES);
 
