@@ -13,6 +13,15 @@
  *    for the liveness budget with no new faults. A
  *    `liveness_end` fact carrying the platform's head and the final `quiescent` event let the
  *    liveness checkers (L1–L6) judge whether it converged.
+ * 3a. The phase extends while the world still makes progress: if the committed cursor or the
+ *    platform's finished rows moved during the budget's last progress window, it runs on one
+ *    window at a time until a window passes with no movement, up to a hard cap of
+ *    `LIVENESS_CAP_FACTOR` times the budget in all. A draining world (a small inbox feeding its
+ *    reinsertion queue through one slot, each row waiting out the platform's re-dispatch backoff)
+ *    converges; a stalled one fails one window after the budget, as before; a slow creep is judged
+ *    at the cap. The window is two of a draining row's slowest cycles (an acceptance timeout plus
+ *    the platform's re-dispatch backoff ceiling). A budget shorter than two windows (a shrunk
+ *    repro's) is not extended.
  * 4. A coverage probe rides along (sim/coverage/probe.ts) and the report carries the catalogued
  *    events that happened, for the runner's coverage matrix.
  */
@@ -79,8 +88,11 @@ export interface RunReport {
   drawn: Record<string, unknown>;
   /** Planted broker faults of the run, by name (sorted). */
   planted: string[];
-  /** Virtual ms of the safety phase, and the liveness budget that followed it. */
-  phases: { safetyMs: number; livenessBudgetMs: number; liveness: boolean };
+  /**
+   * Virtual ms of the safety phase, the liveness budget that followed it, and how far the liveness
+   * phase ran past that budget because the world was still making progress (theory, point 3a).
+   */
+  phases: { safetyMs: number; livenessBudgetMs: number; livenessExtendedMs: number; liveness: boolean };
   /** Invariants checked (checkers run on every event). */
   checkers: number;
   /** The target's name, and the checkers left out because it cannot expose what they need. */
@@ -152,6 +164,7 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
     reregisters(plan) ? world.options.graceMs + DEFAULT_LIVENESS_BUDGET_MS : 0,
   );
   const liveness = world.violation === undefined && opts.safetyOnly !== true;
+  let extendedMs = 0;
   if (liveness) {
     world.fact({ f: "liveness_begin", budgetMs });
     healAll(world);
@@ -162,7 +175,7 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
     // later seq or a DELIVERY_CURSOR reveals a hole (a new socket's REGISTER replays anyway).
     world.server.sendCursor();
     world.wiring.flushServer();
-    world.runUntil(world.elapsedMs + budgetMs);
+    extendedMs = runLivenessPhase(world, budgetMs);
     world.fact({ f: "liveness_end", head: world.server.head });
   }
   // The end-of-run judgement (quiescence) belongs to a run with its liveness phase.
@@ -183,7 +196,7 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
     planted: Object.keys(planted)
       .filter((k) => planted[k as keyof PlantedFaults] === true)
       .sort(),
-    phases: { safetyMs, livenessBudgetMs: budgetMs, liveness },
+    phases: { safetyMs, livenessBudgetMs: budgetMs, livenessExtendedMs: extendedMs, liveness },
     checkers: checkers.length,
     target: target.name,
     notApplicable,
@@ -209,6 +222,57 @@ export function runScenario(scenario: Scenario, seed: number, opts: RunOptions =
   if (world.violation) report.violation = world.violation;
   if (opts.recordTrace) report.trace = world.trace.lines;
   return report;
+}
+
+/** The liveness phase may run to this many times its budget while progress continues (point 3a). */
+export const LIVENESS_CAP_FACTOR = 3;
+
+/** What the liveness phase reads of the world (point 3a). */
+export type LivenessWorld = Pick<World, "elapsedMs" | "violation" | "options" | "runUntil"> & {
+  dispatcher: Pick<World["dispatcher"], "opts">;
+  api: Pick<World["api"], "rows">;
+  server: Pick<World["server"], "ackedSeq">;
+};
+
+/** How long the world may go without progress before the liveness phase ends (point 3a). */
+export function progressWindowMs(world: LivenessWorld): number {
+  return 2 * (world.options.acceptanceTimeoutMs + world.dispatcher.opts.retryMaxMs);
+}
+
+/** Progress the liveness phase watches: the committed cursor and the platform's finished rows. */
+function progressMark(world: LivenessWorld): string {
+  let finished = 0;
+  for (const row of world.api.rows.values())
+    if (row.status === "done" || row.status === "removed") finished++;
+  return `${world.server.ackedSeq}/${finished}`;
+}
+
+/**
+ * Run the liveness budget, then extend it while the world still makes progress (point 3a).
+ * Returns how far the phase ran past the budget.
+ */
+export function runLivenessPhase(world: LivenessWorld, budgetMs: number): number {
+  const begin = world.elapsedMs;
+  const windowMs = progressWindowMs(world);
+  // A budget shorter than two windows cannot tell a drain from a stall: it is judged as set (the
+  // shrinker's shortened budgets).
+  if (budgetMs < 2 * windowMs) {
+    world.runUntil(begin + budgetMs);
+    return 0;
+  }
+  const capMs = LIVENESS_CAP_FACTOR * budgetMs;
+  world.runUntil(begin + budgetMs - windowMs);
+  let mark = progressMark(world);
+  world.runUntil(begin + budgetMs);
+  let ran = budgetMs;
+  while (world.violation === undefined && ran < capMs) {
+    const now = progressMark(world);
+    if (now === mark) break;
+    mark = now;
+    ran = Math.min(ran + windowMs, capMs);
+    world.runUntil(begin + ran);
+  }
+  return ran - budgetMs;
 }
 
 /** The scenario's own plan, plus in swarm mode a plan drawn from the seed (the scenario's entries win). */

@@ -4,8 +4,8 @@
  *
  * Theory of operation:
  * 1. Start: initialize (retried until answered, as the SDK's connect does), then open the stream
- *    (advertising `push_receipt_ack_v1` when receipt-capable),
- *    register every endpoint with the published SDK's field names (`runtime_capabilities`,
+ *    (advertising `push_receipt_ack_v1` when receipt-capable) and, once it is open (the broker has
+ *    it; the SDK awaits the socket's `open`), register every endpoint with the published SDK's field names (`runtime_capabilities`,
  *    `execution_surface`, `session_name`, `client_kind`). A register that races ahead of the channel
  *    (400 `ipc_channel_missing`) is retried.
  * 2. Pushes are acked (`push_ack`) after a short delay — only when the initialize answer's
@@ -119,8 +119,11 @@ export interface PluginSpec {
 export interface PluginHost {
   readonly nowMs: number;
   request(pid: number, method: "GET" | "POST" | "DELETE", path: string, body: unknown, cb: Responder): void;
-  /** Open a `/v1/stream` channel; returns its id. */
-  openChannel(pid: number, capabilities: string[]): number;
+  /**
+   * Open a `/v1/stream` channel; returns its id. `onOpen` runs once the stream is open (the broker
+   * has it), never if it closes first.
+   */
+  openChannel(pid: number, capabilities: string[], onOpen: () => void): number;
   sendOnChannel(pid: number, channel: number, text: string): void;
   closeChannel(pid: number, channel: number): void;
   after(delayMs: number, fn: () => void): void;
@@ -215,8 +218,9 @@ export class PluginModel {
         typeof caps === "object" &&
         caps !== null &&
         (caps as Record<string, unknown>).push_receipt_ack_v1 === true;
-      this.openStream();
-      for (const ep of this.endpoints) this.register(ep);
+      this.openStream(() => {
+        for (const ep of this.endpoints) this.register(ep);
+      });
     });
   }
 
@@ -294,14 +298,24 @@ export class PluginModel {
     // The shipped client reconnects and re-registers its endpoints (new endpoint ids).
     this.host.after(this.rng.range(50, 500), () => {
       if (this.channel !== undefined || !this.alive) return;
-      this.openStream();
-      for (const ep of this.endpoints) this.register(ep);
+      this.openStream(() => {
+        for (const ep of this.endpoints) this.register(ep);
+      });
     });
   }
 
-  private openStream(): void {
+  /**
+   * Open the stream; `then` (register or reattach) runs once it is open, as the shipped SDK's
+   * `connectOnce` awaits the socket's `open` first. A stream that closed or was replaced before it
+   * opened, or a process that died meanwhile, runs nothing.
+   */
+  private openStream(then: () => void): void {
     const caps = this.spec.behaviour.receiptCapable ? ["push_receipt_ack_v1"] : [];
-    this.channel = this.host.openChannel(this.pid, caps);
+    const life = this.life;
+    const channel = this.host.openChannel(this.pid, caps, () => {
+      if (this.channel === channel && this.alive && life === this.life) then();
+    });
+    this.channel = channel;
   }
 
   private plannedReconnect(downMs: number, mode: "reattach" | "reregister"): void {
@@ -311,11 +325,12 @@ export class PluginModel {
     this.host.closeChannel(this.pid, ch);
     this.host.after(downMs, () => {
       if (this.channel !== undefined || !this.alive) return;
-      this.openStream();
-      for (const ep of this.endpoints) {
-        if (mode === "reattach" && ep.endpointId !== undefined) this.reattach(ep);
-        else this.register(ep);
-      }
+      this.openStream(() => {
+        for (const ep of this.endpoints) {
+          if (mode === "reattach" && ep.endpointId !== undefined) this.reattach(ep);
+          else this.register(ep);
+        }
+      });
     });
   }
 

@@ -12,6 +12,10 @@
  *    still the ones the broker knows (a late frame for a closed socket is lost, as on a real wire).
  * 3. Each channel is reported closed to the core exactly once, whoever closed it.
  * 4. The plugin host interface is implemented here, so plugins see only IPC.
+ * 5. A plugin stream is open for the plugin only once the broker has taken it: the WebSocket
+ *    handshake's answer comes back one link latency after the broker's `ipc_channel_open`, and only
+ *    then does the plugin hear `onOpen` (the shipped SDK awaits `open` before it registers or
+ *    reattaches, so the broker always has the new stream first).
  */
 
 import type { Failure } from "../../src/broker/api.ts";
@@ -309,7 +313,7 @@ export class Wiring implements PluginHost {
     });
   }
 
-  openChannel(pid: number, capabilities: string[]): number {
+  openChannel(pid: number, capabilities: string[], onOpen: () => void): number {
     const channel = ++this.channelSeq;
     const inc = this.w.incarnation;
     const ch: ChannelState = { pid, closedReported: false, incarnation: inc };
@@ -321,6 +325,13 @@ export class Wiring implements PluginHost {
         return;
       }
       this.w.input({ kind: "ipc_channel_open", channel, pid, capabilities: [...capabilities] });
+      // Point 5: the handshake's answer travels back on the new socket, not behind the pushes of
+      // an older one; a broker that died meanwhile answers with the close it already sent.
+      const opened = this.w.incarnation;
+      this.link(`ipc-open:${pid}`, "ipc", false).send("opened", () => {
+        if (ch.closedReported || opened !== this.w.incarnation) return;
+        onOpen();
+      });
     });
     return channel;
   }

@@ -42,6 +42,8 @@ export type Deadline =
   | { kind: "inbound_slot_kept" }
   /** An assignment not accepted in time is restored (§5.5). */
   | { kind: "acceptance"; sourceMessageId: string; assignmentId: string }
+  /** The backoff before an ambiguous adapter_accepted is posted again (§5.5, acceptance rule 6). */
+  | { kind: "accept_resolve"; sourceMessageId: string; assignmentId: string }
   /** The backoff before a reply's reply_emitted post is repeated. */
   | { kind: "reply_emitted"; sourceMessageId: string; assignmentId: string; replyRequestId: string };
 
@@ -69,6 +71,7 @@ export const DEADLINE_ID_FIELDS: { readonly [K in DeadlineKind]: readonly IdFiel
   reinsert_drain: [],
   inbound_slot_kept: [],
   acceptance: ["sourceMessageId", "assignmentId"],
+  accept_resolve: ["sourceMessageId", "assignmentId"],
   reply_emitted: ["sourceMessageId", "assignmentId", "replyRequestId"],
 };
 

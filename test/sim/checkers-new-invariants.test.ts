@@ -214,6 +214,23 @@ describe("L7 presence convergence", () => {
     expect(check(L7, end(h, 10_000))?.message).toMatch(/online at t=5 while disconnected/);
   });
 
+  it("passes an online change in the connecting step when the socket closes in a later step of the same millisecond", () => {
+    const h = healed().at(27_230);
+    registerAck(h).call("presence_changed", presence("online", 27_230)).end();
+    h.in({ kind: "connector_closed", code: 1001, reason: "Going away" })
+      .call("presence_changed", presence("reconnecting", 27_230))
+      .end();
+    expect(check(L7, end(h, 30_000))).toBeUndefined();
+  });
+
+  it("still reports an online change a step after a same-millisecond close, once past the step tolerance", () => {
+    const h = healed().at(27_230);
+    registerAck(h).call("presence_changed", presence("online", 27_230)).end();
+    h.in({ kind: "connector_closed", code: 1001, reason: "Going away" }).end();
+    h.at(27_240).advance().call("presence_changed", presence("online", 27_240)).end();
+    expect(check(L7, end(h, 30_000))?.message).toMatch(/online at t=27240 while disconnected/);
+  });
+
   it("reports offline coming later than presenceGraceMs plus its tolerance", () => {
     const h = healed().at(5);
     registerAck(h).call("presence_changed", presence("online", 5)).end();

@@ -54,7 +54,7 @@ describe("durable inbox across broker crashes", () => {
     const r = runScenario(crashRestart, 1, { swarm: true, plantedFaults: { inMemoryInbox: true } });
     expect(r.violation?.invariant).toBe("L9");
     expect(r.violation?.message).toMatch(/acked messages never handed to a plugin/);
-    expect(r.violation?.involved.length).toBeGreaterThan(40);
+    expect(r.violation?.involved.length).toBeGreaterThan(1);
     // The platform gave up on each lost row after a bounded number of dispatches, and L9 still
     // names the loss: a bounded retry does not turn it into silence.
     for (const line of r.violation?.involved ?? []) {

@@ -19,6 +19,9 @@ class FakeHost implements PluginHost {
   brokerUp = false;
   readonly requests: string[] = [];
   readonly opened: number[] = [];
+  /** Open callbacks the test has not run yet, by channel; `autoOpen` runs them after 1 ms. */
+  readonly pendingOpen = new Map<number, () => void>();
+  autoOpen = true;
   readonly sent: string[] = [];
   private timers: Array<{ at: number; fn: () => void }> = [];
   private channels = 0;
@@ -33,9 +36,17 @@ class FakeHost implements PluginHost {
       cb(200, {});
     });
   }
-  openChannel(): number {
+  openChannel(_pid: number, _caps: string[], onOpen: () => void): number {
     this.opened.push(this.nowMs);
-    return ++this.channels;
+    const channel = ++this.channels;
+    if (this.autoOpen) this.after(1, onOpen);
+    else this.pendingOpen.set(channel, onOpen);
+    return channel;
+  }
+  open(channel: number): void {
+    const fn = this.pendingOpen.get(channel);
+    this.pendingOpen.delete(channel);
+    fn?.();
   }
   sendOnChannel(_pid: number, _channel: number, text: string): void {
     this.sent.push(text);
@@ -102,5 +113,57 @@ describe("the simulated plugin's connect", () => {
     } as never);
     host.runUntil(11_000);
     expect(host.sent).toContain(JSON.stringify({ event: "push_ack", push_id: "push_1" }));
+  });
+});
+
+describe("the simulated plugin registers only on an open stream", () => {
+  it("sends no register until its new stream is open, then registers every endpoint", () => {
+    const host = new FakeHost();
+    host.brokerUp = true;
+    host.autoOpen = false;
+    const p = plugin(host);
+    p.start();
+    host.runUntil(1_000);
+    expect(host.opened).toHaveLength(1);
+    expect(host.requests).toEqual(["/v1/initialize"]);
+    host.open(p.channel!);
+    host.runUntil(2_000);
+    expect(host.requests).toEqual(["/v1/initialize", "/v1/endpoint/register"]);
+  });
+
+  it("reattaches after a planned reconnect only once the new stream is open", () => {
+    const host = new FakeHost();
+    host.brokerUp = true;
+    const p = plugin(host);
+    p.start();
+    host.runUntil(1_000);
+    expect(p.endpoints[0]!.endpointId).toBeDefined();
+    host.autoOpen = false;
+    expect(p.dropChannel(100, "reattach")).toBe(true);
+    host.runUntil(2_000);
+    const reattach = (r: string) => r.endsWith("/reattach");
+    expect(host.opened).toHaveLength(2);
+    expect(host.requests.filter(reattach)).toEqual([]);
+    host.open(p.channel!);
+    host.runUntil(3_000);
+    expect(host.requests.filter(reattach)).toHaveLength(1);
+  });
+
+  it("runs nothing for a stream that closed before it opened", () => {
+    const host = new FakeHost();
+    host.brokerUp = true;
+    host.autoOpen = false;
+    const p = plugin(host);
+    p.start();
+    host.runUntil(1_000);
+    const first = p.channel!;
+    p.onChannelClosed(first);
+    host.runUntil(2_000);
+    host.open(first);
+    host.runUntil(3_000);
+    expect(host.requests).toEqual(["/v1/initialize"]);
+    host.open(p.channel!);
+    host.runUntil(4_000);
+    expect(host.requests).toEqual(["/v1/initialize", "/v1/endpoint/register"]);
   });
 });

@@ -35,7 +35,7 @@ interface Change {
  * closes. Presence changes are read from the wire: the `presence_changed` pushes to open channels
  * (at the step's time) and the `network_presence_changed` posts (at their `ts`), whichever shows a
  * change first. Judged at the end of the liveness phase, each rule at its own deadline:
- * - every observed `online` lies inside a connected interval;
+ * - every observed `online` lies inside a connected interval (or in the step that began it);
  * - every connect in the liveness phase has an `online` change within one step;
  * - every disconnection in the liveness phase that lasted `presenceGraceMs` has an `offline` change
  *   between `presenceGraceMs` and `presenceGraceMs + PRESENCE_GRACE_TOLERANCE_MS` after it, and no

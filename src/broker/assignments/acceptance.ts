@@ -27,6 +27,14 @@
  *    ⇒ restore now), and an `adapter_accepted` request that arrives while a target_lost post is in
  *    flight waits for it (`afterRestore`): ok ⇒ the assignment is gone and the adapter gets 409
  *    `runtime_assignment_unknown`; failure ⇒ the acceptance is posted and wins (rule 3).
+ * 6. An `adapter_accepted` post that failed without a definite answer (a timeout, a 5xx: the
+ *    platform may have applied it) leaves the acceptance ambiguous, and rule 5 alone would then
+ *    restore: a target_lost applied after that acceptance leaves the platform's row assigned to an
+ *    accepted assignment while ours sits in the inbox for good (a 1-slot inbox wedges). So a
+ *    restore of such a record first re-posts the same event (same `state_event_id` and sequence,
+ *    which the platform takes as an idempotent retry) and waits for a definite answer, retrying a
+ *    transient failure after the emitter backoff: ok ⇒ the assignment is accepted, no restore;
+ *    terminal ⇒ the restore runs.
  */
 
 import type { InboxReservation } from "../inbound/inbox.ts";
@@ -37,6 +45,11 @@ import { type ReinsertKind, ReinsertQueue } from "./reinsert-queue.ts";
 
 export class Acceptance {
   private readonly queue: ReinsertQueue;
+  /** The records whose ambiguous acceptance waits for its next re-post (rule 6), by record key. */
+  private readonly resolveRetries = new Map<
+    string,
+    { rec: AssignmentRecord; reason: string; attempt: number }
+  >();
 
   constructor(private readonly ctx: Ctx) {
     this.queue = new ReinsertQueue(ctx, (entry, reservation) => {
@@ -46,6 +59,9 @@ export class Acceptance {
     // A row bounced straight back by its taker gets its slot back ahead of the queue.
     ctx.reclaimInboxSlot = () => this.queue.reclaim();
     ctx.env.onDeadline("acceptance", (d) => this.onTimeout(assignmentKey(d.sourceMessageId, d.assignmentId)));
+    ctx.env.onDeadline("accept_resolve", (d) =>
+      this.onResolveRetry(assignmentKey(d.sourceMessageId, d.assignmentId)),
+    );
   }
 
   /** Arm the acceptance deadline unless one is armed, the record is accepted, or timeouts are off. */
@@ -88,6 +104,10 @@ export class Acceptance {
           reason,
         });
       }
+      return;
+    }
+    if (rec.resolvingAccept || (rec.ambiguousAccept !== undefined && this.resolveAcceptance(rec, reason))) {
+      rec.deferredRestore ??= reason;
       return;
     }
     if (!rec.inInbox && !this.heldElsewhere(rec, reason)) {
@@ -143,9 +163,107 @@ export class Acceptance {
     this.arm(rec);
   }
 
-  /** Run `fn` once no target_lost post is in flight for `rec` (now, or when it settles). */
+  /**
+   * Rule 6: re-post the ambiguous `adapter_accepted` event before restoring; the restore waits as
+   * for any acceptance in flight (rule 5), and so do the adapter's reports, whose posts would take
+   * higher sequences and could land before the repeat (A1). Only the record's latest post may be
+   * repeated: once a later one was issued, its outcome decides. False if nothing was re-posted.
+   */
+  private resolveAcceptance(rec: AssignmentRecord, reason: string, attempt = 1): boolean {
+    const { env, store } = this.ctx;
+    const event = rec.ambiguousAccept;
+    if (event === undefined || store.lastSequence(rec.key) !== event.state_sequence) {
+      rec.ambiguousAccept = undefined;
+      return false;
+    }
+    rec.deferredRestore ??= reason;
+    rec.accepting++;
+    rec.resolvingAccept = true;
+    env.log("info", "runtime_assignment_acceptance_resolving", {
+      undispatched_id: rec.context.undispatchedId,
+      assignment_id: rec.context.assignmentId,
+      state_event_id: event.state_event_id,
+      attempt,
+      reason,
+    });
+    const settle = () => this.settleResolve(rec);
+    postState(this.ctx, event, (r) => {
+      if (r.ok) {
+        rec.ambiguousAccept = undefined;
+        if (store.get(rec.key) === rec) this.markAccepted(rec);
+        settle();
+        return;
+      }
+      if (r.terminal || store.get(rec.key) !== rec) {
+        rec.ambiguousAccept = undefined;
+        settle();
+        return;
+      }
+      const { emitterBackoffInitialMs: initial, emitterBackoffMaxMs: max } = env.opts;
+      const delayMs = Math.min(initial * 2 ** Math.min(attempt - 1, 30), max);
+      this.resolveRetries.set(rec.key, { rec, reason, attempt });
+      env.arm(
+        {
+          kind: "accept_resolve",
+          sourceMessageId: rec.context.sourceMessageId,
+          assignmentId: rec.context.assignmentId,
+        },
+        delayMs,
+      );
+    });
+    return true;
+  }
+
+  /** The backoff of a rule-6 re-post ended: post it again, or let the waiting restore run. */
+  private onResolveRetry(key: string): void {
+    const retry = this.resolveRetries.get(key);
+    if (retry === undefined) return;
+    this.resolveRetries.delete(key);
+    const { rec, reason, attempt } = retry;
+    rec.accepting--;
+    rec.resolvingAccept = false;
+    if (
+      this.ctx.store.get(rec.key) === rec &&
+      !rec.accepted &&
+      this.resolveAcceptance(rec, reason, attempt + 1)
+    )
+      return;
+    rec.accepting++;
+    this.settleResolve(rec);
+  }
+
+  /** A rule-6 re-post has its answer: the acceptance it stood for settles, and waiters run. */
+  private settleResolve(rec: AssignmentRecord): void {
+    rec.resolvingAccept = false;
+    this.acceptSettled(rec);
+    for (const waiter of rec.restoreWaiters.splice(0)) waiter();
+  }
+
+  /**
+   * The platform took an `adapter_accepted` for `rec`: it is accepted, its acceptance deadline
+   * ends, and its message leaves the inbox for good (process-state route, rule 3 of that module).
+   */
+  markAccepted(rec: AssignmentRecord): void {
+    if (rec.accepted) return;
+    rec.accepted = true;
+    rec.ambiguousAccept = undefined;
+    this.ctx.env.disarm(acceptDeadline(rec.context));
+    // A restored copy waits in the inbox. While its target_lost post is in flight the outcome
+    // of that post decides (rule 3); otherwise the platform never heard of the loss and the
+    // accepted assignment owns the message again.
+    if (!rec.restoring) this.takeBack(rec);
+    // The plugin has the message: its row's removal goes into the inbox journal now, not only
+    // when the push receipt arrives, or a crash in between restores a row the platform holds as
+    // handed off and will never dispatch again (it would hold an inbox slot for ever).
+    this.ctx.deps.inbox.settle(rec.context.undispatchedId);
+  }
+
+  /**
+   * Run `fn` once no target_lost post (and no rule-6 repeat of an acceptance) is in flight for
+   * `rec`: now, or when it settles.
+   */
   afterRestore(rec: AssignmentRecord, fn: () => void): void {
-    if (rec.restoring) rec.restoreWaiters.push(this.ctx.env.bind(fn));
+    if (rec.restoring || rec.resolvingAccept) rec.restoreWaiters.push(this.ctx.env.bind(fn));
     else fn();
   }
 

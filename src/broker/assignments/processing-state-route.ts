@@ -24,7 +24,7 @@ import type { Acceptance } from "./acceptance.ts";
 import { type Ctx, postState } from "./context.ts";
 import { body, guarded, optionalString, ownedEndpoint, requiredString } from "./gate.ts";
 import { assignmentKey } from "./keys.ts";
-import { type AssignmentRecord, acceptDeadline } from "./records.ts";
+import type { AssignmentRecord } from "./records.ts";
 
 const STATES: ReadonlySet<string> = new Set<string>(PROCESSING_STATES);
 
@@ -99,7 +99,7 @@ function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply,
   }
 
   const accepting = state === "adapter_accepted" && !rec.accepted;
-  if (accepting && rec.restoring) {
+  if (rec.resolvingAccept || (accepting && rec.restoring)) {
     ctx.env.log("info", "runtime_assignment_accept_waits_for_restore", {
       undispatched_id: rec.context.undispatchedId,
       assignment_id: assignmentId,
@@ -142,6 +142,16 @@ function handle(ctx: Ctx, acceptance: Acceptance, req: IpcRequest, reply: Reply,
   if (accepting) acceptance.acceptStarted(rec);
   postState(ctx, event, (r) => {
     if (!r.ok) {
+      // Acceptance rule 6: without a definite answer the platform may have applied it.
+      // Only the record's latest post can be repeated in order (A1).
+      if (
+        accepting &&
+        !r.terminal &&
+        ctx.store.get(key) === rec &&
+        !rec.accepted &&
+        ctx.store.lastSequence(key) === seq
+      )
+        rec.ambiguousAccept = event;
       if (accepting) acceptance.acceptSettled(rec);
       reply.fail(
         r.terminal ? 409 : 503,
@@ -169,18 +179,7 @@ function applyEffects(
   retryable: boolean,
 ): void {
   if (state === "adapter_accepted") {
-    if (!rec.accepted) {
-      rec.accepted = true;
-      ctx.env.disarm(acceptDeadline(rec.context));
-      // A restored copy waits in the inbox. While its target_lost post is in flight the outcome
-      // of that post decides (acceptance.ts rule 3); otherwise the platform never heard of the
-      // loss and the accepted assignment owns the message again.
-      if (!rec.restoring) acceptance.takeBack(rec);
-      // The plugin has the message: its row's removal goes into the inbox journal now, not only
-      // when the push receipt arrives, or a crash in between restores a row the platform holds as
-      // handed off and will never dispatch again (it would hold an inbox slot for ever).
-      ctx.deps.inbox.settle(rec.context.undispatchedId);
-    }
+    acceptance.markAccepted(rec);
     return;
   }
   if (

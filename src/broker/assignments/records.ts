@@ -14,6 +14,7 @@
  */
 
 import type { Deadline } from "../deadline-kinds.ts";
+import type { ProcessingStateEvent } from "../api.ts";
 import type { Env } from "../env.ts";
 import type { InboxRow } from "../model.ts";
 import type { RuntimeAssignmentRef } from "../types.ts";
@@ -40,6 +41,13 @@ export interface AssignmentRecord {
   deferredRestore: string | undefined;
   /** Waiting for the in-flight target_lost post to settle (adapter_accepted requests). */
   restoreWaiters: Array<() => void>;
+  /**
+   * The last `adapter_accepted` event whose post failed without a definite answer (the platform may
+   * have applied it); a restore re-posts it first (acceptance.ts rule 6).
+   */
+  ambiguousAccept: ProcessingStateEvent | undefined;
+  /** The ambiguous acceptance is being re-posted; adapter reports wait for it (`restoreWaiters`). */
+  resolvingAccept: boolean;
 }
 
 /** A fresh, unaccepted record (dispatch fills in token and generation). */
@@ -62,6 +70,8 @@ export function newRecord(
     accepting: 0,
     deferredRestore: undefined,
     restoreWaiters: [],
+    ambiguousAccept: undefined,
+    resolvingAccept: false,
   };
 }
 

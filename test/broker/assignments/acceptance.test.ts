@@ -263,14 +263,14 @@ describe("late acceptance race (L1, A10, A11)", () => {
     expect([...w.component.records()][0]).toMatchObject({ accepted: true });
   });
 
-  it("restores as usual once the in-flight adapter_accepted post fails", () => {
+  it("restores as usual once the in-flight adapter_accepted post is refused", () => {
     const w = dispatched();
     w.advance(timeout - 10);
     const req = w.reportState("ep1", 11, "u1", "a1", "adapter_accepted", { state_sequence: 2 });
     w.advance(10);
     const [accepted] = w.pending("processing_state");
-    w.answer(accepted!.id, transient());
-    expect(w.response(req)).toMatchObject({ status: 503 });
+    w.answer(accepted!.id, terminal("runtime_assignment_rejected"));
+    expect(w.response(req)).toMatchObject({ status: 409 });
     expect(w.inbox.has("u1")).toBe(true);
     const lost = w.states((e) => e.state === "target_lost_before_acceptance");
     expect(lost).toEqual([
@@ -290,5 +290,75 @@ describe("late acceptance race (L1, A10, A11)", () => {
       expect.objectContaining({ reason_code: "endpoint_lost" }),
     ]);
     expect(w.inbox.has("u1")).toBe(true);
+  });
+});
+
+describe("an ambiguous acceptance is resolved before a restore (acceptance rule 6)", () => {
+  /** The adapter's acceptance post fails without a definite answer just as the deadline falls due. */
+  function ambiguous() {
+    const w = dispatched();
+    w.advance(timeout - 10);
+    const req = w.reportState("ep1", 11, "u1", "a1", "adapter_accepted", { state_sequence: 2 });
+    w.advance(10);
+    const [first] = w.pending("processing_state");
+    w.answer(first!.id, transient());
+    expect(w.response(req)).toMatchObject({ status: 503 });
+    return { w, first: first!.args as Record<string, unknown> };
+  }
+
+  it("re-posts the same adapter_accepted event instead of posting target_lost", () => {
+    const { w, first } = ambiguous();
+    const [again] = w.pending("processing_state");
+    expect(again!.args).toMatchObject({
+      state: "adapter_accepted",
+      state_event_id: first.state_event_id,
+      state_sequence: first.state_sequence,
+    });
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(0);
+    expect(w.inbox.has("u1")).toBe(false);
+  });
+
+  it("counts the assignment accepted when the re-post is taken, and never restores it", () => {
+    const { w } = ambiguous();
+    w.answerAll();
+    w.advance(timeout * 3);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(0);
+    expect(w.inbox.has("u1")).toBe(false);
+    expect([...w.component.records()][0]).toMatchObject({ accepted: true });
+  });
+
+  it("restores once the re-post is refused", () => {
+    const { w } = ambiguous();
+    w.answer(w.pending("processing_state")[0]!.id, terminal("runtime_assignment_rejected"));
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toEqual([
+      expect.objectContaining({ reason_code: "adapter_acceptance_timeout" }),
+    ]);
+    expect(w.inbox.has("u1")).toBe(true);
+  });
+
+  it("retries a re-post that fails without an answer after the emitter backoff, still without restoring", () => {
+    const { w } = ambiguous();
+    w.answer(w.pending("processing_state")[0]!.id, transient());
+    expect(w.pending("processing_state")).toHaveLength(0);
+    w.advance(500);
+    expect(w.pending("processing_state")).toHaveLength(1);
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(0);
+    w.answerAll();
+    expect([...w.component.records()][0]).toMatchObject({ accepted: true });
+  });
+
+  it("resolves an acceptance that failed earlier when a later endpoint removal restores", () => {
+    const w = dispatched();
+    w.reportState("ep1", 11, "u1", "a1", "adapter_accepted", { state_sequence: 2 });
+    w.answer(w.pending("processing_state")[0]!.id, transient());
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toHaveLength(0);
+    w.removeEndpoint("ep1");
+    expect(w.pending("processing_state").map((c) => (c.args as Record<string, unknown>).state)).toEqual([
+      "adapter_accepted",
+    ]);
+    w.answer(w.pending("processing_state")[0]!.id, terminal("runtime_assignment_rejected"));
+    expect(w.states((e) => e.state === "target_lost_before_acceptance")).toEqual([
+      expect.objectContaining({ reason_code: "endpoint_lost" }),
+    ]);
   });
 });
