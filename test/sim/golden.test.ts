@@ -16,10 +16,10 @@ import { runScenario } from "../../sim/run.ts";
 import { happyPath } from "../../sim/scenarios/happy-path.ts";
 
 const GOLDEN: Array<{ seed: number; traceHash: string; events: number; virtualMs: number }> = [
-  { seed: 1, traceHash: "283eb660b8429055", events: 15083, virtualMs: 702659 },
-  { seed: 2, traceHash: "63cf380c21419f61", events: 9889, virtualMs: 684673 },
-  { seed: 3, traceHash: "a38482c128963bd2", events: 11773, virtualMs: 686894 },
-  { seed: 42, traceHash: "7212f6d3c10fc43e", events: 14616, virtualMs: 700931 },
+  { seed: 1, traceHash: "b37c6fa935054570", events: 15014, virtualMs: 702659 },
+  { seed: 2, traceHash: "2caf8ce1f9258674", events: 9952, virtualMs: 684673 },
+  { seed: 3, traceHash: "9b02d2fcf4ec1c69", events: 11818, virtualMs: 686894 },
+  { seed: 42, traceHash: "db45881d28d668e0", events: 14823, virtualMs: 700931 },
 ];
 
 describe("golden trace hashes of the happy path", () => {
