@@ -68,3 +68,17 @@ function short(x: unknown): string {
   const s = JSON.stringify(x);
   return s.length > 300 ? `${s.slice(0, 297)}...` : s;
 }
+
+/** Canonical JSON with recursively sorted keys (`undefined` stays distinct from `null`). */
+export function canonical(x: unknown): string {
+  if (x === undefined) return "undefined";
+  if (Array.isArray(x)) return `[${x.map(canonical).join(",")}]`;
+  if (x !== null && typeof x === "object") {
+    const o = x as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(x);
+}

@@ -1,5 +1,5 @@
 import { defineChecker } from "../checker.ts";
-import { describe } from "../util.ts";
+import { canonical, describe } from "../util.ts";
 
 /** Request paths whose platform refusal the broker hands on, and the code it answers with. */
 const REFUSAL_CODE: Readonly<Record<string, string>> = {
@@ -10,20 +10,6 @@ const REFUSAL_CODE: Readonly<Record<string, string>> = {
 type Expectation =
   | { what: "register"; naming: unknown }
   | { what: "refusal"; status: number; code: string; category: unknown; state: string };
-
-/** Canonical JSON with recursively sorted keys (`undefined` stays distinct from `null`). */
-function canonical(x: unknown): string {
-  if (x === undefined) return "undefined";
-  if (Array.isArray(x)) return `[${x.map(canonical).join(",")}]`;
-  if (x !== null && typeof x === "object") {
-    const o = x as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(x);
-}
 
 /**
  * A20 Platform answers reach the plugin as the protocol says (PROTOCOL §3.2, §5.6, §5.7; the

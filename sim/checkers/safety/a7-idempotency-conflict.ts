@@ -1,6 +1,6 @@
 import { defineChecker } from "../checker.ts";
 import { replyKey } from "../view.ts";
-import { describe } from "../util.ts";
+import { canonical, describe } from "../util.ts";
 
 /** Metadata keys the broker owns on a reply; they do not count in the fingerprint (PROTOCOL §2.7). */
 const SANITISED = new Set([
@@ -26,19 +26,6 @@ const BEFORE_LOOKUP = new Set([
   "endpoint_not_active",
   "runtime_assignment_target_mismatch",
 ]);
-
-/** Canonical JSON with recursively sorted keys. */
-function canonical(x: unknown): string {
-  if (Array.isArray(x)) return `[${x.map(canonical).join(",")}]`;
-  if (x !== null && typeof x === "object") {
-    const o = x as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(x) ?? "null";
-}
 
 export function replyFingerprint(body: Record<string, unknown>): string {
   const md: Record<string, unknown> = {};
