@@ -12,7 +12,7 @@
 import { DRAW_CHANCE, type DecisionLog, simplestDraw } from "./decision-log.ts";
 import type { ReproRun } from "./repro.ts";
 import type { SetupEdits } from "./setup.ts";
-import { type Attempt, highestPowerOfTwo } from "./setup-passes.ts";
+import { type Attempt, chunksFromEnd } from "./setup-passes.ts";
 
 /** The prefix of the streams a fault module installs with (sim/faults/index.ts). */
 const FAULT_STREAM = "faults.";
@@ -67,14 +67,13 @@ export function faultFiringsPass(
   for (const key of keys) {
     const n0 = firings(key).length;
     const minSize = exhaustive ? 1 : Math.max(1, Math.floor(n0 / COARSE_PARTS));
-    for (let size = highestPowerOfTwo(n0); size >= minSize; size >>= 1) {
-      for (let i = firings(key).length - size; i >= 0 && !outOfTime(); i -= size) {
-        const at = firings(key);
-        if (i + size > at.length) continue;
-        const log = withoutFirings(best(), key, at.slice(i, i + size));
-        if (attempt(edits(), log)) progress = true;
-      }
-    }
+    const tried = chunksFromEnd(
+      () => firings(key),
+      minSize,
+      outOfTime,
+      (chunk) => attempt(edits(), withoutFirings(best(), key, chunk)),
+    );
+    if (tried) progress = true;
   }
   return progress;
 }

@@ -46,24 +46,39 @@ export function setupPass(best: () => ReproRun, edits: () => SetupEdits, attempt
 }
 
 /**
- * Delta debugging over the workload items the run sent: chunks of them, largest first, from the
- * end, each handed to `tryChunk` with the current edits and run.
+ * Delta debugging over a list read afresh before every try: chunks of it, largest first (a power
+ * of two, down to `minSize`), from the end, each handed to `tryChunk`.
  */
+export function chunksFromEnd<T>(
+  list: () => readonly T[],
+  minSize: number,
+  outOfTime: () => boolean,
+  tryChunk: (chunk: T[]) => boolean,
+): boolean {
+  let progress = false;
+  for (let size = highestPowerOfTwo(list().length); size >= minSize; size >>= 1) {
+    for (let i = list().length - size; i >= 0 && !outOfTime(); i -= size) {
+      const at = list();
+      if (i + size > at.length) continue;
+      if (tryChunk(at.slice(i, i + size))) progress = true;
+    }
+  }
+  return progress;
+}
+
+/** `chunksFromEnd` over the workload items the run sent, with the current edits and run. */
 function itemChunksPass(
   best: () => ReproRun,
   edits: () => SetupEdits,
   outOfTime: () => boolean,
   tryChunk: (chunk: number[], e: SetupEdits, run: ReproRun) => boolean,
 ): boolean {
-  let progress = false;
-  for (let size = highestPowerOfTwo(sentItems(best(), edits()).length); size >= 1; size >>= 1) {
-    for (let i = sentItems(best(), edits()).length - size; i >= 0 && !outOfTime(); i -= size) {
-      const items = sentItems(best(), edits());
-      if (i + size > items.length) continue;
-      if (tryChunk(items.slice(i, i + size), edits(), best())) progress = true;
-    }
-  }
-  return progress;
+  return chunksFromEnd(
+    () => sentItems(best(), edits()),
+    1,
+    outOfTime,
+    (chunk) => tryChunk(chunk, edits(), best()),
+  );
 }
 
 /**
